@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Every map and global of secretrace's BPF object. The object is linked from several
+ * compilation units (bpftool gen object); maps.bpf.c defines what is declared here, the
+ * other units see extern declarations.
+ */
+#ifndef SECRETRACE_MAPS_BPF_H
+#define SECRETRACE_MAPS_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+#include "secretrace.h"
+#include "fingerprint.h"
+
+#ifdef ST_DEFINE_MAPS
+#define ST_DECL
+#else
+#define ST_DECL extern
+#endif
+
+/* Arguments of a syscall, stashed by thread at entry, consumed at exit. */
+struct st_stash {
+	__u64 arg[6];
+	__u32 hook;
+	__u32 flags;
+};
+
+#define ST_STASH_VAULT (1u << 0)	/* the fd is a Vault connection */
+
+/* One contiguous piece of the stream a call transferred. */
+struct st_seg {
+	__u64 base;	/* user address */
+	__u64 len;
+	__u64 start;	/* stream offset of base[0] */
+	__u64 name;	/* user address of this message's sockaddr (sendto, sendmsg, sendmmsg) */
+	__u32 namelen;
+	__u32 pad;
+};
+
+struct st_found {
+	__u32 secret;
+	__u32 count;
+	__u64 offset;
+};
+
+/* Per-CPU working state of one call's scan. Indexed by CPU in an ordinary array, since
+ * per-CPU array values stop at 32 KiB. */
+struct st_scan {
+	__u8 buf[2 * ST_CHUNK];			/* one chunk; the slack keeps reads verifiable */
+	__u8 span[2 * ST_MAX_SECRET_LEN + 16];	/* a candidate gathered for confirmation */
+	struct st_seg segs[ST_MAX_SEGS];
+	struct st_found found[ST_MAX_MATCHES_PER_CALL];
+	__u64 calls;
+	__u64 call_id;
+	__u64 total;		/* bytes the call transferred, as segments hold them */
+	__u64 limit;		/* bytes scanned: min(total, scan_limit) */
+	__u64 chunk_start;
+	__u64 chunk_len;
+	__u64 fill_pos;		/* stream offset the chunk fill has reached */
+	__u64 cand_pos;		/* the candidate being confirmed */
+	__u64 span_want;	/* bytes of the candidate */
+	__u64 span_len;		/* bytes gathered so far */
+	__u64 span_hash;
+	__u64 copied;		/* bytes copied out so far (data records) */
+	__u64 conn_id;
+	__u64 seq;
+	__u32 nsegs;
+	__u32 seg_cursor;
+	__u32 span_seg;
+	__u32 nfound;
+	__u32 hook;
+	__s32 fd;
+	__u32 gen;
+	__u32 sink;		/* ST_SINK_ARGV/ENV for exec streams, else resolved from fd */
+	__u32 flags;
+	__u32 data_kind;
+	struct st_sinkinfo si;	/* where the call's bytes went, once described */
+	char path[ST_PATH_MAX];
+};
+
+#define ST_SCAN_VAULT_REQ (1u << 0)	/* this call is a request to Vault */
+#define ST_SCAN_HOLD (1u << 1)		/* copy this call out for a rescan after learning */
+
+ST_DECL struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);			/* tgid */
+	__type(value, struct st_traced);
+} traced SEC(".maps");
+
+ST_DECL struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);			/* cgroup id */
+	__type(value, __u8);
+} traced_cgroups SEC(".maps");
+
+ST_DECL struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);			/* pid_tgid */
+	__type(value, struct st_stash);
+} stash SEC(".maps");
+
+ST_DECL struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct st_conn_key);
+	__type(value, struct st_conn);
+} vault_conns SEC(".maps");
+
+ST_DECL struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, struct st_addr);
+	__type(value, __u8);
+} vault_addrs SEC(".maps");
+
+struct st_prefilter {
+	__u64 word[ST_PREFILTER_WORDS];
+};
+
+ST_DECL struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct st_prefilter);
+} prefilter SEC(".maps");
+
+ST_DECL struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, ST_MAX_WINDOWS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct st_window_key);
+	__type(value, struct st_window);
+} windows SEC(".maps");
+
+ST_DECL struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, ST_MAX_SECRETS);
+	__type(key, __u32);
+	__type(value, struct st_secret);
+} secrets SEC(".maps");
+
+ST_DECL struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);			/* set to the number of CPUs before load */
+	__type(key, __u32);
+	__type(value, struct st_scan);
+} scan_state SEC(".maps");
+
+ST_DECL struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, ST_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+ST_DECL struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 * 1024 * 1024);	/* resized before load */
+} events SEC(".maps");
+
+/* Set before load. */
+ST_DECL const volatile __u32 target_mode;
+ST_DECL const volatile __u32 self_tgid;
+ST_DECL const volatile __u64 scan_limit;
+ST_DECL const volatile __u64 hold_limit;
+ST_DECL const volatile struct st_keys keys;
+
+/* Shared with userspace through the mmapped .bss. */
+ST_DECL __u32 prefilter_mask;	/* live bitmap size - 1 (bits) */
+ST_DECL __u32 have_short;	/* secrets of 8..14 bytes are indexed */
+ST_DECL __u32 dict_gen;		/* bumped by userspace after each batch it indexes */
+ST_DECL __u64 in_seq;		/* kernel: Vault bytes handed to the learner so far */
+ST_DECL __u64 learned_seq;	/* userspace: all Vault bytes up to here are learned */
+ST_DECL __u64 hold_bytes;	/* held since learned_seq last caught up; reset by userspace */
+ST_DECL __u64 conn_ids;
+
+/* bpf_loop's context must live on the stack: callbacks reach the scan state through this. */
+struct st_ref {
+	struct st_scan *s;
+};
+
+static __always_inline void st_count(__u32 stat, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &stat);
+
+	if (v)
+		*v += n;
+}
+
+static __always_inline struct st_scan *st_scan_state(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+
+	return bpf_map_lookup_elem(&scan_state, &cpu);
+}
+
+#endif /* SECRETRACE_MAPS_BPF_H */

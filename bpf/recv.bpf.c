@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Learning and connection tracking: connect (Vault addresses, network.connect), the read
+ * family on Vault connections only (their bytes go to the learner), close.
+ */
+#include "maps.bpf.h"
+#include "filter.bpf.h"
+#include "fdinfo.bpf.h"
+#include "stream.bpf.h"
+
+#define ST_EINPROGRESS 115
+
+static __always_inline struct st_conn *st_conn_of(int fd)
+{
+	struct st_conn_key k = { .tgid = bpf_get_current_pid_tgid() >> 32, .fd = fd };
+
+	return bpf_map_lookup_elem(&vault_conns, &k);
+}
+
+/* Stash a read only when its fd is a Vault connection: other reads cost one lookup. */
+static __always_inline int st_recv_enter(struct trace_event_raw_sys_enter *ctx, __u32 hook)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct st_stash a = { .hook = hook };
+	struct st_conn *c;
+
+	if (!st_is_traced())
+		return 0;
+	c = st_conn_of((int)ctx->args[0]);
+	if (!c)
+		return 0;
+	a.arg[0] = ctx->args[0];
+	a.arg[1] = ctx->args[1];
+	a.arg[2] = ctx->args[2];
+	a.arg[5] = c->id;
+	if (bpf_map_update_elem(&stash, &id, &a, BPF_ANY))
+		st_count(ST_STAT_STASH_FULL, 1);
+	return 0;
+}
+
+static __always_inline int st_recv_exit(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct st_stash *p = bpf_map_lookup_elem(&stash, &id);
+	struct st_stash a;
+	struct st_scan *s;
+
+	if (!p)
+		return 0;
+	a = *p;
+	bpf_map_delete_elem(&stash, &id);
+	if (ret <= 0)
+		return 0;
+	s = st_call_begin(a.hook, (int)a.arg[0], ST_SINK_SOCKET);
+	if (!s)
+		return 0;
+	/* Before the bytes reach the process: from here on, its writes are held until
+	 * userspace has learned what these bytes teach. */
+	s->seq = __sync_fetch_and_add(&in_seq, 1) + 1;
+	s->conn_id = a.arg[5];
+	switch (a.hook) {
+	case ST_HOOK_READ:
+	case ST_HOOK_RECVFROM:
+		st_seg_add(s, a.arg[1], ret, 0, 0);
+		break;
+	case ST_HOOK_READV:
+		st_add_iovs(s, a.arg[1], a.arg[2], ret, 0, 0);
+		break;
+	case ST_HOOK_RECVMSG:
+		st_add_msghdr(s, a.arg[1], ret);
+		break;
+	case ST_HOOK_RECVMMSG:
+		st_add_mmsgs(s, a.arg[1], ret);
+		break;
+	default:
+		return 0;
+	}
+	st_copy_stream(ST_DATA_VAULT_IN);
+	return 0;
+}
+
+#define ST_RECV_HOOK(name, hook)                                                             \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                                          \
+	int handle_sys_enter_##name(struct trace_event_raw_sys_enter *ctx)                   \
+	{                                                                                    \
+		return st_recv_enter(ctx, hook);                                             \
+	}                                                                                    \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                           \
+	int handle_sys_exit_##name(struct trace_event_raw_sys_exit *ctx)                     \
+	{                                                                                    \
+		return st_recv_exit(ctx->ret);                                               \
+	}
+
+ST_RECV_HOOK(read, ST_HOOK_READ)
+ST_RECV_HOOK(readv, ST_HOOK_READV)
+ST_RECV_HOOK(recvfrom, ST_HOOK_RECVFROM)
+ST_RECV_HOOK(recvmsg, ST_HOOK_RECVMSG)
+ST_RECV_HOOK(recvmmsg, ST_HOOK_RECVMMSG)
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int handle_sys_enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct st_stash a = { .hook = ST_HOOK_CONNECT };
+
+	if (!st_is_traced())
+		return 0;
+	a.arg[0] = ctx->args[0];
+	a.arg[1] = ctx->args[1];
+	a.arg[2] = ctx->args[2];
+	if (bpf_map_update_elem(&stash, &id, &a, BPF_ANY))
+		st_count(ST_STAT_STASH_FULL, 1);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int handle_sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct st_stash *p = bpf_map_lookup_elem(&stash, &id);
+	struct st_rec_connect *r;
+	struct file *f;
+	struct st_stash a;
+
+	if (!p)
+		return 0;
+	a = *p;
+	bpf_map_delete_elem(&stash, &id);
+	if (a.hook != ST_HOOK_CONNECT || (ctx->ret != 0 && ctx->ret != -ST_EINPROGRESS))
+		return 0;
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		st_count(ST_STAT_LOST_PROC, 1);
+		return 0;
+	}
+	__builtin_memset(&r->dst, 0, sizeof(r->dst));
+	st_fill_hdr(&r->hdr, ST_REC_CONNECT);
+	r->fd = (int)a.arg[0];
+	r->ret = ctx->ret;
+	r->vault = 0;
+	r->transport = ST_TRANSPORT_OTHER;
+	__builtin_memset(r->path, 0, sizeof(r->path));
+	st_read_sockaddr(&r->dst, a.arg[1], a.arg[2]);
+	f = st_fd_file(r->fd);
+	if (f)
+		r->transport = st_transport(BPF_CORE_READ(f, private_data), r->dst.family);
+	if (r->dst.family == ST_AF_UNIX && a.arg[2] > 2) {
+		__u32 n = a.arg[2] - 2;
+
+		if (n > sizeof(r->path) - 1)
+			n = sizeof(r->path) - 1;
+		barrier_var(n);
+		bpf_probe_read_user(r->path, n & 0x7f, (void *)(a.arg[1] + 2));
+	}
+	if (bpf_map_lookup_elem(&vault_addrs, &r->dst)) {
+		struct st_conn_key k = { .tgid = id >> 32, .fd = r->fd };
+		struct st_conn c = { .id = __sync_fetch_and_add(&conn_ids, 1) + 1,
+				     .flags = ST_CONN_VAULT };
+
+		r->vault = 1;
+		bpf_map_update_elem(&vault_conns, &k, &c, BPF_ANY);
+	}
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int handle_sys_enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	struct st_conn_key k = { .tgid = bpf_get_current_pid_tgid() >> 32, .fd = ctx->args[0] };
+	struct st_rec_close *r;
+	struct st_conn *c;
+
+	if (!st_is_traced())
+		return 0;
+	c = bpf_map_lookup_elem(&vault_conns, &k);
+	if (!c)
+		return 0;
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (r) {
+		st_fill_hdr(&r->hdr, ST_REC_CLOSE);
+		r->conn_id = c->id;
+		r->fd = k.fd;
+		bpf_ringbuf_submit(r, 0);
+	} else {
+		st_count(ST_STAT_LOST_PROC, 1);
+	}
+	bpf_map_delete_elem(&vault_conns, &k);
+	return 0;
+}

@@ -1,0 +1,448 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The one scanning routine every hook uses. A call's stream is copied a chunk at a time
+ * into per-CPU scratch; every 8-byte word at a stream offset that is a multiple of 8 is
+ * tested against a Bloom prefilter (and, when short secrets exist, both of its 4-byte
+ * halves against a second key). The dictionary indexes each secret's windows at offsets
+ * 0..7 (0..3 for short secrets), so any occurrence of a secret puts exactly one of its
+ * indexed windows on a sampled position. A hit looks up the window's tag, gathers the
+ * candidate span from user memory and compares its keyed hash with the secret's: only
+ * (secret, offset) leaves the kernel, never the bytes.
+ */
+#include "maps.bpf.h"
+#include "filter.bpf.h"
+#include "fdinfo.bpf.h"
+#include "stream.bpf.h"
+
+#define ST_SAMPLE_BYTES 128	/* bytes tested per sampling callback */
+#define ST_SPAN_MASK (2 * ST_MAX_SECRET_LEN - 1)
+
+/* ---- chunk fill ---- */
+
+static long st_fill_step(__u32 i, struct st_ref *ref)
+{
+	struct st_scan *s = ref->s;
+	__u64 end = s->chunk_start + s->chunk_len;
+	struct st_seg *g;
+	__u64 off, n;
+	__u32 at;
+
+	if (s->fill_pos >= end || s->seg_cursor >= s->nsegs)
+		return 1;
+	g = &s->segs[s->seg_cursor & (ST_MAX_SEGS - 1)];
+	off = s->fill_pos - g->start;
+	n = g->len - off;
+	if (n > end - s->fill_pos)
+		n = end - s->fill_pos;
+	if (n > ST_CHUNK)
+		n = ST_CHUNK;
+	at = (s->fill_pos - s->chunk_start) & (ST_CHUNK - 1);
+	if (bpf_probe_read_user(s->buf + at, n, (void *)(g->base + off))) {
+		/* not resident: these bytes were not scanned */
+		st_count(ST_STAT_BYTES_NOT_SCANNED, n);
+		st_count(ST_STAT_BYTES_SCANNED, -n);
+	}
+	s->fill_pos += n;
+	if (s->fill_pos >= g->start + g->len)
+		s->seg_cursor++;
+	return 0;
+}
+
+/* ---- confirmation ---- */
+
+static long st_gather_step(__u32 i, struct st_ref *ref)
+{
+	struct st_scan *s = ref->s;
+	struct st_seg *g;
+	__u64 pos, off, n;
+
+	if (s->span_len >= s->span_want || s->span_seg >= s->nsegs)
+		return 1;
+	g = &s->segs[s->span_seg & (ST_MAX_SEGS - 1)];
+	pos = s->cand_pos + s->span_len;
+	off = pos - g->start;
+	n = g->len - off;
+	if (n > s->span_want - s->span_len)
+		n = s->span_want - s->span_len;
+	if (n > ST_MAX_SECRET_LEN)
+		n = ST_MAX_SECRET_LEN;
+	if (bpf_probe_read_user(s->span + (s->span_len & (ST_MAX_SECRET_LEN - 1)), n,
+				(void *)(g->base + off)))
+		return 1;
+	s->span_len += n;
+	s->span_seg++;
+	return 0;
+}
+
+static long st_hash_step(__u32 i, struct st_ref *ref)
+{
+	struct st_scan *s = ref->s;
+	__u64 h = s->span_hash;
+	__u32 k;
+
+#pragma unroll
+	for (k = 0; k < 8; k++) {
+		__u32 off = i * 64 + k * 8;
+
+		if (off >= s->span_want)
+			break;
+		h = st_confirm_step(h, *(__u64 *)(s->span + (off & ST_SPAN_MASK)));
+	}
+	s->span_hash = h;
+	return 0;
+}
+
+struct st_bsearch {
+	struct st_scan *s;
+	__u64 pos;
+	__u32 lo, hi;
+};
+
+static long st_bsearch_step(__u32 i, struct st_bsearch *b)
+{
+	__u32 mid = (b->lo + b->hi) / 2;
+
+	if (b->hi - b->lo <= 1)
+		return 1;
+	if (b->s->segs[mid & (ST_MAX_SEGS - 1)].start <= b->pos)
+		b->lo = mid;
+	else
+		b->hi = mid;
+	return 0;
+}
+
+/* Index of the segment holding stream offset pos (a loop, so the verifier walks it once). */
+static __always_inline __u32 st_seg_of(struct st_scan *s, __u64 pos)
+{
+	struct st_bsearch b = { .s = s, .pos = pos, .lo = 0, .hi = s->nsegs };
+
+	bpf_loop(12, st_bsearch_step, &b, 0);	/* 2^12 > ST_MAX_SEGS */
+	return b.lo;
+}
+
+/* Is the secret `idx` at stream offset start? Hashes the span read back from user memory. */
+int st_confirm(__u64 start, __u32 idx)
+{
+	struct st_scan *s = st_scan_state();
+	struct st_secret *sec = bpf_map_lookup_elem(&secrets, &idx);
+	struct st_ref ref;
+	__u32 len;
+
+	if (!s || !sec)
+		return 0;
+	len = sec->len;
+	if (len < ST_MIN_SECRET_LEN || len > ST_MAX_SECRET_LEN || start + len > s->total)
+		return 0;
+	st_count(ST_STAT_CONFIRMS, 1);
+	ref.s = s;
+	s->cand_pos = start;
+	s->span_want = len;
+	s->span_len = 0;
+	s->span_seg = st_seg_of(s, start);
+	bpf_loop(ST_MAX_SEGS, st_gather_step, &ref, 0);
+	if (s->span_len != len)
+		return 0;
+	*(__u64 *)(s->span + len) = 0;	/* the hash reads the last word zero-padded */
+	s->span_hash = st_confirm_seed(len, keys.confirm);
+	bpf_loop((len + 63) / 64, st_hash_step, &ref, 0);
+	return s->span_hash == sec->hash;
+}
+
+static __always_inline void st_record(struct st_scan *s, __u32 idx, __u64 start)
+{
+	__u32 j;
+
+	for (j = 0; j < ST_MAX_MATCHES_PER_CALL; j++) {
+		struct st_found *f = &s->found[j];
+
+		if (j >= s->nfound)
+			break;
+		if (f->secret == idx) {
+			f->count++;
+			return;
+		}
+	}
+	if (s->nfound >= ST_MAX_MATCHES_PER_CALL) {
+		st_count(ST_STAT_MATCHES_DROPPED, 1);
+		return;
+	}
+	s->found[s->nfound & (ST_MAX_MATCHES_PER_CALL - 1)] = (struct st_found){
+		.secret = idx, .count = 1, .offset = start,
+	};
+	s->nfound++;
+}
+
+/* A prefilter hit: the word at stream offset pos (a 4-byte half when is_short). */
+int st_candidate(__u64 pos, __u64 window, __u32 is_short)
+{
+	struct st_scan *s = st_scan_state();
+	struct st_window_key key = {};
+	struct st_window *e;
+	__u32 i, chain;
+
+	if (!s)
+		return 0;
+	st_count(ST_STAT_CANDIDATES, 1);
+	key.tag = is_short ? st_tag_short((__u32)window, keys.tag) : st_tag_long(window, keys.tag);
+	e = bpf_map_lookup_elem(&windows, &key);
+	if (!e)
+		return 0;
+	chain = e->chain;
+	for (i = 0; i < ST_MAX_CHAIN; i++) {
+		struct st_secret *sec;
+		__u32 idx;
+		__u64 start;
+
+		if (i >= chain)
+			break;
+		if (i) {
+			key.idx = i;
+			e = bpf_map_lookup_elem(&windows, &key);
+			if (!e)
+				break;
+		}
+		if (pos < e->offset)
+			continue;
+		start = pos - e->offset;
+		idx = e->secret;
+		if (!st_confirm(start, idx))
+			continue;
+		sec = bpf_map_lookup_elem(&secrets, &idx);
+		if (sec && (sec->flags & ST_SECRET_MARKER))
+			s->flags |= ST_SCAN_VAULT_REQ;
+		else
+			st_record(s, idx, start);
+	}
+	return 0;
+}
+
+/* ---- sampling ---- */
+
+static __always_inline bool st_bloom(const __u64 *bm, __u64 h, __u32 mask)
+{
+	__u32 b1 = st_pf_bit1(h, mask), b2 = st_pf_bit2(h, mask);
+
+	return (bm[(b1 >> 6) & (ST_PREFILTER_WORDS - 1)] >> (b1 & 63)) &
+	       (bm[(b2 >> 6) & (ST_PREFILTER_WORDS - 1)] >> (b2 & 63)) & 1;
+}
+
+static long st_sample_step(__u32 i, struct st_ref *ref)
+{
+	struct st_scan *s = ref->s;
+	__u32 zero = 0, mask = prefilter_mask, shorts = have_short, k;
+	__u32 q = i * ST_SAMPLE_BYTES;
+	struct st_prefilter *pf;
+
+	if (q >= s->chunk_len)
+		return 1;
+	pf = bpf_map_lookup_elem(&prefilter, &zero);
+	if (!pf)
+		return 1;
+#pragma unroll
+	for (k = 0; k < ST_SAMPLE_BYTES / 8; k++) {
+		__u32 o = q + k * 8;
+		__u64 w = *(__u64 *)(s->buf + (o & (ST_CHUNK - 1)));
+		__u64 pos = s->chunk_start + o;
+
+		if (o + 4 > s->chunk_len)
+			break;
+		if (o + 8 <= s->chunk_len &&
+		    st_bloom(pf->word, st_pf_hash(w, keys.pf_xor, keys.pf_mul), mask))
+			st_candidate(pos, w, 0);
+		if (shorts) {
+			if (st_bloom(pf->word, st_pf_hash((__u32)w, keys.pfs_xor, keys.pfs_mul), mask))
+				st_candidate(pos, (__u32)w, 1);
+			if (o + 8 <= s->chunk_len &&
+			    st_bloom(pf->word, st_pf_hash(w >> 32, keys.pfs_xor, keys.pfs_mul), mask))
+				st_candidate(pos + 4, w >> 32, 1);
+		}
+	}
+	return 0;
+}
+
+/* A request line "METHOD /v1/..." at the start of a socket stream marks a Vault connection. */
+static __always_inline bool st_vault_request_line(struct st_scan *s)
+{
+	__u64 w0, w1;
+
+	if (s->chunk_len < 12)
+		return false;
+	w0 = *(__u64 *)s->buf;
+	w1 = *(__u64 *)(s->buf + 8);
+	/* little-endian words: "GET /v1/", "PUT /v1/", "POST /v1" + "/", ... */
+	if (w0 == 0x2f31762f20544547ULL || w0 == 0x2f31762f20545550ULL)
+		return true;
+	if ((w1 & 0xff) == '/' && (w0 == 0x31762f2054534f50ULL ||	/* POST /v1 */
+				   w0 == 0x31762f205453494cULL ||	/* LIST /v1 */
+				   w0 == 0x31762f2044414548ULL))	/* HEAD /v1 */
+		return true;
+	if ((w1 & 0xffff) == 0x2f31 && w0 == 0x762f204843544150ULL)	/* PATCH /v + 1/ */
+		return true;
+	if ((w1 & 0xffffff) == 0x2f3176 && w0 == 0x2f2045544554454cULL)	/* DELETE / + v1/ */
+		return true;
+	return false;
+}
+
+static long st_chunk_step(__u32 i, struct st_ref *ref)
+{
+	struct st_scan *s = ref->s;
+	__u64 start = (__u64)i * ST_CHUNK;
+
+	if (start >= s->limit)
+		return 1;
+	s->chunk_start = start;
+	s->chunk_len = s->limit - start < ST_CHUNK ? s->limit - start : ST_CHUNK;
+	bpf_loop(ST_MAX_SEGS, st_fill_step, ref, 0);
+	if (i == 0 && s->sink == ST_SINK_UNKNOWN && st_vault_request_line(s))
+		s->flags |= ST_SCAN_VAULT_REQ;
+	bpf_loop((s->chunk_len + ST_SAMPLE_BYTES - 1) / ST_SAMPLE_BYTES, st_sample_step, ref, 0);
+	return 0;
+}
+
+/* Scan the stream the caller put in the scan state, up to the scan limit. */
+int st_scan_stream(void)
+{
+	struct st_scan *s = st_scan_state();
+	struct st_ref ref = { .s = s };
+
+	if (!s)
+		return 0;
+	s->limit = s->total < scan_limit ? s->total : scan_limit;
+	if (s->total > s->limit)
+		st_count(ST_STAT_BYTES_NOT_SCANNED, s->total - s->limit);
+	st_count(ST_STAT_BYTES_SCANNED, s->limit);
+	s->fill_pos = 0;
+	s->seg_cursor = 0;
+	bpf_loop(ST_SCAN_LIMIT_MAX / ST_CHUNK, st_chunk_step, &ref, 0);
+	return 0;
+}
+
+/* ---- records ---- */
+
+static __always_inline void st_describe(struct st_scan *s, __u64 offset)
+{
+	struct st_seg *g = &s->segs[st_seg_of(s, offset) & (ST_MAX_SEGS - 1)];
+
+	__builtin_memset(&s->si, 0, sizeof(s->si));
+	if (s->sink == ST_SINK_ARGV || s->sink == ST_SINK_ENV) {
+		s->si.sink = s->sink;
+		return;
+	}
+	st_describe_fd(s->fd, g->name, g->namelen, &s->si, s->path);
+}
+
+static long st_emit_step(__u32 i, struct st_ref *ref)
+{
+	struct st_scan *s = ref->s;
+	struct st_found *f;
+	struct st_rec_match *r;
+
+	if (i >= s->nfound)
+		return 1;
+	f = &s->found[i & (ST_MAX_MATCHES_PER_CALL - 1)];
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		st_count(ST_STAT_LOST_MATCH, 1);
+		return 0;
+	}
+	st_fill_hdr(&r->hdr, ST_REC_MATCH);
+	r->call_id = s->call_id;
+	r->offset = f->offset;
+	r->secret = f->secret;
+	r->count = f->count;
+	r->hook = s->hook;
+	r->fd = s->fd;
+	st_describe(s, f->offset);
+	r->si = s->si;
+	bpf_probe_read_kernel(r->path, sizeof(r->path), s->path);
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}
+
+/* After the scan: report what was found. */
+int st_finish_call(void)
+{
+	struct st_scan *s = st_scan_state();
+	struct st_ref ref = { .s = s };
+
+	if (!s)
+		return 0;
+	bpf_loop(ST_MAX_MATCHES_PER_CALL, st_emit_step, &ref, 0);
+	return 0;
+}
+
+static long st_copy_step(__u32 i, struct st_ref *ref)
+{
+	struct st_scan *s = ref->s;
+	__u64 limit = s->total < ST_COPY_LIMIT ? s->total : ST_COPY_LIMIT;
+	struct st_rec_data *r;
+	struct st_seg *g;
+	__u64 off, n;
+
+	if (s->fill_pos >= limit || s->seg_cursor >= s->nsegs)
+		return 1;
+	g = &s->segs[s->seg_cursor & (ST_MAX_SEGS - 1)];
+	off = s->fill_pos - g->start;
+	n = g->len - off;
+	if (n > limit - s->fill_pos)
+		n = limit - s->fill_pos;
+	if (n > ST_DATA_CHUNK)
+		n = ST_DATA_CHUNK;
+	if (s->data_kind == ST_DATA_HELD) {
+		if (hold_bytes + n > hold_limit) {
+			st_count(ST_STAT_HOLD_OVERFLOW, s->total - s->fill_pos);
+			return 1;
+		}
+		__sync_fetch_and_add(&hold_bytes, n);
+	}
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		st_count(ST_STAT_LOST_DATA, 1);
+		return 1;
+	}
+	st_fill_hdr(&r->hdr, ST_REC_DATA);
+	r->call_id = s->call_id;
+	r->conn_id = s->conn_id;
+	r->offset = s->fill_pos;
+	r->seq = s->seq;
+	r->kind = s->data_kind;
+	r->hook = s->hook;
+	r->fd = s->fd;
+	r->gen = s->gen;
+	r->len = n;
+	r->flags = 0;
+	if (bpf_probe_read_user(r->data, n, (void *)(g->base + off)))
+		r->len = 0;
+	s->fill_pos += n;
+	if (s->fill_pos >= g->start + g->len)
+		s->seg_cursor++;
+	if (s->fill_pos >= limit || s->seg_cursor >= s->nsegs)
+		r->flags |= ST_DATA_LAST;
+	if (s->data_kind == ST_DATA_HELD) {
+		r->si = s->si;
+		bpf_probe_read_kernel(r->path, sizeof(r->path), s->path);
+	} else {
+		__builtin_memset(&r->si, 0, sizeof(r->si));
+	}
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}
+
+/* Copy the stream out as data records: Vault traffic for the learner, or a held copy. */
+int st_copy_stream(__u32 kind)
+{
+	struct st_scan *s = st_scan_state();
+	struct st_ref ref = { .s = s };
+
+	if (!s)
+		return 0;
+	s->data_kind = kind;
+	s->fill_pos = 0;
+	s->seg_cursor = 0;
+	if (kind == ST_DATA_HELD)
+		st_describe(s, 0);
+	bpf_loop(ST_COPY_LIMIT / ST_DATA_CHUNK + ST_MAX_SEGS, st_copy_step, &ref, 0);
+	if (s->total > ST_COPY_LIMIT && kind != ST_DATA_HELD)
+		st_count(ST_STAT_VAULT_TRUNCATED, s->total - ST_COPY_LIMIT);
+	return 0;
+}

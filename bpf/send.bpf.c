@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Outgoing buffers: write, pwrite64, writev, pwritev(2), sendto, sendmsg, sendmmsg.
+ * Arguments are stashed by thread at entry; at exit, the bytes actually transferred (the
+ * return value, each message's msg_len) are scanned as one stream. Writes on a Vault
+ * connection also go to the learner; while a Vault response is being learned, every
+ * outgoing stream is also held for a rescan (see hold.c in userspace).
+ */
+#include "maps.bpf.h"
+#include "filter.bpf.h"
+#include "fdinfo.bpf.h"
+#include "stream.bpf.h"
+
+/* A syscall tracepoint's context holds only that syscall's arguments: reading past them
+ * makes the attach fail (EACCES), hence nargs. */
+static __always_inline int st_stash_args(struct trace_event_raw_sys_enter *ctx, __u32 hook,
+					 __u32 nargs)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct st_stash a = { .hook = hook };
+
+	if (!st_is_traced())
+		return 0;
+	a.arg[0] = ctx->args[0];
+	a.arg[1] = ctx->args[1];
+	if (nargs > 2)
+		a.arg[2] = ctx->args[2];
+	if (nargs > 5) {
+		a.arg[3] = ctx->args[3];
+		a.arg[4] = ctx->args[4];
+		a.arg[5] = ctx->args[5];
+	}
+	if (bpf_map_update_elem(&stash, &id, &a, BPF_ANY))
+		st_count(ST_STAT_STASH_FULL, 1);
+	return 0;
+}
+
+/* Is this call part of a Vault connection? Creates the connection on a first request. */
+static __always_inline __u64 st_vault_conn(struct st_scan *s)
+{
+	struct st_conn_key k = { .tgid = bpf_get_current_pid_tgid() >> 32, .fd = s->fd };
+	struct st_conn *c = bpf_map_lookup_elem(&vault_conns, &k);
+	struct st_conn n = {};
+
+	if (c)
+		return c->id;
+	if (!(s->flags & ST_SCAN_VAULT_REQ) || !st_fd_is_socket(s->fd))
+		return 0;
+	n.id = __sync_fetch_and_add(&conn_ids, 1) + 1;
+	n.flags = ST_CONN_VAULT;
+	bpf_map_update_elem(&vault_conns, &k, &n, BPF_NOEXIST);
+	return n.id;
+}
+
+static __always_inline int st_send_exit(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct st_stash *p = bpf_map_lookup_elem(&stash, &id);
+	struct st_stash a;
+	struct st_scan *s;
+
+	if (!p)
+		return 0;
+	a = *p;
+	bpf_map_delete_elem(&stash, &id);
+	if (ret <= 0)
+		return 0;
+	s = st_call_begin(a.hook, (int)a.arg[0], ST_SINK_UNKNOWN);
+	if (!s)
+		return 0;
+	switch (a.hook) {
+	case ST_HOOK_WRITE:
+	case ST_HOOK_PWRITE64:
+		st_seg_add(s, a.arg[1], ret, 0, 0);
+		break;
+	case ST_HOOK_SENDTO:
+		st_seg_add(s, a.arg[1], ret, a.arg[4], a.arg[5]);
+		break;
+	case ST_HOOK_WRITEV:
+	case ST_HOOK_PWRITEV:
+	case ST_HOOK_PWRITEV2:
+		st_add_iovs(s, a.arg[1], a.arg[2], ret, 0, 0);
+		break;
+	case ST_HOOK_SENDMSG:
+		st_add_msghdr(s, a.arg[1], ret);
+		break;
+	case ST_HOOK_SENDMMSG:
+		st_add_mmsgs(s, a.arg[1], ret);
+		break;
+	default:
+		return 0;
+	}
+	st_scan_stream();
+	st_finish_call();
+	s->conn_id = st_vault_conn(s);
+	if (s->conn_id)
+		st_copy_stream(ST_DATA_VAULT_OUT);
+	if (in_seq != learned_seq)
+		st_copy_stream(ST_DATA_HELD);
+	return 0;
+}
+
+#define ST_SEND_HOOK(name, hook, nargs)                                                      \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                                          \
+	int handle_sys_enter_##name(struct trace_event_raw_sys_enter *ctx)                   \
+	{                                                                                    \
+		return st_stash_args(ctx, hook, nargs);                                      \
+	}                                                                                    \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                           \
+	int handle_sys_exit_##name(struct trace_event_raw_sys_exit *ctx)                     \
+	{                                                                                    \
+		return st_send_exit(ctx->ret);                                               \
+	}
+
+ST_SEND_HOOK(write, ST_HOOK_WRITE, 3)
+ST_SEND_HOOK(pwrite64, ST_HOOK_PWRITE64, 3)
+ST_SEND_HOOK(writev, ST_HOOK_WRITEV, 3)
+ST_SEND_HOOK(pwritev, ST_HOOK_PWRITEV, 3)
+ST_SEND_HOOK(pwritev2, ST_HOOK_PWRITEV2, 3)
+ST_SEND_HOOK(sendto, ST_HOOK_SENDTO, 6)
+ST_SEND_HOOK(sendmsg, ST_HOOK_SENDMSG, 2)
+ST_SEND_HOOK(sendmmsg, ST_HOOK_SENDMMSG, 3)

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A call's transferred bytes as one stream of segments (a buffer, the iovecs of writev,
+ * the messages of sendmmsg), in the per-CPU scan state, and the entry points that scan
+ * it or copy it out (scan.bpf.c). Every hook builds the stream, then calls these.
+ */
+#ifndef SECRETRACE_STREAM_BPF_H
+#define SECRETRACE_STREAM_BPF_H
+
+#include "maps.bpf.h"
+
+/* scan.bpf.c */
+extern int st_scan_stream(void);
+extern int st_finish_call(void);
+extern int st_copy_stream(__u32 kind);
+
+static __always_inline struct st_scan *st_call_begin(__u32 hook, int fd, __u32 sink)
+{
+	struct st_scan *s = st_scan_state();
+
+	if (!s)
+		return NULL;
+	s->calls++;
+	s->call_id = (s->calls << 16) | (bpf_get_smp_processor_id() & 0xffff);
+	s->nsegs = 0;
+	s->total = 0;
+	s->limit = 0;
+	s->nfound = 0;
+	s->flags = 0;
+	s->hook = hook;
+	s->fd = fd;
+	s->sink = sink;
+	s->conn_id = 0;
+	s->seq = 0;
+	s->gen = dict_gen;
+	return s;
+}
+
+static __always_inline void st_seg_add(struct st_scan *s, __u64 base, __u64 len, __u64 name,
+				       __u32 namelen)
+{
+	__u32 i = s->nsegs;
+	struct st_seg *g;
+
+	if (!len)
+		return;
+	if (i >= ST_MAX_SEGS) {
+		st_count(ST_STAT_BYTES_NOT_SCANNED, len);
+		return;
+	}
+	g = &s->segs[i & (ST_MAX_SEGS - 1)];
+	g->base = base;
+	g->len = len;
+	g->start = s->total;
+	g->name = name;
+	g->namelen = namelen;
+	s->total += len;
+	s->nsegs = i + 1;
+}
+
+struct st_iovwalk {
+	struct st_scan *s;
+	__u64 iov;		/* user address of struct iovec[] */
+	__u64 left;		/* bytes transferred not yet assigned to a segment */
+	__u64 name;
+	__u32 namelen;
+	__u32 n;
+};
+
+static long st_iov_step(__u32 i, struct st_iovwalk *w)
+{
+	struct iovec v;
+	__u64 len;
+
+	if (i >= w->n || !w->left)
+		return 1;
+	if (bpf_probe_read_user(&v, sizeof(v), (void *)(w->iov + (__u64)i * sizeof(v)))) {
+		st_count(ST_STAT_BYTES_NOT_SCANNED, w->left);
+		return 1;
+	}
+	len = v.iov_len < w->left ? v.iov_len : w->left;
+	st_seg_add(w->s, (__u64)v.iov_base, len, w->name, w->namelen);
+	w->left -= len;
+	return 0;
+}
+
+/* The first `bytes` bytes of an iovec array, which is what the call transferred. */
+static __always_inline void st_add_iovs(struct st_scan *s, __u64 iov, __u64 iovcnt, __u64 bytes,
+					__u64 name, __u32 namelen)
+{
+	struct st_iovwalk w = {
+		.s = s, .iov = iov, .left = bytes, .name = name, .namelen = namelen,
+		.n = iovcnt > ST_MAX_SEGS ? ST_MAX_SEGS : iovcnt,
+	};
+
+	bpf_loop(ST_MAX_SEGS, st_iov_step, &w, 0);
+	if (w.left && w.n == ST_MAX_SEGS)
+		st_count(ST_STAT_BYTES_NOT_SCANNED, w.left);
+}
+
+static __always_inline void st_add_msghdr(struct st_scan *s, __u64 umsg, __u64 bytes)
+{
+	struct user_msghdr m;
+
+	if (bpf_probe_read_user(&m, sizeof(m), (void *)umsg)) {
+		st_count(ST_STAT_BYTES_NOT_SCANNED, bytes);
+		return;
+	}
+	st_add_iovs(s, (__u64)m.msg_iov, m.msg_iovlen, bytes, (__u64)m.msg_name, m.msg_namelen);
+}
+
+struct st_mmsgwalk {
+	struct st_scan *s;
+	__u64 vec;		/* user address of struct mmsghdr[] */
+	__u32 n;
+};
+
+static long st_mmsg_step(__u32 i, struct st_mmsgwalk *w)
+{
+	__u64 um = w->vec + (__u64)i * sizeof(struct mmsghdr);
+	__u32 sent = 0;
+
+	if (i >= w->n)
+		return 1;
+	/* the kernel stores each message's byte count in msg_len */
+	bpf_probe_read_user(&sent, sizeof(sent), (void *)(um + offsetof(struct mmsghdr, msg_len)));
+	st_add_msghdr(w->s, um, sent);
+	return 0;
+}
+
+/* sendmmsg/recvmmsg: `n` messages went through; their bytes form one stream. */
+static __always_inline void st_add_mmsgs(struct st_scan *s, __u64 vec, __u32 n)
+{
+	struct st_mmsgwalk w = { .s = s, .vec = vec, .n = n > ST_MAX_SEGS ? ST_MAX_SEGS : n };
+
+	bpf_loop(ST_MAX_SEGS, st_mmsg_step, &w, 0);
+}
+
+#endif /* SECRETRACE_STREAM_BPF_H */

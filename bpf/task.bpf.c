@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Process lifecycle: descendants join the traced set at fork (before they run), exec
+ * reports the new image and scans its argv and environment, exit leaves the set.
+ * Also the calls whose bytes cannot be scanned (sendfile, splice, process_vm_writev,
+ * io_uring), which are counted.
+ */
+#include "maps.bpf.h"
+#include "filter.bpf.h"
+#include "stream.bpf.h"
+
+SEC("raw_tracepoint/sched_process_fork")
+int handle_sched_process_fork(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *child = (struct task_struct *)ctx->args[1];
+	__u32 parent = bpf_get_current_pid_tgid() >> 32;
+	__u32 pid = BPF_CORE_READ(child, pid);
+	struct st_rec_fork *r;
+
+	if (pid != BPF_CORE_READ(child, tgid))	/* a thread: its process is traced already */
+		return 0;
+	if (target_mode == ST_TARGET_PIDS) {
+		struct st_traced *t = bpf_map_lookup_elem(&traced, &parent);
+		struct st_traced v;
+
+		if (!t)
+			return 0;
+		v = *t;
+		if (bpf_map_update_elem(&traced, &pid, &v, BPF_ANY))
+			st_count(ST_STAT_TRACED_FULL, 1);
+	} else if (!st_is_traced()) {
+		return 0;
+	}
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		st_count(ST_STAT_LOST_PROC, 1);
+		return 0;
+	}
+	st_fill_hdr(&r->hdr, ST_REC_FORK);
+	r->child_pid = pid;
+	r->pad = 0;
+	r->child_start_ns = BPF_CORE_READ(child, start_boottime);
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}
+
+/* Scan one of the new image's argv or environment blocks as a stream. */
+static __always_inline void st_scan_block(__u64 start, __u64 end, __u32 sink)
+{
+	struct st_scan *s = st_call_begin(ST_HOOK_EXECVE, -1, sink);
+
+	if (!s || end <= start)
+		return;
+	st_seg_add(s, start, end - start, 0, 0);
+	st_scan_stream();
+	st_finish_call();
+	if (in_seq != learned_seq)
+		st_copy_stream(ST_DATA_HELD);
+}
+
+SEC("tracepoint/sched/sched_process_exec")
+int handle_sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	__u64 as = BPF_CORE_READ(mm, arg_start), ae = BPF_CORE_READ(mm, arg_end);
+	__u64 es = BPF_CORE_READ(mm, env_start), ee = BPF_CORE_READ(mm, env_end);
+	struct st_rec_exec *r;
+	__u64 n;
+
+	if (!st_is_traced())
+		return 0;
+	st_scan_block(as, ae, ST_SINK_ARGV);
+	st_scan_block(es, ee, ST_SINK_ENV);
+
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		st_count(ST_STAT_LOST_PROC, 1);
+		return 0;
+	}
+	st_fill_hdr(&r->hdr, ST_REC_EXEC);
+	r->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	n = ae > as ? ae - as : 0;
+	r->args_truncated = n > ST_ARGS_MAX;
+	if (n > ST_ARGS_MAX)
+		n = ST_ARGS_MAX;
+	if (bpf_probe_read_user(r->data, n, (void *)as))
+		n = 0;
+	r->args_len = n;
+	n = ee > es ? ee - es : 0;
+	r->env_truncated = n > ST_ENV_MAX;
+	if (n > ST_ENV_MAX)
+		n = ST_ENV_MAX;
+	if (bpf_probe_read_user(r->data + ST_ARGS_MAX, n, (void *)es))
+		n = 0;
+	r->env_len = n;
+	r->pad = 0;
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int handle_sched_process_exit(struct trace_event_raw_sched_process_template *ctx)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct st_rec_exit *r;
+
+	if (!st_is_traced())
+		return 0;
+	/* the last thread of the process: signal->live has dropped to zero */
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	if (target_mode == ST_TARGET_PIDS)
+		bpf_map_delete_elem(&traced, &tgid);
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		st_count(ST_STAT_LOST_PROC, 1);
+		return 0;
+	}
+	st_fill_hdr(&r->hdr, ST_REC_EXIT);
+	r->exit_code = BPF_CORE_READ(task, exit_code);
+	r->pad = 0;
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}
+
+/* ---- calls whose bytes are not scanned: counted and reported ---- */
+
+static __always_inline int st_unscanned_enter(struct trace_event_raw_sys_enter *ctx, __u32 hook)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct st_stash a = { .hook = hook };
+
+	if (!st_is_traced())
+		return 0;
+	a.arg[0] = ctx->args[0];
+	a.arg[2] = ctx->args[2];
+	if (bpf_map_update_elem(&stash, &id, &a, BPF_ANY))
+		st_count(ST_STAT_STASH_FULL, 1);
+	return 0;
+}
+
+static __always_inline int st_unscanned_exit(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct st_stash *p = bpf_map_lookup_elem(&stash, &id);
+	struct st_rec_unscanned *r;
+	struct st_stash a;
+
+	if (!p)
+		return 0;
+	a = *p;
+	bpf_map_delete_elem(&stash, &id);
+	if (ret < 0 || (ret == 0 && a.hook != ST_HOOK_IO_URING))
+		return 0;
+	/* io_uring_enter returns submissions, not bytes: the byte count is unknown */
+	if (a.hook == ST_HOOK_IO_URING)
+		ret = 0;
+	st_count(ST_STAT_CALLS_UNSCANNABLE, 1);
+	st_count(ST_STAT_BYTES_UNSCANNABLE, ret);
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		st_count(ST_STAT_LOST_PROC, 1);
+		return 0;
+	}
+	st_fill_hdr(&r->hdr, ST_REC_UNSCANNED);
+	r->bytes = ret;
+	r->hook = a.hook;
+	/* the destination fd: sendfile(out, in, ...), splice(in, off, out, ...) */
+	r->fd = a.hook == ST_HOOK_SPLICE ? (int)a.arg[2] : (int)a.arg[0];
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}
+
+#define ST_UNSCANNED_HOOK(name, hook)                                                        \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                                          \
+	int handle_sys_enter_##name(struct trace_event_raw_sys_enter *ctx)                   \
+	{                                                                                    \
+		return st_unscanned_enter(ctx, hook);                                        \
+	}                                                                                    \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                           \
+	int handle_sys_exit_##name(struct trace_event_raw_sys_exit *ctx)                     \
+	{                                                                                    \
+		return st_unscanned_exit(ctx->ret);                                          \
+	}
+
+ST_UNSCANNED_HOOK(sendfile64, ST_HOOK_SENDFILE)
+ST_UNSCANNED_HOOK(splice, ST_HOOK_SPLICE)
+ST_UNSCANNED_HOOK(process_vm_writev, ST_HOOK_PROCESS_VM_WRITEV)
+ST_UNSCANNED_HOOK(io_uring_enter, ST_HOOK_IO_URING)

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs every Debian package that building, the demo and the tests need.
+# Idempotent: installs only what is missing, so `make demo`/`make test` can call it each time.
+set -euo pipefail
+
+PACKAGES=(
+	# build
+	clang llvm make pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev libjansson-dev
+	libhttp-parser-dev libsodium-dev libcap-dev
+	# tests
+	libcmocka-dev curl python3 python3-hvac python3-requests iproute2 procps util-linux
+	# bench
+	bpftrace
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages: ${missing[*]}; run as root (sudo $0)" >&2
+	exit 1
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
