@@ -97,10 +97,11 @@ static __always_inline void st_socket_peer(struct file *f, struct st_sinkinfo *s
 		 * call's own sockaddr. */
 		si->dst.family = family;
 		si->dst.port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+		/* sized reads: BPF_CORE_READ_INTO into an array would copy one element */
 		if (family == ST_AF_INET)
-			BPF_CORE_READ_INTO(si->dst.addr, sk, __sk_common.skc_daddr);
+			bpf_core_read(si->dst.addr, 4, &sk->__sk_common.skc_daddr);
 		else
-			BPF_CORE_READ_INTO(si->dst.addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+			bpf_core_read(si->dst.addr, 16, &sk->__sk_common.skc_v6_daddr);
 	} else if (family == ST_AF_UNIX) {
 		struct sock *peer = BPF_CORE_READ((struct unix_sock *)sk, peer);
 		struct unix_address *ua;

@@ -418,12 +418,8 @@ static long st_copy_step(__u32 i, struct st_ref *ref)
 		s->seg_cursor++;
 	if (s->fill_pos >= limit || s->seg_cursor >= s->nsegs)
 		r->flags |= ST_DATA_LAST;
-	if (s->data_kind == ST_DATA_HELD) {
-		r->si = s->si;
-		bpf_probe_read_kernel(r->path, sizeof(r->path), s->path);
-	} else {
-		__builtin_memset(&r->si, 0, sizeof(r->si));
-	}
+	r->si = s->si;
+	bpf_probe_read_kernel(r->path, sizeof(r->path), s->path);
 	bpf_ringbuf_submit(r, 0);
 	return 0;
 }
@@ -439,8 +435,7 @@ int st_copy_stream(__u32 kind)
 	s->data_kind = kind;
 	s->fill_pos = 0;
 	s->seg_cursor = 0;
-	if (kind == ST_DATA_HELD)
-		st_describe(s, 0);
+	st_describe(s, 0);
 	bpf_loop(ST_COPY_LIMIT / ST_DATA_CHUNK + ST_MAX_SEGS, st_copy_step, &ref, 0);
 	if (s->total > ST_COPY_LIMIT && kind != ST_DATA_HELD)
 		st_count(ST_STAT_VAULT_TRUNCATED, s->total - ST_COPY_LIMIT);

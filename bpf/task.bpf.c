@@ -7,6 +7,7 @@
  */
 #include "maps.bpf.h"
 #include "filter.bpf.h"
+#include "fdinfo.bpf.h"
 #include "stream.bpf.h"
 
 SEC("raw_tracepoint/sched_process_fork")
@@ -65,7 +66,9 @@ int handle_sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 	struct mm_struct *mm = BPF_CORE_READ(task, mm);
 	__u64 as = BPF_CORE_READ(mm, arg_start), ae = BPF_CORE_READ(mm, arg_end);
 	__u64 es = BPF_CORE_READ(mm, env_start), ee = BPF_CORE_READ(mm, env_end);
+	struct st_sinkinfo si = {};
 	struct st_rec_exec *r;
+	struct file *exe;
 	__u64 n;
 
 	if (!st_is_traced())
@@ -94,7 +97,14 @@ int handle_sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 	if (bpf_probe_read_user(r->data + ST_ARGS_MAX, n, (void *)es))
 		n = 0;
 	r->env_len = n;
-	r->pad = 0;
+	exe = BPF_CORE_READ(mm, exe_file);
+	if (exe) {
+		st_file_path(exe, &si, r->exe);
+		r->exe_off = si.path_off;
+		r->exe_len = si.path_len;
+	} else {
+		r->exe_off = r->exe_len = 0;
+	}
 	bpf_ringbuf_submit(r, 0);
 	return 0;
 }

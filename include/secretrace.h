@@ -233,7 +233,7 @@ struct st_rec_data {
 	__s32 fd;
 	__u32 gen;		/* dictionary generation the kernel scanned this call with */
 	__u32 len;
-	struct st_sinkinfo si;	/* HELD: where the buffer went */
+	struct st_sinkinfo si;	/* where the buffer went (the Vault server, for Vault I/O) */
 	char path[ST_PATH_MAX];
 	__u8 data[ST_DATA_CHUNK];
 };
@@ -245,8 +245,10 @@ struct st_rec_exec {
 	__u32 env_len;
 	__u32 args_truncated;
 	__u32 env_truncated;
-	__u32 pad;
-	char data[ST_ARGS_MAX + ST_ENV_MAX];
+	__u16 exe_off;		/* the executable's path is exe[exe_off..+exe_len) */
+	__u16 exe_len;
+	char exe[ST_PATH_MAX];
+	char data[ST_ARGS_MAX + ST_ENV_MAX];	/* argv at 0, environment at ST_ARGS_MAX */
 };
 
 struct st_rec_fork {

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "secretrace.h"
+
+#define DEFAULT_KEY_FILE "/var/lib/secretrace/fingerprint.key"
+
+static const char usage[] =
+	"Usage: secretrace [OPTIONS] -- COMMAND [ARG...]   run COMMAND traced from its first instruction\n"
+	"       secretrace [OPTIONS] -p PID [-p PID ...]   trace running processes and their descendants\n"
+	"\n"
+	"Learns the secrets traced processes receive from HashiCorp Vault and reports, as ECS JSON\n"
+	"lines, every place those secrets go: sockets, files, pipes, ttys, child processes' argv and\n"
+	"environment. Needs root.\n"
+	"\n"
+	"Options:\n"
+	"  -o, --output SPEC        where events go (repeatable): - (stdout, default) or file:PATH\n"
+	"      --vault-addr URL     a Vault address whose responses teach secrets (repeatable);\n"
+	"                           Vault connections are also recognised from the requests on them\n"
+	"                           and from VAULT_ADDR in each traced process's environment\n"
+	"      --format ecs         event format (ecs, the default and only one)\n"
+	"  -u, --user USER          with -- COMMAND: run COMMAND as USER\n"
+	"  -p, --pid PID            trace PID and its descendants (repeatable)\n"
+	"      --linger SECONDS     after COMMAND exits, follow its descendants this long (default 2)\n"
+	"      --repeat-interval S  report repeated identical uses at most every S seconds (default 60)\n"
+	"      --scan-limit BYTES   bytes of one call scanned; the rest is counted (default 65536)\n"
+	"      --max-response BYTES largest Vault response body learned (default 1048576)\n"
+	"      --key-file PATH      fingerprint key, shared by every node that should agree on\n"
+	"                           secret.fingerprint (default " DEFAULT_KEY_FILE ", created if absent)\n"
+	"  -v, --verbose            diagnostics on stderr\n"
+	"  -h, --help               this help\n"
+	"      --version            the version\n"
+	"\n"
+	"Exit status: with -- COMMAND, the command's own; 125 if secretrace fails, 126 if COMMAND\n"
+	"cannot be run, 127 if it is not found. With -p: 0 once stopped (SIGINT/SIGTERM) or every\n"
+	"traced process has exited, 1 on a runtime failure, 2 on a usage error.\n"
+	"\n"
+	"Examples:\n"
+	"  sudo secretrace -u agent -- ./my-agent --config agent.yaml\n"
+	"  sudo secretrace -o file:/var/log/secretrace.json -p 1234 -p 5678\n"
+	"  sudo secretrace --vault-addr https://vault.internal:8200 -- python3 agent.py\n";
+
+enum {
+	OPT_VAULT_ADDR = 256,
+	OPT_FORMAT,
+	OPT_LINGER,
+	OPT_REPEAT,
+	OPT_SCAN_LIMIT,
+	OPT_MAX_RESPONSE,
+	OPT_KEY_FILE,
+	OPT_VERSION,
+};
+
+static const struct option options[] = {
+	{ "output", required_argument, NULL, 'o' },
+	{ "vault-addr", required_argument, NULL, OPT_VAULT_ADDR },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "user", required_argument, NULL, 'u' },
+	{ "pid", required_argument, NULL, 'p' },
+	{ "linger", required_argument, NULL, OPT_LINGER },
+	{ "repeat-interval", required_argument, NULL, OPT_REPEAT },
+	{ "scan-limit", required_argument, NULL, OPT_SCAN_LIMIT },
+	{ "max-response", required_argument, NULL, OPT_MAX_RESPONSE },
+	{ "key-file", required_argument, NULL, OPT_KEY_FILE },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+static bool has_command;
+
+int cli_usage_status(const struct config *c)
+{
+	return c->command || has_command ? 125 : 2;
+}
+
+static bool number(const char *opt, const char *s, unsigned long long lo, unsigned long long hi,
+		   unsigned long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || *out < lo || *out > hi) {
+		fprintf(stderr, "secretrace: %s %s: expected a number from %llu to %llu\n", opt, s, lo,
+			hi);
+		return false;
+	}
+	return true;
+}
+
+enum cli_result cli_parse(int argc, char **argv, struct config *c)
+{
+	unsigned long long v;
+	int opt, i;
+
+	memset(c, 0, sizeof(*c));
+	c->linger_s = 2;
+	c->repeat_s = 60;
+	c->scan_limit = ST_SCAN_LIMIT_DEFAULT;
+	c->max_response = 1024 * 1024;
+	c->max_items = 1000;
+	c->ringbuf_bytes = 16 * 1024 * 1024;
+	c->key_file = DEFAULT_KEY_FILE;
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--"))
+			has_command = true;
+
+	/* "+": stop at the first non-option, so COMMAND's own options stay its own */
+	while ((opt = getopt_long(argc, argv, "+o:u:p:vh", options, NULL)) != -1) {
+		switch (opt) {
+		case 'o':
+			if (c->noutputs == CLI_MAX_OUTPUTS) {
+				fprintf(stderr, "secretrace: at most %d outputs\n", CLI_MAX_OUTPUTS);
+				return CLI_USAGE;
+			}
+			c->outputs[c->noutputs++] = optarg;
+			break;
+		case OPT_VAULT_ADDR:
+			if (c->nvault == CLI_MAX_VAULT) {
+				fprintf(stderr, "secretrace: at most %d --vault-addr\n", CLI_MAX_VAULT);
+				return CLI_USAGE;
+			}
+			c->vault_addrs[c->nvault++] = optarg;
+			break;
+		case OPT_FORMAT:
+			if (strcmp(optarg, "ecs")) {
+				fprintf(stderr, "secretrace: --format %s: only ecs is supported\n", optarg);
+				return CLI_USAGE;
+			}
+			break;
+		case 'u':
+			c->user = optarg;
+			break;
+		case 'p':
+			if (c->npids == CLI_MAX_PIDS) {
+				fprintf(stderr, "secretrace: at most %d -p\n", CLI_MAX_PIDS);
+				return CLI_USAGE;
+			}
+			if (!number("-p", optarg, 1, INT_MAX, &v))
+				return CLI_USAGE;
+			c->pids[c->npids++] = v;
+			break;
+		case OPT_LINGER:
+			if (!number("--linger", optarg, 0, 3600, &v))
+				return CLI_USAGE;
+			c->linger_s = v;
+			break;
+		case OPT_REPEAT:
+			if (!number("--repeat-interval", optarg, 1, 86400, &v))
+				return CLI_USAGE;
+			c->repeat_s = v;
+			break;
+		case OPT_SCAN_LIMIT:
+			if (!number("--scan-limit", optarg, 64, ST_SCAN_LIMIT_MAX, &v))
+				return CLI_USAGE;
+			c->scan_limit = v;
+			break;
+		case OPT_MAX_RESPONSE:
+			if (!number("--max-response", optarg, 1024, 256 * 1024 * 1024, &v))
+				return CLI_USAGE;
+			c->max_response = v;
+			break;
+		case OPT_KEY_FILE:
+			c->key_file = optarg;
+			break;
+		case 'v':
+			c->verbose = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return CLI_EXIT_OK;
+		case OPT_VERSION:
+			printf("secretrace %s\n", SECRETRACE_VERSION);
+			return CLI_EXIT_OK;
+		default:
+			fprintf(stderr, "secretrace: see secretrace --help\n");
+			return CLI_USAGE;
+		}
+	}
+	if (optind < argc) {
+		if (!has_command) {
+			fprintf(stderr, "secretrace: unexpected argument %s (put the command after --)\n",
+				argv[optind]);
+			return CLI_USAGE;
+		}
+		c->command = &argv[optind];
+	}
+	if (has_command && !c->command) {
+		fprintf(stderr, "secretrace: -- must be followed by a command\n");
+		return CLI_USAGE;
+	}
+	if (!c->command && !c->npids) {
+		fprintf(stderr, "secretrace: nothing to trace: give -- COMMAND or -p PID (see --help)\n");
+		return CLI_USAGE;
+	}
+	if (c->command && c->npids) {
+		fprintf(stderr, "secretrace: give either -- COMMAND or -p PID, not both\n");
+		return CLI_USAGE;
+	}
+	if (c->user && !c->command) {
+		fprintf(stderr, "secretrace: -u needs -- COMMAND\n");
+		return CLI_USAGE;
+	}
+	return CLI_RUN;
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The command line (../shared/CONTRACT.md is the reference). */
+#ifndef SECRETRACE_CLI_H
+#define SECRETRACE_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define CLI_MAX_PIDS 256
+#define CLI_MAX_OUTPUTS 8
+#define CLI_MAX_VAULT 16
+
+struct config {
+	char **command;		/* NULL unless -- COMMAND */
+	pid_t pids[CLI_MAX_PIDS];
+	int npids;
+	const char *outputs[CLI_MAX_OUTPUTS];
+	int noutputs;
+	const char *vault_addrs[CLI_MAX_VAULT];
+	int nvault;
+	const char *user;
+	const char *key_file;
+	unsigned linger_s;
+	unsigned repeat_s;
+	uint64_t scan_limit;
+	size_t max_response;
+	size_t max_items;
+	uint32_t ringbuf_bytes;
+	bool verbose;
+};
+
+enum cli_result { CLI_RUN = 0, CLI_EXIT_OK, CLI_USAGE };
+
+/* Parses argv into c; prints help/version or a one-line usage error itself. */
+enum cli_result cli_parse(int argc, char **argv, struct config *c);
+/* The exit status for the tracer's own failures: 125 with -- COMMAND, else usage 2. */
+int cli_usage_status(const struct config *c);
+
+#endif

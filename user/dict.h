@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The dictionary: every learned secret as keyed fingerprints in the BPF maps (prefilter
+ * bits, window tags, one confirmation hash), plus what userspace needs to name it (Vault
+ * request ID, path, field) and a userspace twin of the kernel's scan for held buffers.
+ * Plaintext is passed in, fingerprinted and forgotten; the dictionary never keeps it.
+ */
+#ifndef SECRETRACE_DICT_H
+#define SECRETRACE_DICT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "secretrace.h"
+#include "fingerprint.h"
+#include "u64map.h"
+
+#define DICT_FP_KEY_BYTES 32
+#define DICT_FP_HEX 33
+#define DICT_MAX_DELIVERIES 8
+
+enum secret_source {
+	SECRET_FROM_RESPONSE = 0,	/* in a Vault response the process read */
+	SECRET_PRESENTED,		/* a credential the process sent to Vault */
+	SECRET_FROM_ENV,		/* VAULT_TOKEN in the process's environment */
+};
+
+/* Where a secret came from: one Vault response (or request) to one process. */
+struct secret_origin {
+	const char *request_id;
+	const char *path;
+	const char *ns;
+	const char *field;
+	const char *lease_id;
+	const char *correlation_id;
+	const char *server;		/* "ip:port" of the Vault server */
+	uint32_t pid;
+	uint64_t start_ns;		/* the process's start, with pid its identity */
+	uint64_t ts_ns;
+	enum secret_source source;
+};
+
+struct delivery {
+	char *request_id, *path, *ns, *field, *lease_id, *correlation_id, *server;
+	uint32_t pid;
+	uint64_t start_ns;
+	uint64_t ts_ns;
+	enum secret_source source;
+};
+
+struct secret_entry {
+	uint32_t len;		/* of the value */
+	uint32_t flags;		/* ST_SECRET_MARKER */
+	uint32_t gen;		/* dictionary generation that added it */
+	uint64_t hash;		/* st_confirm_hash of the first min(len, ST_MAX_SECRET_LEN) bytes */
+	char fingerprint[DICT_FP_HEX];
+	struct delivery deliv[DICT_MAX_DELIVERIES];	/* newest last; oldest dropped */
+	uint32_t ndeliv;
+};
+
+/* The BPF side the dictionary writes to; with fds < 0 it keeps everything in memory. */
+struct dict_bpf {
+	int windows_fd;
+	int secrets_fd;
+	uint64_t *prefilter;	/* mmapped bitmap of 2^ST_PREFILTER_BITS_LOG2_MAX bits */
+	volatile uint32_t *mask;
+	volatile uint32_t *have_short;
+	volatile uint32_t *gen;
+};
+
+struct dict {
+	struct dict_bpf bpf;
+	struct st_keys keys;
+	uint8_t fp_key[DICT_FP_KEY_BYTES];
+	struct secret_entry *secrets;
+	uint32_t nsecrets, cap;
+	uint32_t gen;
+	struct u64map by_fp;		/* first 8 fingerprint bytes -> index + 1 */
+	struct u64map tags;		/* tag -> head window + 1 */
+	struct dict_window *windows;
+	uint32_t nwindows, wcap;
+	uint64_t *pf_hashes;		/* every prefilter hash set, to regrow the bitmap */
+	uint32_t npf, pfcap;
+	uint64_t *own_prefilter;
+	uint32_t own_mask, own_short, own_gen;
+	uint64_t chain_overflow;
+};
+
+struct dict_window {
+	uint32_t secret;
+	uint16_t offset;
+	uint32_t next;		/* index + 1 of the next window with the same tag */
+};
+
+/* bpf may be NULL: an in-memory dictionary (tests, correlate). keys NULL: random keys. */
+int dict_init(struct dict *d, const struct dict_bpf *bpf, const struct st_keys *keys,
+	      const uint8_t fp_key[DICT_FP_KEY_BYTES]);
+void dict_free(struct dict *d);
+void dict_random_keys(struct st_keys *k);
+
+/* Add a secret (or a delivery of a known one). *idx gets its index; returns 1 if the
+ * secret is new, 0 if known, -errno on failure. value is not kept. Values shorter than
+ * ST_MIN_SECRET_LEN are refused with -EINVAL. */
+int dict_add(struct dict *d, const uint8_t *value, size_t len, const struct secret_origin *o,
+	     uint32_t *idx);
+/* A request marker (not a secret): a match marks the connection as Vault's. */
+int dict_add_marker(struct dict *d, const char *text);
+/* Publish the secrets added since the last commit (bumps the generation). */
+void dict_commit(struct dict *d);
+
+const struct secret_entry *dict_get(const struct dict *d, uint32_t idx);
+/* The delivery to name for a use by pid (its own, else the newest). */
+const struct delivery *dict_delivery_for(const struct dict *d, uint32_t idx, uint32_t pid);
+void dict_fingerprint(const struct dict *d, const uint8_t *value, size_t len,
+		      char out[DICT_FP_HEX]);
+
+/* The kernel's scan, in userspace: calls found(idx, offset) for every secret whose
+ * occurrence is found in buf, exactly as the BPF programs would. */
+typedef void (*dict_found_fn)(void *ctx, uint32_t idx, uint64_t offset);
+void dict_scan(const struct dict *d, const uint8_t *buf, size_t len, dict_found_fn found,
+	       void *ctx);
+
+/* The confirmation hash, as the kernel computes it. */
+uint64_t dict_confirm_hash(const struct st_keys *k, const uint8_t *p, size_t len);
+
+#endif

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* ECS events as JSON lines: common fields, dotted-path setters that build ECS's nested
+ * objects, and the last step before the sinks (sequence number, redaction). */
+#ifndef SECRETRACE_EMIT_H
+#define SECRETRACE_EMIT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct proc;
+
+int emit_init(const char *host_name);
+/* A new event with @timestamp now, event.id, event.kind "event", event.action, host.name. */
+json_t *ev_new(const char *action);
+/* A fresh event.id, for an event copied from another. */
+void ev_new_identity(json_t *ev);
+/* Set @timestamp from a kernel CLOCK_BOOTTIME timestamp. */
+void ev_time(json_t *ev, uint64_t boot_ns);
+void ev_set(json_t *ev, const char *dotted, json_t *val);	/* steals val */
+void ev_str(json_t *ev, const char *dotted, const char *s);	/* skips NULL */
+void ev_int(json_t *ev, const char *dotted, long long v);
+void ev_bool(json_t *ev, const char *dotted, bool v);
+/* process.*, user.id, container.id; tid 0 leaves process.thread.id out */
+void ev_process(json_t *ev, const struct proc *p, uint32_t tid);
+/* Redact, number, serialize and write; frees ev. */
+void ev_emit(json_t *ev);
+uint64_t emit_count(void);
+uint64_t boot_to_unix_ns(uint64_t boot_ns);
+uint64_t now_boot_ns(void);
+
+#endif

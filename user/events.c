@@ -1,0 +1,366 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "dict.h"
+#include "emit.h"
+#include "enrich.h"
+#include "events.h"
+#include "hold.h"
+#include "hooks.h"
+#include "learn_conn.h"
+#include "log.h"
+#include "probes.h"
+#include "procs.h"
+#include "redact.h"
+#include "secmem.h"
+#include "u64map.h"
+#include "uses.h"
+
+#define WATCHED_MAX 64
+
+static struct u64map unscanned_seen;	/* (entity, hook) already reported */
+static char *watched[WATCHED_MAX];
+static int nwatched;
+
+int events_init(struct events_ctx *c, struct probes *p, struct dict *d)
+{
+	c->probes = p;
+	c->dict = d;
+	c->records = 0;
+	return u64map_init(&unscanned_seen, 64);
+}
+
+void events_free(void)
+{
+	u64map_free(&unscanned_seen);
+	while (nwatched)
+		free(watched[--nwatched]);
+}
+
+/* ---- process.start ---- */
+
+/* A process.start waits until its process exits, execs again, or PROC_START_DELAY_NS has
+ * passed: a credential in argv (curl -H "X-Vault-Token: ...") is learned only when the
+ * process presents it to Vault, and its arguments must not be printed once it is known. */
+#define PROC_START_DELAY_NS 2000000000ULL
+
+struct start {
+	json_t *ev;
+	uint32_t pid;
+	uint64_t due_ns;
+	struct secbuf args;	/* NUL-separated, wiped when emitted */
+	struct start *next;
+};
+
+static struct start *starts, **starts_tail = &starts;
+
+static void emit_start(struct start *s)
+{
+	json_t *args = json_array();
+	bool withheld = false;
+	size_t i, from = 0;
+
+	for (i = 0; i < s->args.len; i++) {
+		if (s->args.data[i])
+			continue;
+		if (redact_contains((char *)s->args.data + from, i - from))
+			withheld = true;
+		json_array_append_new(args, json_stringn((char *)s->args.data + from, i - from));
+		from = i + 1;
+	}
+	if (withheld) {
+		/* a secret is in them: the secret.use event says which and where */
+		ev_bool(s->ev, "secretrace.args_withheld", true);
+		json_decref(args);
+	} else {
+		ev_set(s->ev, "process.args", args);
+	}
+	ev_emit(s->ev);
+	secbuf_free(&s->args);
+	free(s);
+}
+
+void events_flush_starts(uint64_t now, bool all, uint32_t pid)
+{
+	struct start **pp = &starts, *s;
+
+	while ((s = *pp)) {
+		if (all || s->pid == pid || now >= s->due_ns) {
+			*pp = s->next;
+			emit_start(s);
+		} else {
+			pp = &s->next;
+		}
+	}
+	for (starts_tail = &starts; *starts_tail; starts_tail = &(*starts_tail)->next)
+		;
+}
+
+static void on_exec(struct events_ctx *c, const struct st_rec_exec *r)
+{
+	struct proc *p = procs_exec(r);
+	uint32_t i, n = r->args_len > ST_ARGS_MAX ? ST_ARGS_MAX : r->args_len;
+	struct start *s;
+	int count = 0;
+
+	if (!p)
+		return;
+	/* learn VAULT_TOKEN before anything prints what the process was given */
+	learner_env(p, r->data + ST_ARGS_MAX, r->env_len > ST_ENV_MAX ? ST_ENV_MAX : r->env_len,
+		    r->hdr.ts_ns);
+	if (p->vault_addr) {
+		char err[256];
+
+		if (events_watch_vault_addr(c, p->vault_addr, err, sizeof(err)))
+			st_warn("VAULT_ADDR of pid %u: %s", p->pid, err);
+	}
+	events_flush_starts(0, false, p->pid);	/* the previous image's, if still waiting */
+
+	for (i = 0; i < n; i++)
+		count += !r->data[i];
+	if (n && r->data[n - 1])	/* truncated: the last argument is cut */
+		count++;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return;
+	s->ev = ev_new("process.start");
+	ev_time(s->ev, r->hdr.ts_ns);
+	ev_process(s->ev, p, r->hdr.tid);
+	ev_int(s->ev, "process.args_count", count);
+	if (r->args_truncated)
+		ev_bool(s->ev, "secretrace.args_truncated", true);
+	s->pid = p->pid;
+	s->due_ns = now_boot_ns() + PROC_START_DELAY_NS;
+	if (secbuf_append(&s->args, r->data, n) ||
+	    (n && r->data[n - 1] && secbuf_append(&s->args, "", 1))) {
+		json_decref(s->ev);
+		secbuf_free(&s->args);
+		free(s);
+		return;
+	}
+	*starts_tail = s;
+	starts_tail = &s->next;
+}
+
+/* ---- network.connect ---- */
+
+static void on_connect(const struct st_rec_connect *r)
+{
+	char ip[INET6_ADDRSTRLEN];
+	json_t *ev;
+	int port;
+
+	enrich_connect(r);
+	ev = ev_new("network.connect");
+	ev_time(ev, r->hdr.ts_ns);
+	ev_process(ev, procs_from_hdr(&r->hdr), r->hdr.tid);
+	enrich_addr(&r->dst, ip, sizeof(ip), &port);
+	if (ip[0]) {
+		ev_str(ev, "destination.ip", ip);
+		ev_int(ev, "destination.port", port);
+	} else if (r->dst.family == AF_UNIX) {
+		char path[sizeof(r->path) + 1];
+
+		snprintf(path, sizeof(path), "%s", r->path[0] ? r->path : "");
+		if (!r->path[0] && r->path[1])
+			snprintf(path, sizeof(path), "@%s", r->path + 1);
+		ev_str(ev, "destination.address", path);
+	}
+	ev_str(ev, "network.transport", transport_name(r->transport));
+	ev_int(ev, "secretrace.fd", r->fd);
+	if (r->vault)
+		ev_bool(ev, "secretrace.vault", true);
+	ev_emit(ev);
+}
+
+/* ---- what could not be scanned ---- */
+
+static void on_unscanned(const struct st_rec_unscanned *r)
+{
+	struct proc *p = procs_from_hdr(&r->hdr);
+	char key[64];
+	uint64_t k;
+	json_t *ev;
+
+	snprintf(key, sizeof(key), "%s|%u", p ? p->entity_id : "", r->hook);
+	crypto_generichash((uint8_t *)&k, sizeof(k), (const uint8_t *)key, strlen(key), NULL, 0);
+	k = u64map_key(k);
+	if (u64map_get(&unscanned_seen, k, NULL))
+		return;	/* counted in secretrace.stats at stop */
+	u64map_put(&unscanned_seen, k, 1);
+	st_warn("pid %u uses %s: those bytes cannot be scanned (counted as not scanned)",
+		r->hdr.pid, hook_name(r->hook));
+	ev = ev_new("tracer.unscanned");
+	ev_time(ev, r->hdr.ts_ns);
+	ev_process(ev, p, r->hdr.tid);
+	ev_str(ev, "secretrace.syscall", hook_name(r->hook));
+	ev_int(ev, "secretrace.fd", r->fd);
+	if (r->bytes)
+		ev_int(ev, "secretrace.bytes", (long long)r->bytes);
+	ev_emit(ev);
+}
+
+static void on_match(const struct st_rec_match *r)
+{
+	struct use u = {
+		.hdr = &r->hdr, .hook = r->hook, .fd = r->fd, .si = &r->si, .path = r->path,
+		.secret = r->secret, .count = r->count, .offset = r->offset,
+	};
+
+	hold_kernel_match(r->call_id, r->secret);
+	uses_report(&u);
+}
+
+static void on_data(const struct st_rec_data *r)
+{
+	if (r->len > ST_DATA_CHUNK)
+		return;
+	if (r->kind == ST_DATA_HELD) {
+		hold_data(r, learner_idle());
+		return;
+	}
+	learner_data(r);
+	if (r->kind == ST_DATA_VAULT_IN && (r->flags & ST_DATA_LAST) && learner_idle())
+		hold_release(r->seq);
+}
+
+static void on_exit_rec(const struct st_rec_exit *r)
+{
+	events_flush_starts(0, false, r->hdr.pid);
+	procs_exit(r);
+	learner_exit(r->hdr.pid);
+	enrich_exit(r->hdr.pid);
+	uses_flush(r->hdr.ts_ns, false, r->hdr.pid);
+}
+
+#define NEED(type) if (size < sizeof(type)) return 0
+
+int events_handle(void *ctx, void *data, size_t size)
+{
+	struct events_ctx *c = ctx;
+	const struct st_rec_hdr *h = data;
+
+	if (size < sizeof(*h))
+		return 0;
+	c->records++;
+	switch (h->type) {
+	case ST_REC_EXEC:
+		NEED(struct st_rec_exec);
+		on_exec(c, data);
+		break;
+	case ST_REC_FORK:
+		NEED(struct st_rec_fork);
+		procs_fork(data);
+		break;
+	case ST_REC_EXIT:
+		NEED(struct st_rec_exit);
+		on_exit_rec(data);
+		break;
+	case ST_REC_CONNECT:
+		NEED(struct st_rec_connect);
+		on_connect(data);
+		break;
+	case ST_REC_MATCH:
+		NEED(struct st_rec_match);
+		on_match(data);
+		break;
+	case ST_REC_DATA:
+		NEED(struct st_rec_data);
+		on_data(data);
+		break;
+	case ST_REC_CLOSE:
+		NEED(struct st_rec_close);
+		learner_close(data);
+		break;
+	case ST_REC_UNSCANNED:
+		NEED(struct st_rec_unscanned);
+		on_unscanned(data);
+		break;
+	}
+	return 0;
+}
+
+/* ---- Vault addresses ---- */
+
+int events_watch_vault_addr(struct events_ctx *c, const char *url, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
+	char host[256], port[16];
+	const char *p = url, *end;
+	bool tls = false;
+	int i, ret, added = 0;
+
+	for (i = 0; i < nwatched; i++)
+		if (!strcmp(watched[i], url))
+			return 0;
+	if (!strncmp(p, "https://", 8))
+		p += 8, tls = true;
+	else if (!strncmp(p, "http://", 7))
+		p += 7;
+	else if (strstr(p, "://")) {
+		snprintf(err, errlen, "unsupported address scheme (use http:// or https://)");
+		return -1;
+	}
+	end = p + strcspn(p, "/?#");
+	snprintf(port, sizeof(port), "%s", tls ? "443" : "80");
+	if (*p == '[') {	/* [v6]:port */
+		const char *rb = memchr(p, ']', end - p);
+
+		if (!rb) {
+			snprintf(err, errlen, "malformed IPv6 address");
+			return -1;
+		}
+		snprintf(host, sizeof(host), "%.*s", (int)(rb - p - 1), p + 1);
+		if (rb + 1 < end && rb[1] == ':')
+			snprintf(port, sizeof(port), "%.*s", (int)(end - rb - 2), rb + 2);
+	} else {
+		const char *colon = memchr(p, ':', end - p);
+
+		snprintf(host, sizeof(host), "%.*s", (int)((colon ? colon : end) - p), p);
+		if (colon)
+			snprintf(port, sizeof(port), "%.*s", (int)(end - colon - 1), colon + 1);
+	}
+	if (!host[0]) {
+		snprintf(err, errlen, "no host in address");
+		return -1;
+	}
+	hints.ai_flags = AI_NUMERICSERV;
+	ret = getaddrinfo(host, port, &hints, &res);
+	if (ret) {
+		snprintf(err, errlen, "cannot resolve %s: %s", host, gai_strerror(ret));
+		return -1;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		struct st_addr a = { .family = ai->ai_family };
+
+		if (ai->ai_family == AF_INET) {
+			struct sockaddr_in *sin = (void *)ai->ai_addr;
+
+			a.port = ntohs(sin->sin_port);
+			memcpy(a.addr, &sin->sin_addr, 4);
+		} else if (ai->ai_family == AF_INET6) {
+			struct sockaddr_in6 *sin6 = (void *)ai->ai_addr;
+
+			a.port = ntohs(sin6->sin6_port);
+			memcpy(a.addr, &sin6->sin6_addr, 16);
+		} else {
+			continue;
+		}
+		if (!probes_add_vault_addr(c->probes, &a))
+			added++;
+	}
+	freeaddrinfo(res);
+	if (nwatched < WATCHED_MAX)
+		watched[nwatched++] = strdup(url);
+	if (!added) {
+		snprintf(err, errlen, "no usable address for %s", host);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The ring buffer's records, dispatched in order to the stages that use them. */
+#ifndef SECRETRACE_EVENTS_H
+#define SECRETRACE_EVENTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct probes;
+struct dict;
+
+struct events_ctx {
+	struct probes *probes;
+	struct dict *dict;
+	uint64_t records;
+};
+
+int events_init(struct events_ctx *c, struct probes *p, struct dict *d);
+void events_free(void);
+/* ring_buffer callback */
+int events_handle(void *ctx, void *data, size_t size);
+/* Emit the process.start events that are due (all of them, or one pid's). */
+void events_flush_starts(uint64_t now_boot_ns, bool all, uint32_t pid);
+/* Resolve a Vault address (URL or host:port) and watch connections to it. */
+int events_watch_vault_addr(struct events_ctx *c, const char *url, char *err, size_t errlen);
+
+#endif

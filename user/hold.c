@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdlib.h>
+#include <string.h>
+
+#include "dict.h"
+#include "emit.h"
+#include "hold.h"
+#include "log.h"
+#include "secmem.h"
+#include "u64map.h"
+#include "uses.h"
+
+#define HOLD_STALE_NS 200000000ULL	/* idle learner, no Vault bytes for this long */
+
+struct held {
+	struct st_rec_hdr hdr;
+	uint64_t call_id;
+	uint32_t hook, gen;
+	int32_t fd;
+	struct st_sinkinfo si;
+	char path[ST_PATH_MAX];
+	struct secbuf data;
+	struct held *next;
+};
+
+static struct dict *dict;
+static struct hold_shared sh;
+static struct held *head, *last;	/* queue of held calls, oldest first */
+static struct u64map kernel_found;	/* (call, secret) the kernel reported meanwhile */
+static uint64_t last_in_seq, last_change_ns, rescanned;
+
+static void rescan_all(void);
+
+int hold_init(struct dict *d, const struct hold_shared *shared)
+{
+	dict = d;
+	sh = *shared;
+	return u64map_init(&kernel_found, 64);
+}
+
+static void held_free(struct held *h)
+{
+	secbuf_free(&h->data);
+	free(h);
+}
+
+void hold_free(void)
+{
+	while (head) {
+		struct held *h = head;
+
+		head = h->next;
+		held_free(h);
+	}
+	last = NULL;
+	u64map_free(&kernel_found);
+}
+
+static uint64_t found_key(uint64_t call_id, uint32_t secret)
+{
+	return u64map_key(call_id * 0x9e3779b97f4a7c15ULL ^ secret);
+}
+
+void hold_kernel_match(uint64_t call_id, uint32_t secret)
+{
+	if (*sh.in_seq != *sh.learned_seq || head)
+		u64map_put(&kernel_found, found_key(call_id, secret), 1);
+}
+
+void hold_data(const struct st_rec_data *r, bool learner_idle)
+{
+	struct held *h = last;
+
+	/* records of one call arrive together: it is the last one started, if any */
+	if (!h || h->call_id != r->call_id) {
+		h = calloc(1, sizeof(*h));
+		if (!h)
+			return;
+		h->hdr = r->hdr;
+		h->call_id = r->call_id;
+		h->hook = r->hook;
+		h->gen = r->gen;
+		h->fd = r->fd;
+		h->si = r->si;
+		memcpy(h->path, r->path, sizeof(h->path));
+		if (last)
+			last->next = h;
+		else
+			head = h;
+		last = h;
+	}
+	if (r->offset == h->data.len)
+		secbuf_append(&h->data, r->data, r->len);
+	/* Every Vault byte read before this call was made precedes it in the ring buffer.
+	 * If the learner has digested them all, the call can be rescanned now. */
+	if ((r->flags & ST_DATA_LAST) && learner_idle)
+		rescan_all();
+}
+
+struct rescan {
+	struct held *h;
+	uint32_t secret[ST_MAX_MATCHES_PER_CALL];
+	uint32_t count[ST_MAX_MATCHES_PER_CALL];
+	uint64_t offset[ST_MAX_MATCHES_PER_CALL];
+	int n;
+};
+
+static void on_found(void *ctx, uint32_t idx, uint64_t offset)
+{
+	struct rescan *rs = ctx;
+	const struct secret_entry *e = dict_get(dict, idx);
+	int i;
+
+	/* only what the kernel could not know when it scanned this call */
+	if (!e || e->gen <= rs->h->gen ||
+	    u64map_get(&kernel_found, found_key(rs->h->call_id, idx), NULL))
+		return;
+	for (i = 0; i < rs->n; i++)
+		if (rs->secret[i] == idx) {
+			rs->count[i]++;
+			return;
+		}
+	if (rs->n == ST_MAX_MATCHES_PER_CALL)
+		return;
+	rs->secret[rs->n] = idx;
+	rs->count[rs->n] = 1;
+	rs->offset[rs->n++] = offset;
+}
+
+/* Rescan every queued call with the dictionary as it is now, report, wipe. */
+static void rescan_all(void)
+{
+	struct held *h;
+	int i;
+
+	while ((h = head)) {
+		struct rescan rs = { .h = h };
+
+		head = h->next;
+		dict_scan(dict, h->data.data, h->data.len, on_found, &rs);
+		rescanned += h->data.len;
+		for (i = 0; i < rs.n; i++) {
+			struct use u = {
+				.hdr = &h->hdr, .hook = h->hook, .fd = h->fd, .si = &h->si,
+				.path = h->path, .secret = rs.secret[i], .count = rs.count[i],
+				.offset = rs.offset[i], .rescanned = true,
+			};
+
+			uses_report(&u);
+		}
+		held_free(h);
+	}
+	last = NULL;
+}
+
+void hold_release(uint64_t seq)
+{
+	rescan_all();
+	u64map_free(&kernel_found);
+	u64map_init(&kernel_found, 64);
+	/* then let the kernel stop holding (if no newer Vault bytes arrived meanwhile) */
+	__atomic_store_n(sh.hold_bytes, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(sh.learned_seq, seq, __ATOMIC_RELEASE);
+}
+
+void hold_tick(uint64_t now, int learner_idle)
+{
+	uint64_t in = *sh.in_seq;
+
+	if (in != last_in_seq) {
+		last_in_seq = in;
+		last_change_ns = now;
+		return;
+	}
+	if (in != *sh.learned_seq && learner_idle && now - last_change_ns > HOLD_STALE_NS) {
+		st_debug("releasing a hold the learner no longer waits on (seq %llu)",
+			 (unsigned long long)in);
+		hold_release(in);
+	}
+}
+
+uint64_t hold_rescanned_bytes(void)
+{
+	return rescanned;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * No race between learning and use. While a Vault response is on its way to the learner
+ * (the kernel's in_seq is ahead of learned_seq), the kernel also copies every outgoing
+ * buffer here. Once the learner has caught up, the held buffers are rescanned for the
+ * secrets learned since the kernel scanned them, then wiped.
+ */
+#ifndef SECRETRACE_HOLD_H
+#define SECRETRACE_HOLD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "secretrace.h"
+
+struct dict;
+
+struct hold_shared {
+	volatile __u64 *in_seq;	/* kernel: Vault reads handed to the learner */
+	volatile __u64 *learned_seq;	/* ours: learned up to here */
+	volatile __u64 *hold_bytes;	/* kernel: bytes held since the last release */
+};
+
+int hold_init(struct dict *d, const struct hold_shared *shared);
+void hold_free(void);
+/* A held call's bytes; with the learner idle, a complete call is rescanned at once. */
+void hold_data(const struct st_rec_data *r, bool learner_idle);
+/* The kernel reported this secret in this call: the rescan must not report it again. */
+void hold_kernel_match(uint64_t call_id, uint32_t secret);
+/* Everything up to seq is learned: rescan, report, wipe, let the kernel stop holding. */
+void hold_release(uint64_t seq);
+/* Release a hold the learner is not waiting on anymore (records lost, no response). */
+void hold_tick(uint64_t now_boot_ns, int learner_idle);
+uint64_t hold_rescanned_bytes(void);
+
+#endif

@@ -1,0 +1,459 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dict.h"
+#include "emit.h"
+#include "enrich.h"
+#include "learn_conn.h"
+#include "learn_http.h"
+#include "learn_vault.h"
+#include "log.h"
+#include "procs.h"
+#include "u64map.h"
+
+#define PENDING_MAX 32
+
+struct pending {
+	struct vault_request req;
+	uint32_t presented[8];	/* dictionary indices of the credentials it presented */
+	int npresented;
+};
+
+struct vconn {
+	uint64_t id;
+	uint32_t pid;
+	int32_t fd;
+	uint64_t start_ns;
+	uint64_t ts;		/* of the record being processed */
+	uint32_t tid;
+	char ip[INET6_ADDRSTRLEN];
+	int port;
+	struct http_stream out, in;
+	struct pending *q[PENDING_MAX];
+	int qn;
+	bool out_reported, in_reported;	/* a broken stream is reported once */
+	uint64_t next_offset[2];	/* expected stream offset of the call in progress */
+};
+
+static struct dict *dict;
+static struct learner_cfg cfg;
+static struct u64map conns;	/* conn id -> struct vconn * */
+static uint64_t learned, failures;
+
+int learner_init(struct dict *d, const struct learner_cfg *c)
+{
+	dict = d;
+	cfg = *c;
+	return u64map_init(&conns, 64);
+}
+
+static void pending_free(struct pending *p)
+{
+	if (p) {
+		vault_request_free(&p->req);
+		free(p);
+	}
+}
+
+static void conn_free(struct vconn *c)
+{
+	int i;
+
+	http_stream_free(&c->out);
+	http_stream_free(&c->in);
+	for (i = 0; i < c->qn; i++)
+		pending_free(c->q[i]);
+	free(c);
+}
+
+void learner_free(void)
+{
+	size_t i = 0;
+	uint64_t k, v;
+
+	while (u64map_next(&conns, &i, &k, &v))
+		conn_free((struct vconn *)(uintptr_t)v);
+	u64map_free(&conns);
+}
+
+/* ---- events ---- */
+
+static json_t *conn_event(struct vconn *c, const char *action)
+{
+	json_t *ev = ev_new(action);
+	struct proc *p = procs_lookup(c->pid);
+
+	ev_time(ev, c->ts);
+	ev_process(ev, p, c->tid);
+	if (c->ip[0]) {
+		ev_str(ev, "destination.ip", c->ip);
+		ev_int(ev, "destination.port", c->port);
+		ev_str(ev, "network.transport", "tcp");
+	}
+	return ev;
+}
+
+static void learn_failed(struct vconn *c, const char *request_id, const char *path,
+			 const char *why)
+{
+	json_t *ev = conn_event(c, "secret.learn_failed");
+
+	ev_str(ev, "vault.request_id", request_id);
+	ev_str(ev, "vault.path", path);
+	ev_str(ev, "error.message", why);
+	ev_emit(ev);
+	failures++;
+	st_warn("could not learn a Vault response (pid %u%s%s): %s", c->pid, path ? ", " : "",
+		path ? path : "", why);
+}
+
+static void receive_event(struct vconn *c, uint32_t idx, const struct delivery *v,
+			  const char *accessor)
+{
+	const struct secret_entry *e = dict_get(dict, idx);
+	json_t *ev = conn_event(c, "secret.receive");
+
+	ev_str(ev, "vault.request_id", v->request_id);
+	ev_str(ev, "vault.path", v->path);
+	ev_str(ev, "vault.field", v->field);
+	ev_str(ev, "vault.lease_id", v->lease_id);
+	ev_str(ev, "vault.namespace", v->ns);
+	ev_str(ev, "vault.correlation_id", v->correlation_id);
+	ev_str(ev, "vault.accessor", accessor);
+	ev_str(ev, "secret.fingerprint", e->fingerprint);
+	ev_str(ev, "secret.source", v->source == SECRET_PRESENTED ? "request" : "response");
+	ev_emit(ev);
+}
+
+/* ---- learning ---- */
+
+static int learn_item(struct vconn *c, const struct vault_item *it, const char *request_id,
+		      const struct vault_request *req, const char *lease_id,
+		      enum secret_source source, uint32_t *idx)
+{
+	char server[INET6_ADDRSTRLEN + 8];
+	struct secret_origin o = {
+		.request_id = request_id,
+		.path = req ? req->path : NULL,
+		.ns = req ? req->ns : NULL,
+		.correlation_id = req ? req->correlation_id : NULL,
+		.field = it->field,
+		.lease_id = lease_id,
+		.pid = c->pid,
+		.start_ns = c->start_ns,
+		.ts_ns = c->ts,
+		.source = source,
+	};
+	int ret;
+
+	if (c->ip[0]) {
+		snprintf(server, sizeof(server), "%s:%d", c->ip, c->port);
+		o.server = server;
+	}
+	ret = dict_add(dict, it->value, it->len, &o, idx);
+	if (ret < 0) {
+		char why[96];
+
+		snprintf(why, sizeof(why), "secret %s not indexed: %s", it->field, strerror(-ret));
+		learn_failed(c, request_id, o.path, why);
+		return ret;
+	}
+	learned += ret;
+	return ret;
+}
+
+static void learn_presented(struct vconn *c, struct pending *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->req.presented.n; i++) {
+		uint32_t idx;
+		int ret = learn_item(c, &p->req.presented.v[i], NULL, &p->req, NULL,
+				     SECRET_PRESENTED, &idx);
+
+		/* reported with the response's request_id, unless it was known already */
+		if (ret == 1 && p->npresented < (int)(sizeof(p->presented) / sizeof(p->presented[0])))
+			p->presented[p->npresented++] = idx;
+	}
+	if (p->req.presented.n)
+		dict_commit(dict);
+}
+
+static void report_presented(struct vconn *c, struct pending *p, const char *request_id)
+{
+	int i;
+
+	for (i = 0; i < p->npresented; i++) {
+		struct secret_entry *e = (struct secret_entry *)dict_get(dict, p->presented[i]);
+		struct delivery *v = e && e->ndeliv ? &e->deliv[e->ndeliv - 1] : NULL;
+
+		if (!v)
+			continue;
+		if (request_id && !v->request_id)
+			v->request_id = strdup(request_id);
+		receive_event(c, p->presented[i], v, NULL);
+	}
+}
+
+static void learn_response(struct vconn *c, struct pending *p, struct http_msg *m)
+{
+	const struct vault_request *req = p ? &p->req : NULL;
+	const char *path = req ? req->path : NULL;
+	struct vault_response r;
+	struct secbuf body = { 0 };
+	char err[160];
+	size_t i;
+
+	if (m->body_over_limit) {
+		char *rid = vault_sniff_request_id(m->head, m->head_len);
+
+		snprintf(err, sizeof(err), "response body of %llu bytes exceeds the %zu-byte limit",
+			 (unsigned long long)m->body_len, cfg.max_body);
+		learn_failed(c, rid, path, err);
+		free(rid);
+		if (p)
+			report_presented(c, p, NULL);
+		return;
+	}
+	if (m->status < 200 || m->status > 299 || !m->body.len) {
+		/* Vault errors carry no secrets (and no request_id) */
+		if (p)
+			report_presented(c, p, NULL);
+		return;
+	}
+	if (http_decode_body(m, cfg.max_body, &body, err, sizeof(err))) {
+		char *rid = vault_sniff_request_id(m->head, m->head_len);
+
+		learn_failed(c, rid, path, err);
+		free(rid);
+		secbuf_free(&body);
+		if (p)
+			report_presented(c, p, NULL);
+		return;
+	}
+	if (vault_parse_response(body.data, body.len, cfg.max_items, &r, err, sizeof(err))) {
+		char *rid = vault_sniff_request_id(body.data, body.len < 256 ? body.len : 256);
+
+		learn_failed(c, rid, path, err);
+		free(rid);
+		secbuf_free(&body);
+		if (p)
+			report_presented(c, p, NULL);
+		return;
+	}
+	secbuf_free(&body);
+	if (p)
+		report_presented(c, p, r.request_id);
+	if (!r.is_vault) {
+		vault_response_free(&r);
+		return;
+	}
+	for (i = 0; i < r.items.n; i++) {
+		const struct vault_item *it = &r.items.v[i];
+		uint32_t idx;
+
+		if (learn_item(c, it, r.request_id, req, r.lease_id, SECRET_FROM_RESPONSE, &idx) < 0)
+			continue;
+		receive_event(c, idx, dict_delivery_for(dict, idx, c->pid),
+			      !strcmp(it->field, "client_token") ? r.accessor : NULL);
+	}
+	if (r.skipped_limit) {
+		snprintf(err, sizeof(err), "%zu more secrets than the %zu learned per response",
+			 r.skipped_limit, cfg.max_items);
+		learn_failed(c, r.request_id, path, err);
+	}
+	if (r.skipped_short)
+		st_debug("response %s: %zu strings under 8 bytes not tracked",
+			 r.request_id ? r.request_id : "?", r.skipped_short);
+	dict_commit(dict);
+	vault_response_free(&r);
+}
+
+static void on_request(void *ctx, struct http_msg *m)
+{
+	struct vconn *c = ctx;
+	struct pending *p = calloc(1, sizeof(*p));
+
+	if (!p || vault_parse_request(m, &p->req)) {
+		pending_free(p);
+		http_msg_free(m);
+		return;
+	}
+	http_msg_free(m);
+	learn_presented(c, p);
+	if (c->qn == PENDING_MAX) {	/* responses never came: forget the oldest */
+		pending_free(c->q[0]);
+		memmove(&c->q[0], &c->q[1], sizeof(c->q[0]) * (PENDING_MAX - 1));
+		c->qn--;
+	}
+	c->q[c->qn++] = p;
+}
+
+static struct pending *pop_pending(struct vconn *c)
+{
+	struct pending *p;
+
+	if (!c->qn)
+		return NULL;
+	p = c->q[0];
+	memmove(&c->q[0], &c->q[1], sizeof(c->q[0]) * (c->qn - 1));
+	c->qn--;
+	return p;
+}
+
+static void on_response(void *ctx, struct http_msg *m)
+{
+	struct vconn *c = ctx;
+	struct pending *p = pop_pending(c);
+
+	learn_response(c, p, m);
+	pending_free(p);
+	http_msg_free(m);
+}
+
+static bool response_has_no_body(void *ctx)
+{
+	struct vconn *c = ctx;
+
+	return c->qn && c->q[0]->req.method && !strcmp(c->q[0]->req.method, "HEAD");
+}
+
+static struct vconn *conn_get(const struct st_rec_data *r)
+{
+	struct vconn *c;
+	uint64_t v;
+
+	if (u64map_get(&conns, u64map_key(r->conn_id), &v))
+		return (struct vconn *)(uintptr_t)v;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->id = r->conn_id;
+	c->pid = r->hdr.pid;
+	c->fd = r->fd;
+	c->start_ns = r->hdr.start_ns;
+	enrich_addr(&r->si.dst, c->ip, sizeof(c->ip), &c->port);
+	http_stream_init(&c->out, true, cfg.max_body, on_request, NULL, c);
+	http_stream_init(&c->in, false, cfg.max_body, on_response, response_has_no_body, c);
+	if (u64map_put(&conns, u64map_key(r->conn_id), (uintptr_t)c)) {
+		conn_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void learner_data(const struct st_rec_data *r)
+{
+	bool in = r->kind == ST_DATA_VAULT_IN;
+	struct vconn *c = conn_get(r);
+	struct http_stream *s;
+	bool *reported;
+
+	if (!c)
+		return;
+	s = in ? &c->in : &c->out;
+	reported = in ? &c->in_reported : &c->out_reported;
+	c->ts = r->hdr.ts_ns;
+	c->tid = r->hdr.tid;
+	if (!c->ip[0])
+		enrich_addr(&r->si.dst, c->ip, sizeof(c->ip), &c->port);
+	/* a record lost in the ring buffer leaves a hole the parser cannot bridge */
+	if (r->offset != c->next_offset[in] && r->offset != 0 && !s->failed) {
+		s->failed = true;
+		snprintf(s->error, sizeof(s->error), "Vault traffic lost before it was learned");
+	}
+	c->next_offset[in] = r->flags & ST_DATA_LAST ? 0 : r->offset + r->len;
+	if (http_stream_feed(s, r->data, r->len) && !*reported) {
+		*reported = true;
+		learn_failed(c, NULL, c->qn ? c->q[0]->req.path : NULL, s->error);
+	}
+}
+
+void learner_close(const struct st_rec_close *r)
+{
+	uint64_t v;
+	struct vconn *c;
+
+	if (!u64map_get(&conns, u64map_key(r->conn_id), &v))
+		return;
+	c = (struct vconn *)(uintptr_t)v;
+	c->ts = r->hdr.ts_ns;
+	http_stream_eof(&c->in);
+	if (!http_stream_idle(&c->in) && !c->in_reported)
+		learn_failed(c, NULL, c->qn ? c->q[0]->req.path : NULL,
+			     "connection closed in the middle of a response");
+	u64map_del(&conns, u64map_key(r->conn_id));
+	conn_free(c);
+}
+
+void learner_exit(uint32_t pid)
+{
+	size_t i = 0;
+	uint64_t k, v;
+
+	while (u64map_next(&conns, &i, &k, &v)) {
+		struct vconn *c = (struct vconn *)(uintptr_t)v;
+
+		if (c->pid != pid)
+			continue;
+		u64map_del(&conns, k);
+		conn_free(c);
+	}
+}
+
+bool learner_idle(void)
+{
+	size_t i = 0;
+	uint64_t k, v;
+
+	while (u64map_next(&conns, &i, &k, &v))
+		if (!http_stream_idle(&((struct vconn *)(uintptr_t)v)->in))
+			return false;
+	return true;
+}
+
+void learner_env(const struct proc *p, const char *env, size_t len, uint64_t ts)
+{
+	static const char name[] = "VAULT_TOKEN=";
+	size_t i = 0;
+
+	while (i < len) {
+		const char *e = env + i;
+		size_t el = strnlen(e, len - i);
+
+		if (el > sizeof(name) - 1 && !strncmp(e, name, sizeof(name) - 1)) {
+			struct vault_item it = {
+				.field = "VAULT_TOKEN",
+				.value = (uint8_t *)e + sizeof(name) - 1,
+				.len = el - (sizeof(name) - 1),
+			};
+			struct vconn c = { .pid = p->pid, .start_ns = p->start_ns, .ts = ts };
+			uint32_t idx;
+
+			if (it.len >= ST_MIN_SECRET_LEN &&
+			    learn_item(&c, &it, NULL, NULL, NULL, SECRET_FROM_ENV, &idx) == 1) {
+				json_t *ev = conn_event(&c, "secret.receive");
+
+				ev_str(ev, "vault.field", "VAULT_TOKEN");
+				ev_str(ev, "secret.fingerprint", dict_get(dict, idx)->fingerprint);
+				ev_str(ev, "secret.source", "environment");
+				ev_emit(ev);
+				dict_commit(dict);
+			}
+		}
+		i += el + 1;
+	}
+}
+
+uint64_t learner_secrets(void)
+{
+	return learned;
+}
+
+uint64_t learner_failures(void)
+{
+	return failures;
+}

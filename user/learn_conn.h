@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Learning, per Vault connection: the agent's requests and Vault's responses, reassembled
+ * from the kernel's data records, paired in order, learned into the dictionary and
+ * reported as secret.receive / secret.learn_failed.
+ */
+#ifndef SECRETRACE_LEARN_CONN_H
+#define SECRETRACE_LEARN_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "secretrace.h"
+
+struct dict;
+struct proc;
+
+struct learner_cfg {
+	size_t max_body;	/* bytes of one (decoded) response body */
+	size_t max_items;	/* secrets learned from one response */
+};
+
+int learner_init(struct dict *d, const struct learner_cfg *cfg);
+void learner_free(void);
+void learner_data(const struct st_rec_data *r);	/* ST_DATA_VAULT_OUT / ST_DATA_VAULT_IN */
+void learner_close(const struct st_rec_close *r);
+void learner_exit(uint32_t pid);
+/* No response is half-read by its process: everything read so far is learned. */
+bool learner_idle(void);
+/* VAULT_TOKEN in a process's environment (exec record's env block). */
+void learner_env(const struct proc *p, const char *env, size_t len, uint64_t ts);
+uint64_t learner_secrets(void);
+uint64_t learner_failures(void);
+
+#endif

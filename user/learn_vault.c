@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "learn_http.h"
+#include "learn_vault.h"
+#include "secmem.h"
+
+#define MIN_SECRET 8
+
+/* Under a non-KV-v2 data root, these top-level keys hold public material. */
+static const char *const public_keys[] = { "metadata", "keys", "certificate", "ca_chain",
+					   "issuing_ca", NULL };
+
+/* Login request body fields that are credentials. */
+static const char *const login_fields[] = { "secret_id", "password", "jwt", "token", NULL };
+
+static int items_add(struct vault_items *it, const char *field, const void *v, size_t len)
+{
+	struct vault_item *x;
+
+	if (it->n == it->cap) {
+		size_t cap = it->cap ? it->cap * 2 : 8;
+		struct vault_item *n = realloc(it->v, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		it->v = n;
+		it->cap = cap;
+	}
+	x = &it->v[it->n];
+	x->field = strdup(field);
+	x->value = malloc(len ? len : 1);
+	if (!x->field || !x->value) {
+		free(x->field);
+		free(x->value);
+		return -ENOMEM;
+	}
+	memcpy(x->value, v, len);
+	x->len = len;
+	it->n++;
+	return 0;
+}
+
+static void items_free(struct vault_items *it)
+{
+	size_t i;
+
+	for (i = 0; i < it->n; i++) {
+		free(it->v[i].field);
+		secmem_wipe(it->v[i].value, it->v[i].len);
+		free(it->v[i].value);
+	}
+	free(it->v);
+	memset(it, 0, sizeof(*it));
+}
+
+static bool is_public(const char *key)
+{
+	int i;
+
+	for (i = 0; public_keys[i]; i++)
+		if (!strcmp(key, public_keys[i]))
+			return true;
+	return false;
+}
+
+struct walk {
+	struct vault_response *r;
+	size_t max_items;
+	int err;
+};
+
+static void walk(struct walk *w, json_t *v, const char *field, bool top_excludes)
+{
+	char sub[VAULT_FIELD_MAX];
+	const char *key;
+	json_t *child;
+	size_t i;
+
+	if (w->err)
+		return;
+	if (json_is_string(v)) {
+		size_t len = json_string_length(v);
+
+		if (len < MIN_SECRET) {
+			w->r->skipped_short++;
+		} else if (w->r->items.n >= w->max_items) {
+			w->r->skipped_limit++;
+		} else {
+			w->err = items_add(&w->r->items, field, json_string_value(v), len);
+		}
+	} else if (json_is_object(v)) {
+		json_object_foreach(v, key, child) {
+			if (top_excludes && is_public(key))
+				continue;
+			snprintf(sub, sizeof(sub), "%s%s%s", field, *field ? "." : "", key);
+			walk(w, child, sub, false);
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, child) {
+			snprintf(sub, sizeof(sub), "%s%s%zu", field, *field ? "." : "", i);
+			walk(w, child, sub, false);
+		}
+	}
+}
+
+static char *dup_string(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_string(v) && json_string_length(v) ? strdup(json_string_value(v)) : NULL;
+}
+
+int vault_parse_response(const uint8_t *body, size_t len, size_t max_items,
+			 struct vault_response *out, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root, *data, *auth, *wrap;
+	struct walk w = { .r = out, .max_items = max_items };
+
+	memset(out, 0, sizeof(*out));
+	root = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		/* jerr.text may quote input: report only the position */
+		snprintf(err, errlen, "response body is not valid JSON (at byte %d)", jerr.position);
+		return -1;
+	}
+	if (!json_is_object(root)) {
+		json_decref(root);
+		snprintf(err, errlen, "response body is not a JSON object");
+		return -1;
+	}
+	data = json_object_get(root, "data");
+	auth = json_object_get(root, "auth");
+	wrap = json_object_get(root, "wrap_info");
+	out->request_id = dup_string(root, "request_id");
+	out->is_vault = out->request_id && (json_is_object(data) || json_is_object(auth) ||
+					   json_is_object(wrap));
+	if (out->is_vault) {
+		json_t *kv = json_object_get(data, "data");
+
+		out->lease_id = dup_string(root, "lease_id");
+		if (json_is_object(kv) && json_is_object(json_object_get(data, "metadata")))
+			walk(&w, kv, "", false);		/* KV v2 */
+		else if (json_is_object(data))
+			walk(&w, data, "", true);
+		if (json_is_object(auth)) {
+			json_t *t = json_object_get(auth, "client_token");
+
+			if (json_is_string(t))
+				walk(&w, t, "client_token", false);
+			out->accessor = dup_string(auth, "accessor");
+		}
+		if (json_is_object(wrap)) {
+			json_t *t = json_object_get(wrap, "token");
+
+			if (json_is_string(t))
+				walk(&w, t, "wrap_info.token", false);
+		}
+	}
+	json_decref(root);
+	if (w.err) {
+		snprintf(err, errlen, "out of memory");
+		vault_response_free(out);
+		return -1;
+	}
+	return 0;
+}
+
+void vault_response_free(struct vault_response *r)
+{
+	free(r->request_id);
+	free(r->lease_id);
+	free(r->accessor);
+	items_free(&r->items);
+	memset(r, 0, sizeof(*r));
+}
+
+char *vault_sniff_request_id(const uint8_t *head, size_t len)
+{
+	static const char key[] = "\"request_id\"";
+	const char *p = memmem(head, len, key, sizeof(key) - 1), *end = (const char *)head + len;
+	const char *q;
+
+	if (!p)
+		return NULL;
+	for (p += sizeof(key) - 1; p < end && (isspace((unsigned char)*p) || *p == ':'); p++)
+		;
+	if (p >= end || *p != '"')
+		return NULL;
+	for (q = ++p; q < end && q - p < 64 && (isxdigit((unsigned char)*q) || *q == '-'); q++)
+		;
+	return q < end && *q == '"' && q > p ? strndup(p, q - p) : NULL;
+}
+
+/* auth/<mount>/login, auth/<mount>/login/<user>, and the like */
+static bool is_login_path(const char *path)
+{
+	static regex_t re;
+	static bool ready;
+
+	if (!ready) {
+		if (regcomp(&re, "^auth/.+/login(/[^/]*)?$", REG_EXTENDED | REG_NOSUB))
+			return false;
+		ready = true;
+	}
+	return regexec(&re, path, 0, NULL, 0) == 0;
+}
+
+static void learn_body_fields(const struct http_msg *m, struct vault_items *out,
+			      const char *const *fields)
+{
+	json_t *root, *v;
+	int i;
+
+	if (!m->body.len)
+		return;
+	root = json_loadb((const char *)m->body.data, m->body.len, 0, NULL);
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return;
+	}
+	for (i = 0; fields[i]; i++) {
+		v = json_object_get(root, fields[i]);
+		if (json_is_string(v) && json_string_length(v) >= MIN_SECRET)
+			items_add(out, fields[i], json_string_value(v), json_string_length(v));
+	}
+	json_decref(root);
+}
+
+int vault_parse_request(const struct http_msg *m, struct vault_request *out)
+{
+	const char *url = m->url ? m->url : "", *tok, *q;
+	size_t n;
+
+	memset(out, 0, sizeof(*out));
+	out->method = m->method ? strdup(m->method) : NULL;
+	if (!strncmp(url, "/v1/", 4))
+		url += 4;
+	else if (*url == '/')
+		url++;
+	q = strpbrk(url, "?#");
+	n = q ? (size_t)(q - url) : strlen(url);
+	out->path = strndup(url, n);
+	out->ns = http_header(m, "X-Vault-Namespace") ? strdup(http_header(m, "X-Vault-Namespace"))
+						       : NULL;
+	if (http_header(m, "X-Correlation-Id"))
+		out->correlation_id = strdup(http_header(m, "X-Correlation-Id"));
+	else if (http_header(m, "correlation-id"))
+		out->correlation_id = strdup(http_header(m, "correlation-id"));
+	out->vault_headers = http_header(m, "X-Vault-Token") || http_header(m, "X-Vault-Request");
+
+	tok = http_header(m, "X-Vault-Token");
+	if (!tok) {
+		const char *a = http_header(m, "Authorization");
+
+		if (a && !strncasecmp(a, "Bearer ", 7))
+			tok = a + 7;
+	}
+	if (tok && strlen(tok) >= MIN_SECRET)
+		items_add(&out->presented, "client_token", tok, strlen(tok));
+	if (out->path && is_login_path(out->path))
+		learn_body_fields(m, &out->presented, login_fields);
+	else if (out->path && !strcmp(out->path, "sys/wrapping/unwrap")) {
+		static const char *const unwrap[] = { "token", NULL };
+
+		learn_body_fields(m, &out->presented, unwrap);
+	}
+	return out->path ? 0 : -ENOMEM;
+}
+
+void vault_request_free(struct vault_request *r)
+{
+	free(r->method);
+	free(r->path);
+	free(r->ns);
+	free(r->correlation_id);
+	items_free(&r->presented);
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Learning, second stage: what a Vault request and its response teach. A response with
+ * request_id plus data, auth or wrap_info carries secrets: every string under data.data
+ * (KV v2) or under data except public material, auth.client_token, wrap_info.token.
+ * A request presents credentials: X-Vault-Token, login passwords, AppRole secret_ids.
+ * Pure parsing: values come back in wiped memory; the caller fingerprints them.
+ */
+#ifndef SECRETRACE_LEARN_VAULT_H
+#define SECRETRACE_LEARN_VAULT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VAULT_FIELD_MAX 256
+
+struct vault_item {
+	char *field;		/* dotted path below the data root: api_key, config.password */
+	uint8_t *value;		/* wiped on free */
+	size_t len;
+};
+
+struct vault_items {
+	struct vault_item *v;
+	size_t n, cap;
+};
+
+struct vault_response {
+	bool is_vault;		/* has request_id and data, auth or wrap_info */
+	char *request_id;
+	char *lease_id;
+	char *accessor;		/* auth.accessor of a login */
+	struct vault_items items;
+	size_t skipped_short;	/* strings under 8 bytes: too short to track */
+	size_t skipped_limit;	/* strings past max_items */
+};
+
+struct vault_request {
+	char *method;
+	char *path;		/* below /v1/, without the query */
+	char *ns;		/* X-Vault-Namespace */
+	char *correlation_id;	/* X-Correlation-Id or correlation-id */
+	bool vault_headers;	/* X-Vault-Token or X-Vault-Request was sent */
+	struct vault_items presented;
+};
+
+struct http_msg;
+
+/* 0: parsed (is_vault says whether it is a Vault secret response); -1: the body is not
+ * JSON or not an object, err says why (never with response content). */
+int vault_parse_response(const uint8_t *body, size_t len, size_t max_items,
+			 struct vault_response *out, char *err, size_t errlen);
+void vault_response_free(struct vault_response *r);
+/* Best effort on a body that could not be parsed: the request_id Vault writes first. */
+char *vault_sniff_request_id(const uint8_t *head, size_t len);
+
+int vault_parse_request(const struct http_msg *m, struct vault_request *out);
+void vault_request_free(struct vault_request *r);
+
+#endif

@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * secretrace: targets -> probes -> learning -> dictionary -> detection -> enrichment ->
+ * sinks. This file wires the stages together and runs the event loop.
+ */
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "dict.h"
+#include "emit.h"
+#include "enrich.h"
+#include "events.h"
+#include "hold.h"
+#include "keyfile.h"
+#include "learn_conn.h"
+#include "log.h"
+#include "probes.h"
+#include "procs.h"
+#include "redact.h"
+#include "secmem.h"
+#include "secretrace.skel.h"
+#include "sinks.h"
+#include "stats.h"
+#include "targets.h"
+#include "uses.h"
+
+#define TICK_MS 100
+#define HOLD_LIMIT (1024 * 1024)
+
+/* Request markers: a match marks a connection as Vault's (they are never reported). */
+static const char *const markers[] = { "X-Vault-Token: ", "x-vault-token: ", "X-Vault-Request: ",
+				       "x-vault-request: ", NULL };
+
+struct tracer {
+	struct config cfg;
+	struct probes probes;
+	struct dict dict;
+	struct events_ctx ev;
+	struct ring_buffer *rb;
+	struct launch launch;
+	int sfd, tfd, efd;
+	bool child_exited, stopping;
+	int child_status;
+	uint64_t linger_until;
+};
+
+static void tracer_start_event(struct tracer *t)
+{
+	json_t *ev = ev_new("tracer.start"), *pids = json_array();
+	int i;
+
+	ev_str(ev, "secretrace.version", SECRETRACE_VERSION);
+	if (t->cfg.command) {
+		ev_str(ev, "secretrace.target.mode", "command");
+		ev_str(ev, "secretrace.target.command", t->launch.path);
+		json_array_append_new(pids, json_integer(t->launch.pid));
+	} else {
+		ev_str(ev, "secretrace.target.mode", "pids");
+		for (i = 0; i < t->cfg.npids; i++)
+			json_array_append_new(pids, json_integer(t->cfg.pids[i]));
+	}
+	ev_set(ev, "secretrace.target.pids", pids);
+	ev_int(ev, "secretrace.config.scan_limit", (long long)t->cfg.scan_limit);
+	if (t->probes.nfailed)
+		ev_str(ev, "secretrace.probes_failed", t->probes.failed);
+	ev_emit(ev);
+	sinks_flush();
+}
+
+static void tracer_stop_event(struct tracer *t, int status)
+{
+	json_t *ev = ev_new("tracer.stop");
+
+	(void)t;
+	stats_fill_stop(ev);
+	if (status >= 0)
+		ev_int(ev, "process.exit_code", status);
+	ev_emit(ev);
+	sinks_flush();
+}
+
+static int setup_loop(struct tracer *t, char *err, size_t errlen)
+{
+	struct itimerspec its = { .it_interval = { 0, TICK_MS * 1000000L },
+				  .it_value = { 0, TICK_MS * 1000000L } };
+	struct epoll_event e = { .events = EPOLLIN };
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	t->sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	t->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	t->efd = epoll_create1(EPOLL_CLOEXEC);
+	if (t->sfd < 0 || t->tfd < 0 || t->efd < 0 || timerfd_settime(t->tfd, 0, &its, NULL)) {
+		snprintf(err, errlen, "event loop setup: %s", strerror(errno));
+		return -errno;
+	}
+	e.data.fd = t->sfd;
+	epoll_ctl(t->efd, EPOLL_CTL_ADD, t->sfd, &e);
+	e.data.fd = t->tfd;
+	epoll_ctl(t->efd, EPOLL_CTL_ADD, t->tfd, &e);
+	e.data.fd = ring_buffer__epoll_fd(t->rb);
+	epoll_ctl(t->efd, EPOLL_CTL_ADD, e.data.fd, &e);
+	return 0;
+}
+
+static void on_signal(struct tracer *t)
+{
+	struct signalfd_siginfo si;
+
+	while (read(t->sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD) {
+			int status;
+
+			if (t->launch.pid > 0 && !t->child_exited &&
+			    waitpid(t->launch.pid, &status, WNOHANG) == t->launch.pid) {
+				t->child_exited = true;
+				t->child_status = WIFEXITED(status) ? WEXITSTATUS(status)
+								    : 128 + WTERMSIG(status);
+				t->linger_until = now_boot_ns() + t->cfg.linger_s * 1000000000ULL;
+			}
+			while (waitpid(-1, NULL, WNOHANG) > 0)	/* nothing else is ours */
+				;
+			continue;
+		}
+		if (t->cfg.command && !t->child_exited) {
+			/* like timeout(1): pass on what was sent to us alone (a terminal's ^C
+			 * reaches the command by itself) */
+			if (si.ssi_code == SI_USER || si.ssi_code == SI_QUEUE)
+				kill(t->launch.pid, si.ssi_signo);
+			continue;
+		}
+		t->stopping = true;
+	}
+}
+
+static void on_tick(struct tracer *t)
+{
+	uint64_t now = now_boot_ns(), ticks;
+
+	if (read(t->tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		st_debug("timerfd: %s", strerror(errno));
+	stats_poll();
+	uses_flush(now, false, 0);
+	events_flush_starts(now, false, 0);
+	hold_tick(now, learner_idle());
+	if (t->cfg.command && t->child_exited &&
+	    (now >= t->linger_until || probes_traced_count(&t->probes) == 0))
+		t->stopping = true;
+	if (!t->cfg.command && probes_traced_count(&t->probes) == 0) {
+		if (!t->linger_until)
+			t->linger_until = now + t->cfg.linger_s * 1000000000ULL;
+		else if (now >= t->linger_until)
+			t->stopping = true;
+	}
+}
+
+static int run_loop(struct tracer *t)
+{
+	struct epoll_event evs[4];
+	int n, i;
+
+	while (!t->stopping) {
+		n = epoll_wait(t->efd, evs, 4, TICK_MS);
+		if (n < 0 && errno != EINTR) {
+			st_err("epoll_wait: %s", strerror(errno));
+			return 1;
+		}
+		for (i = 0; i < n; i++) {
+			if (evs[i].data.fd == t->sfd)
+				on_signal(t);
+			else if (evs[i].data.fd == t->tfd)
+				on_tick(t);
+		}
+		if (ring_buffer__consume(t->rb) < 0 && errno != EINTR) {
+			st_err("reading the ring buffer: %s", strerror(errno));
+			return 1;
+		}
+		sinks_flush();
+	}
+	return 0;
+}
+
+static void setup_dict_bpf(struct tracer *t, struct dict_bpf *b)
+{
+	struct secretrace_bpf *s = t->probes.skel;
+
+	*b = (struct dict_bpf){
+		.windows_fd = bpf_map__fd(s->maps.windows),
+		.secrets_fd = bpf_map__fd(s->maps.secrets),
+		.prefilter = t->probes.prefilter,
+		.mask = &s->bss->prefilter_mask,
+		.have_short = &s->bss->have_short,
+		.gen = &s->bss->dict_gen,
+	};
+}
+
+/* Everything before the event loop; returns 0 or an exit status (with a message). */
+static int start(struct tracer *t)
+{
+	struct learner_cfg lc = { .max_body = t->cfg.max_response, .max_items = t->cfg.max_items };
+	struct probes_cfg pc = {
+		.target_mode = ST_TARGET_PIDS,
+		.scan_limit = t->cfg.scan_limit,
+		.hold_limit = HOLD_LIMIT,
+		.ringbuf_bytes = t->cfg.ringbuf_bytes,
+	};
+	int fail = t->cfg.command ? 125 : 1, usage = cli_usage_status(&t->cfg), ret, i;
+	uint8_t fp_key[DICT_FP_KEY_BYTES];
+	struct dict_bpf db;
+	struct hold_shared hs;
+	char err[512], host[256] = "localhost";
+
+	if (secmem_init() || redact_init() || procs_init() || enrich_init()) {
+		st_err("cannot initialise (out of memory or no entropy)");
+		return fail;
+	}
+	if (probes_check(&t->probes, err, sizeof(err))) {
+		st_err("%s", err);
+		return geteuid() ? usage : fail;
+	}
+	if (keyfile_load(t->cfg.key_file, fp_key, sizeof(fp_key), err, sizeof(err))) {
+		st_err("%s", err);
+		return usage;
+	}
+	gethostname(host, sizeof(host) - 1);
+	emit_init(getenv("NODE_NAME") ? getenv("NODE_NAME") : host);
+	if (sinks_open(t->cfg.outputs, t->cfg.noutputs, err, sizeof(err))) {
+		st_err("%s", err);
+		return usage;
+	}
+	dict_random_keys(&pc.keys);
+	if (probes_load(&t->probes, &pc, err, sizeof(err))) {
+		st_err("%s", err);
+		return fail;
+	}
+	setup_dict_bpf(t, &db);
+	hs = (struct hold_shared){ .in_seq = &t->probes.skel->bss->in_seq,
+				   .learned_seq = &t->probes.skel->bss->learned_seq,
+				   .hold_bytes = &t->probes.skel->bss->hold_bytes };
+	if (dict_init(&t->dict, &db, &pc.keys, fp_key) || learner_init(&t->dict, &lc) ||
+	    uses_init(&t->dict, t->cfg.repeat_s) || hold_init(&t->dict, &hs) ||
+	    events_init(&t->ev, &t->probes, &t->dict)) {
+		st_err("cannot initialise the dictionary (out of memory)");
+		return fail;
+	}
+	secmem_wipe(fp_key, sizeof(fp_key));
+	for (i = 0; markers[i]; i++)
+		if (dict_add_marker(&t->dict, markers[i])) {
+			st_err("cannot index Vault request markers");
+			return fail;
+		}
+	dict_commit(&t->dict);
+	stats_init(&t->probes);
+	for (i = 0; i < t->cfg.nvault; i++)
+		if (events_watch_vault_addr(&t->ev, t->cfg.vault_addrs[i], err, sizeof(err))) {
+			st_err("--vault-addr %s: %s", t->cfg.vault_addrs[i], err);
+			return usage;
+		}
+	if (t->cfg.command) {
+		ret = launch_prepare(&t->launch, t->cfg.command, t->cfg.user, err, sizeof(err));
+		if (ret) {
+			st_err("%s", err);
+			return ret;
+		}
+		if (probes_trace_pid(&t->probes, t->launch.pid, t->launch.pid)) {
+			st_err("cannot trace the command: %s", strerror(errno));
+			return fail;
+		}
+	}
+	if (probes_attach(&t->probes, err, sizeof(err))) {
+		st_err("%s", err);
+		return fail;
+	}
+	for (i = 0; i < t->cfg.npids; i++)
+		if (targets_add_pid(&t->probes, t->cfg.pids[i], err, sizeof(err))) {
+			st_err("%s", err);
+			return usage;
+		}
+	t->rb = ring_buffer__new(bpf_map__fd(t->probes.skel->maps.events), events_handle, &t->ev,
+				 NULL);
+	if (!t->rb || setup_loop(t, err, sizeof(err))) {
+		st_err("%s", t->rb ? err : "cannot open the ring buffer");
+		return fail;
+	}
+	for (i = 0; i < t->cfg.npids; i++)
+		procs_from_proc(t->cfg.pids[i]);
+	tracer_start_event(t);
+	if (t->cfg.command) {
+		ret = launch_go(&t->launch, err, sizeof(err));
+		if (ret) {
+			st_err("%s", err);
+			t->child_exited = true;
+			t->child_status = ret;
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static void finish(struct tracer *t, int status)
+{
+	if (t->rb) {
+		ring_buffer__consume(t->rb);	/* what is still in flight */
+		hold_release(t->probes.skel->bss->in_seq);
+		events_flush_starts(0, true, 0);
+		uses_flush(now_boot_ns(), true, 0);
+		tracer_stop_event(t, t->cfg.command ? status : -1);
+		ring_buffer__free(t->rb);
+	}
+	events_free();
+	hold_free();
+	uses_free();
+	learner_free();
+	if (t->probes.skel)
+		dict_free(&t->dict);
+	probes_destroy(&t->probes);
+	enrich_free();
+	procs_free();
+	sinks_close();
+	redact_free();
+}
+
+int main(int argc, char **argv)
+{
+	static struct tracer t = { .sfd = -1, .tfd = -1, .efd = -1 };
+	int status;
+
+	switch (cli_parse(argc, argv, &t.cfg)) {
+	case CLI_EXIT_OK:
+		return 0;
+	case CLI_USAGE:
+		return cli_usage_status(&t.cfg);
+	case CLI_RUN:
+		break;
+	}
+	st_verbose = t.cfg.verbose;
+	status = start(&t);
+	if (status) {
+		if (t.launch.pid > 0 && !t.child_exited)
+			launch_abort(&t.launch);
+		else if (t.launch.pid > 0)
+			waitpid(t.launch.pid, NULL, 0);
+		finish(&t, status);
+		return status;
+	}
+	status = run_loop(&t);
+	if (t.cfg.command)
+		status = t.child_exited ? t.child_status : 125;
+	finish(&t, status);
+	free(t.launch.path);
+	return status;
+}

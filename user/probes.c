@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fingerprint.h"
+#include "log.h"
+#include "probes.h"
+#include "secretrace.skel.h"
+
+#define TRACEFS "/sys/kernel/tracing"
+
+/* Programs without which nothing works: the process lifecycle and the plain write. */
+static const char *const essential[] = {
+	"handle_sched_process_fork", "handle_sched_process_exec", "handle_sched_process_exit",
+	"handle_sys_enter_write", "handle_sys_exit_write", NULL,
+};
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!st_verbose)
+		return 0;
+	(void)level;
+	return vfprintf(stderr, fmt, ap);
+}
+
+int probes_check(struct probes *p, char *err, size_t errlen)
+{
+	struct stat st;
+
+	memset(p, 0, sizeof(*p));
+	libbpf_set_print(libbpf_print);
+	if (geteuid() != 0) {
+		snprintf(err, errlen, "must run as root: it loads eBPF programs (try sudo)");
+		return -EPERM;
+	}
+	if (stat("/sys/kernel/btf/vmlinux", &st)) {
+		snprintf(err, errlen,
+			 "this kernel lacks BTF (/sys/kernel/btf/vmlinux): secretrace needs a kernel "
+			 "built with CONFIG_DEBUG_INFO_BTF=y");
+		return -ENOTSUP;
+	}
+	if (stat(TRACEFS "/events", &st)) {
+		/* as bpftool does: tracepoint attachment needs tracefs */
+		if (mount("nodev", TRACEFS, "tracefs", 0, NULL)) {
+			snprintf(err, errlen, "cannot mount tracefs on %s: %s", TRACEFS,
+				 strerror(errno));
+			return -errno;
+		}
+		p->mounted_tracefs = true;
+	}
+	if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) != 1) {
+		snprintf(err, errlen, "this kernel lacks BPF ring buffers (Linux 5.8 or later needed)");
+		return -ENOTSUP;
+	}
+	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, NULL) != 1) {
+		snprintf(err, errlen, "this kernel lacks the bpf_loop helper (Linux 5.17 or later needed)");
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+int probes_load(struct probes *p, const struct probes_cfg *cfg, char *err, size_t errlen)
+{
+	struct secretrace_bpf *s;
+	int ncpu = libbpf_num_possible_cpus(), ret;
+	void *m;
+
+	s = secretrace_bpf__open();
+	if (!s) {
+		snprintf(err, errlen, "opening the BPF object failed: %s", strerror(errno));
+		return -errno;
+	}
+	p->skel = s;
+	s->rodata->target_mode = cfg->target_mode;
+	s->rodata->self_tgid = getpid();
+	s->rodata->scan_limit = cfg->scan_limit;
+	s->rodata->hold_limit = cfg->hold_limit;
+	s->rodata->keys = cfg->keys;
+	if (ncpu < 1 || bpf_map__set_max_entries(s->maps.scan_state, ncpu) ||
+	    bpf_map__set_max_entries(s->maps.events, cfg->ringbuf_bytes)) {
+		snprintf(err, errlen, "sizing the BPF maps failed");
+		return -EINVAL;
+	}
+	ret = secretrace_bpf__load(s);
+	if (ret) {
+		snprintf(err, errlen,
+			 "loading the BPF programs failed: %s%s", strerror(-ret),
+			 st_verbose ? "" : " (run with -v for the verifier's log)");
+		return ret;
+	}
+	m = mmap(NULL, ST_PREFILTER_WORDS * sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED,
+		 bpf_map__fd(s->maps.prefilter), 0);
+	if (m == MAP_FAILED) {
+		snprintf(err, errlen, "mapping the prefilter failed: %s", strerror(errno));
+		return -errno;
+	}
+	p->prefilter = m;
+	return 0;
+}
+
+static bool is_essential(const char *name)
+{
+	int i;
+
+	for (i = 0; essential[i]; i++)
+		if (!strcmp(essential[i], name))
+			return true;
+	return false;
+}
+
+int probes_attach(struct probes *p, char *err, size_t errlen)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, p->skel->obj) {
+		const char *name = bpf_program__name(prog);
+		struct bpf_link *l;
+
+		if (p->nlinks == PROBES_MAX_LINKS) {
+			snprintf(err, errlen, "too many BPF programs");
+			return -E2BIG;
+		}
+		l = bpf_program__attach(prog);
+		if (!l) {
+			int e = -errno;
+
+			if (is_essential(name)) {
+				snprintf(err, errlen, "attaching %s failed: %s", name, strerror(-e));
+				return e;
+			}
+			st_warn("probe %s did not attach (%s): what it hooks is not traced",
+				name, strerror(-e));
+			snprintf(p->failed + strlen(p->failed), sizeof(p->failed) - strlen(p->failed),
+				 "%s%s", p->nfailed ? "," : "", name);
+			p->nfailed++;
+			continue;
+		}
+		p->links[p->nlinks++] = l;
+	}
+	return 0;
+}
+
+static void *destroy_link(void *l)
+{
+	bpf_link__destroy(l);
+	return NULL;
+}
+
+/* Detaching a syscall tracepoint waits for an RCU grace period (tens of milliseconds
+ * here); detaching them all at once lets those waits overlap. */
+static void destroy_links(struct probes *p)
+{
+	pthread_t th[PROBES_MAX_LINKS];
+	bool started[PROBES_MAX_LINKS];
+	int i;
+
+	for (i = 0; i < p->nlinks; i++)
+		started[i] = !pthread_create(&th[i], NULL, destroy_link, p->links[i]);
+	for (i = 0; i < p->nlinks; i++) {
+		if (started[i])
+			pthread_join(th[i], NULL);
+		else
+			bpf_link__destroy(p->links[i]);
+	}
+	p->nlinks = 0;
+}
+
+void probes_destroy(struct probes *p)
+{
+	destroy_links(p);
+	if (p->prefilter)
+		munmap(p->prefilter, ST_PREFILTER_WORDS * sizeof(uint64_t));
+	p->prefilter = NULL;
+	secretrace_bpf__destroy(p->skel);
+	p->skel = NULL;
+	if (p->mounted_tracefs)
+		umount2(TRACEFS, MNT_DETACH);
+	p->mounted_tracefs = false;
+}
+
+int probes_trace_pid(struct probes *p, uint32_t pid, uint32_t root)
+{
+	struct st_traced v = { .root_pid = root };
+
+	return bpf_map__update_elem(p->skel->maps.traced, &pid, sizeof(pid), &v, sizeof(v),
+				    BPF_ANY) ? -errno : 0;
+}
+
+int probes_traced_count(struct probes *p)
+{
+	uint32_t key, next;
+	int n = 0, fd = bpf_map__fd(p->skel->maps.traced);
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		n++;
+	}
+	return n;
+}
+
+int probes_add_vault_addr(struct probes *p, const struct st_addr *a)
+{
+	uint8_t one = 1;
+
+	return bpf_map__update_elem(p->skel->maps.vault_addrs, a, sizeof(*a), &one, sizeof(one),
+				    BPF_ANY) ? -errno : 0;
+}
+
+int probes_stats(struct probes *p, uint64_t out[ST_STAT_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(p->skel->maps.stats);
+	uint64_t vals[ncpu];
+	uint32_t k;
+	int c;
+
+	for (k = 0; k < ST_STAT_MAX; k++) {
+		out[k] = 0;
+		if (bpf_map_lookup_elem(fd, &k, vals))
+			return -errno;
+		for (c = 0; c < ncpu; c++)
+			out[k] += vals[c];
+	}
+	return 0;
+}
+
+uint64_t probes_recursion_misses(struct probes *p)
+{
+	struct bpf_program *prog;
+	uint64_t n = 0;
+
+	bpf_object__for_each_program(prog, p->skel->obj) {
+		struct bpf_prog_info info = {};
+		uint32_t len = sizeof(info);
+
+		if (!bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+			n += info.recursion_misses;
+	}
+	return n;
+}

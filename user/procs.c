@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "procs.h"
+#include "u64map.h"
+
+#define PROCS_KEEP_EXITED 4096	/* exited processes remembered for late records */
+
+static struct u64map by_pid;	/* pid -> struct proc * */
+static char boot_id[40];
+static long ticks_per_sec;
+static uint32_t exited_fifo[PROCS_KEEP_EXITED];
+static unsigned exited_head;
+
+int procs_init(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+
+	if (f) {
+		if (!fgets(boot_id, sizeof(boot_id), f))
+			boot_id[0] = 0;
+		fclose(f);
+	}
+	ticks_per_sec = sysconf(_SC_CLK_TCK);
+	if (ticks_per_sec <= 0)
+		ticks_per_sec = 100;
+	return u64map_init(&by_pid, 256);
+}
+
+static void proc_release(struct proc *p)
+{
+	free(p->exe);
+	free(p->container_id);
+	free(p->vault_addr);
+	free(p);
+}
+
+void procs_free(void)
+{
+	size_t i = 0;
+	uint64_t k, v;
+
+	while (u64map_next(&by_pid, &i, &k, &v))
+		proc_release((struct proc *)(uintptr_t)v);
+	u64map_free(&by_pid);
+}
+
+struct proc *procs_lookup(uint32_t pid)
+{
+	uint64_t v;
+
+	return u64map_get(&by_pid, (uint64_t)pid + 1, &v) ? (struct proc *)(uintptr_t)v : NULL;
+}
+
+/* entity_id: stable across tools for one process, distinct across PID reuse. The start
+ * time is taken in clock ticks, the precision /proc gives, so both sources agree. */
+static void set_entity(struct proc *p)
+{
+	char in[96];
+	uint8_t h[16];
+	int n;
+
+	n = snprintf(in, sizeof(in), "%s|%u|%llu", boot_id, p->pid,
+		     (unsigned long long)(p->start_ns / (1000000000ULL / ticks_per_sec)));
+	crypto_generichash(h, sizeof(h), (const uint8_t *)in, n, NULL, 0);
+	sodium_bin2hex(p->entity_id, sizeof(p->entity_id), h, sizeof(h));
+}
+
+/* A container runtime's id: the 64-hex-digit name in the process's cgroup path. */
+static char *container_of_pid(uint32_t pid)
+{
+	char path[64], line[1024];
+	char *id = NULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	while (!id && fgets(line, sizeof(line), f)) {
+		char *p = line;
+		int run = 0;
+
+		for (; *p; p++) {
+			run = isxdigit((unsigned char)*p) && !isupper((unsigned char)*p) ? run + 1 : 0;
+			if (run == 64 && !isxdigit((unsigned char)p[1])) {
+				id = strndup(p - 63, 64);
+				break;
+			}
+		}
+	}
+	fclose(f);
+	return id;
+}
+
+static struct proc *proc_new(uint32_t pid)
+{
+	struct proc *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->pid = pid;
+	if (u64map_put(&by_pid, (uint64_t)pid + 1, (uintptr_t)p)) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* Fill what /proc knows; false if the process is gone. */
+static bool read_proc(struct proc *p)
+{
+	char path[64], buf[4096], *s;
+	unsigned long long start = 0;
+	ssize_t n;
+	FILE *f;
+	int ppid = 0;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", p->pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	/* comm may hold spaces and parentheses: fields resume after the last ')' */
+	s = strrchr(buf, ')');
+	if (!s)
+		return false;
+	if (sscanf(s + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
+			  "%*d %llu",
+		   &ppid, &start) != 2)
+		return false;
+	p->ppid = ppid;
+	p->start_ns = start * (1000000000ULL / ticks_per_sec);
+	{
+		char *open = strchr(buf, '(');
+
+		if (open && s > open) {
+			size_t len = s - open - 1;
+
+			if (len >= sizeof(p->name))
+				len = sizeof(p->name) - 1;
+			memcpy(p->name, open + 1, len);
+			p->name[len] = 0;
+		}
+	}
+	snprintf(path, sizeof(path), "/proc/%u/exe", p->pid);
+	n = readlink(path, buf, sizeof(buf) - 1);
+	if (n > 0) {
+		buf[n] = 0;
+		free(p->exe);
+		p->exe = strdup(buf);
+	}
+	snprintf(path, sizeof(path), "/proc/%u/status", p->pid);
+	f = fopen(path, "r");
+	if (f) {
+		while (fgets(buf, sizeof(buf), f))
+			if (sscanf(buf, "Uid: %*u %u", &p->uid) == 1)
+				break;
+		fclose(f);
+	}
+	if (!p->container_id)
+		p->container_id = container_of_pid(p->pid);
+	set_entity(p);
+	return true;
+}
+
+struct proc *procs_from_proc(uint32_t pid)
+{
+	struct proc *p = procs_lookup(pid);
+
+	if (p)
+		return p;
+	p = proc_new(pid);
+	if (p && !read_proc(p)) {
+		u64map_del(&by_pid, (uint64_t)pid + 1);
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+struct proc *procs_from_hdr(const struct st_rec_hdr *h)
+{
+	struct proc *p = procs_lookup(h->pid);
+
+	if (p && p->start_ns && h->start_ns &&
+	    p->start_ns / (1000000000ULL / ticks_per_sec) !=
+		    h->start_ns / (1000000000ULL / ticks_per_sec)) {
+		/* the pid was reused */
+		u64map_del(&by_pid, (uint64_t)h->pid + 1);
+		proc_release(p);
+		p = NULL;
+	}
+	if (p)
+		return p;
+	p = proc_new(h->pid);
+	if (!p)
+		return NULL;
+	if (!read_proc(p)) {
+		memcpy(p->name, h->comm, sizeof(p->name));
+		p->name[sizeof(p->name) - 1] = 0;
+		p->uid = h->uid;
+	}
+	if (h->start_ns) {
+		p->start_ns = h->start_ns;
+		set_entity(p);
+	}
+	return p;
+}
+
+static const char *env_value(const char *env, size_t len, const char *name)
+{
+	size_t nl = strlen(name), i = 0;
+
+	while (i < len) {
+		const char *e = env + i;
+		size_t el = strnlen(e, len - i);
+
+		if (el > nl && !strncmp(e, name, nl) && e[nl] == '=')
+			return e + nl + 1;
+		i += el + 1;
+	}
+	return NULL;
+}
+
+struct proc *procs_exec(const struct st_rec_exec *r)
+{
+	struct proc *p = procs_from_hdr(&r->hdr);
+	const char *addr;
+	char *env;
+
+	if (!p)
+		return NULL;
+	memcpy(p->name, r->hdr.comm, sizeof(p->name));
+	p->name[sizeof(p->name) - 1] = 0;
+	p->ppid = r->ppid;
+	p->uid = r->hdr.uid;
+	if (r->exe_len && r->exe_off + r->exe_len <= ST_PATH_MAX) {
+		free(p->exe);
+		p->exe = strndup(r->exe + r->exe_off, r->exe_len);
+	}
+	if (!p->container_id)
+		p->container_id = container_of_pid(p->pid);
+	env = (char *)r->data + ST_ARGS_MAX;
+	addr = env_value(env, r->env_len, "VAULT_ADDR");
+	free(p->vault_addr);
+	p->vault_addr = addr ? strndup(addr, env + r->env_len - addr) : NULL;
+	return p;
+}
+
+struct proc *procs_fork(const struct st_rec_fork *r)
+{
+	struct proc *parent = procs_from_hdr(&r->hdr), *c;
+
+	c = procs_lookup(r->child_pid);
+	if (c) {
+		u64map_del(&by_pid, (uint64_t)r->child_pid + 1);
+		proc_release(c);
+	}
+	c = proc_new(r->child_pid);
+	if (!c)
+		return NULL;
+	c->ppid = r->hdr.pid;
+	c->start_ns = r->child_start_ns;
+	c->uid = r->hdr.uid;
+	if (parent) {
+		memcpy(c->name, parent->name, sizeof(c->name));
+		c->exe = parent->exe ? strdup(parent->exe) : NULL;
+		c->container_id = parent->container_id ? strdup(parent->container_id) : NULL;
+		c->vault_addr = parent->vault_addr ? strdup(parent->vault_addr) : NULL;
+	}
+	set_entity(c);
+	return c;
+}
+
+struct proc *procs_exit(const struct st_rec_exit *r)
+{
+	struct proc *p = procs_from_hdr(&r->hdr), *old;
+	uint32_t evict;
+
+	if (!p)
+		return NULL;
+	p->exited = true;
+	p->exit_code = r->exit_code;
+	/* keep the last PROCS_KEEP_EXITED exited processes for records still in flight */
+	evict = exited_fifo[exited_head % PROCS_KEEP_EXITED];
+	exited_fifo[exited_head++ % PROCS_KEEP_EXITED] = p->pid;
+	old = evict ? procs_lookup(evict) : NULL;
+	if (old && old->exited && old != p) {
+		u64map_del(&by_pid, (uint64_t)evict + 1);
+		proc_release(old);
+	}
+	return p;
+}
+
+bool procs_descends(uint32_t pid, uint32_t ancestor)
+{
+	int depth;
+
+	for (depth = 0; depth < 64 && pid; depth++) {
+		struct proc *p;
+
+		if (pid == ancestor)
+			return true;
+		p = procs_lookup(pid);
+		if (!p)
+			return false;
+		pid = p->ppid;
+	}
+	return false;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Enrichment: what is known of each traced process (from exec/fork/exit records, or
+ * /proc for processes that were running before the tracer attached). */
+#ifndef SECRETRACE_PROCS_H
+#define SECRETRACE_PROCS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "secretrace.h"
+
+struct proc {
+	uint32_t pid, ppid, uid;
+	uint64_t start_ns;
+	char entity_id[33];
+	char name[ST_COMM_LEN];
+	char *exe;
+	char *container_id;
+	char *vault_addr;	/* VAULT_ADDR from its environment */
+	bool exited;
+	int exit_code;
+};
+
+int procs_init(void);
+void procs_free(void);
+/* Find or create the process a record comes from (reading /proc for unknown ones). */
+struct proc *procs_from_hdr(const struct st_rec_hdr *h);
+/* Find or create from /proc alone; NULL if it does not exist. */
+struct proc *procs_from_proc(uint32_t pid);
+struct proc *procs_lookup(uint32_t pid);
+struct proc *procs_exec(const struct st_rec_exec *r);
+struct proc *procs_fork(const struct st_rec_fork *r);
+struct proc *procs_exit(const struct st_rec_exit *r);
+/* Is pid a descendant of ancestor (or ancestor itself), as far as is known? */
+bool procs_descends(uint32_t pid, uint32_t ancestor);
+
+#endif

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The one redactor every string leaving the program passes: it knows a keyed 64-bit hash
+ * of every 8-byte run of every learned secret (not the secrets) and refuses any string
+ * containing one. Runs that also occur in a secret's public metadata (Vault path, lease
+ * ID, field name) are not indexed: they are not secret.
+ */
+#ifndef SECRETRACE_REDACT_H
+#define SECRETRACE_REDACT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define REDACT_RUN 8
+#define REDACTED "[redacted]"
+
+int redact_init(void);
+void redact_free(void);
+/* Index the runs of a secret; publics is a NULL-terminated list of public strings. */
+int redact_add(const uint8_t *secret, size_t len, const char *const *publics);
+/* Does s contain a run of a learned secret? */
+bool redact_contains(const char *s, size_t n);
+/* Overwrite every run of a learned secret in s with '*'; returns how many bytes. */
+size_t redact_buffer(char *s, size_t n);
+/* Strings refused since start (events and diagnostics). */
+uint64_t redact_count(void);
+
+#endif

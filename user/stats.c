@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdio.h>
+#include <string.h>
+
+#include "emit.h"
+#include "hold.h"
+#include "learn_conn.h"
+#include "log.h"
+#include "probes.h"
+#include "redact.h"
+#include "sinks.h"
+#include "stats.h"
+#include "uses.h"
+
+static struct probes *probes;
+static uint64_t seen[ST_STAT_MAX], seen_recursion, lost_total;
+
+/* Kernel counters that mean something was lost, and how tracer.loss names them. */
+static const struct {
+	int stat;
+	const char *reason;
+	const char *what;
+} losses[] = {
+	{ ST_STAT_LOST_MATCH, "ringbuf_full_match", "secret uses lost: ring buffer full" },
+	{ ST_STAT_LOST_DATA, "ringbuf_full_data", "Vault traffic or held buffers lost: ring buffer full" },
+	{ ST_STAT_LOST_PROC, "ringbuf_full_process", "process or connection records lost: ring buffer full" },
+	{ ST_STAT_HOLD_OVERFLOW, "hold_overflow", "bytes written while learning not rescanned: hold bound reached" },
+	{ ST_STAT_MATCHES_DROPPED, "matches_per_call", "secrets past the per-call match limit not reported" },
+	{ ST_STAT_STASH_FULL, "stash_full", "syscalls not scanned: argument stash full" },
+	{ ST_STAT_TRACED_FULL, "traced_full", "child processes not traced: traced-process map full" },
+	{ ST_STAT_VAULT_TRUNCATED, "vault_truncated", "Vault response bytes not learned: per-call copy limit" },
+};
+
+void stats_init(struct probes *p)
+{
+	probes = p;
+	memset(seen, 0, sizeof(seen));
+	seen_recursion = lost_total = 0;
+}
+
+static void loss(const char *reason, const char *what, uint64_t n)
+{
+	json_t *ev = ev_new("tracer.loss");
+
+	ev_int(ev, "secretrace.lost.count", (long long)n);
+	ev_str(ev, "secretrace.lost.reason", reason);
+	ev_emit(ev);
+	lost_total += n;
+	st_warn("%llu %s", (unsigned long long)n, what);
+}
+
+void stats_poll(void)
+{
+	uint64_t now[ST_STAT_MAX], rec;
+	const char *which = NULL;
+	uint64_t n;
+	size_t i;
+
+	if (probes_stats(probes, now) == 0) {
+		for (i = 0; i < sizeof(losses) / sizeof(losses[0]); i++) {
+			int s = losses[i].stat;
+
+			if (now[s] > seen[s])
+				loss(losses[i].reason, losses[i].what, now[s] - seen[s]);
+		}
+		memcpy(seen, now, sizeof(seen));
+	}
+	rec = probes_recursion_misses(probes);
+	if (rec > seen_recursion)
+		loss("recursion_miss", "BPF program runs skipped by the kernel (nested on a CPU)",
+		     rec - seen_recursion);
+	seen_recursion = rec;
+	while ((n = sinks_take_failures(&which)))
+		loss("sink_write_failed", which, n);
+}
+
+void stats_fill_stop(json_t *ev)
+{
+	stats_poll();
+	ev_int(ev, "secretrace.stats.events", (long long)emit_count() + 1);
+	ev_int(ev, "secretrace.stats.lost", (long long)lost_total);
+	ev_int(ev, "secretrace.stats.bytes_scanned", (long long)seen[ST_STAT_BYTES_SCANNED]);
+	ev_int(ev, "secretrace.stats.bytes_not_scanned",
+	       (long long)(seen[ST_STAT_BYTES_NOT_SCANNED] + seen[ST_STAT_BYTES_UNSCANNABLE]));
+	ev_int(ev, "secretrace.stats.calls_not_scanned", (long long)seen[ST_STAT_CALLS_UNSCANNABLE]);
+	ev_int(ev, "secretrace.stats.bytes_rescanned", (long long)hold_rescanned_bytes());
+	ev_int(ev, "secretrace.stats.candidates", (long long)seen[ST_STAT_CANDIDATES]);
+	ev_int(ev, "secretrace.stats.confirms", (long long)seen[ST_STAT_CONFIRMS]);
+	ev_int(ev, "secretrace.stats.secrets_learned", (long long)learner_secrets());
+	ev_int(ev, "secretrace.stats.learn_failed", (long long)learner_failures());
+	ev_int(ev, "secretrace.stats.uses", (long long)uses_reported());
+	ev_int(ev, "secretrace.stats.redacted", (long long)redact_count());
+}

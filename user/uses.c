@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dict.h"
+#include "emit.h"
+#include "enrich.h"
+#include "hooks.h"
+#include "procs.h"
+#include "u64map.h"
+#include "uses.h"
+
+struct repeat {
+	json_t *ev;		/* the first use's event, re-emitted with a count */
+	uint32_t pid;
+	uint64_t pending;	/* uses since the last report */
+	uint64_t last_ns;
+};
+
+static struct dict *dict;
+static uint64_t interval_ns, reported;
+static struct u64map repeats;	/* (process, secret, sink) -> struct repeat * */
+
+int uses_init(struct dict *d, unsigned repeat_interval_s)
+{
+	dict = d;
+	interval_ns = (uint64_t)repeat_interval_s * 1000000000ULL;
+	return u64map_init(&repeats, 64);
+}
+
+static void emit_repeat(struct repeat *r, uint64_t now)
+{
+	json_t *ev = json_deep_copy(r->ev);
+
+	ev_new_identity(ev);
+	ev_time(ev, now);
+	ev_int(ev, "secretrace.repeat_count", (long long)r->pending);
+	ev_emit(ev);
+	reported++;
+	r->pending = 0;
+	r->last_ns = now;
+}
+
+void uses_free(void)
+{
+	size_t i = 0;
+	uint64_t k, v;
+
+	while (u64map_next(&repeats, &i, &k, &v)) {
+		struct repeat *r = (void *)(uintptr_t)v;
+
+		json_decref(r->ev);
+		free(r);
+	}
+	u64map_free(&repeats);
+}
+
+static uint64_t repeat_key(const struct proc *p, const struct use *u)
+{
+	char sink[ST_PATH_MAX + 64], buf[sizeof(sink) + 64];
+	uint64_t h;
+	int n;
+
+	enrich_sink_key(u->hdr->pid, u->fd, u->si, u->path, sink, sizeof(sink));
+	n = snprintf(buf, sizeof(buf), "%s|%u|%d|%s", p ? p->entity_id : "", u->secret, u->tls,
+		     sink);
+	crypto_generichash((uint8_t *)&h, sizeof(h), (const uint8_t *)buf,
+			   n < (int)sizeof(buf) ? n : (int)sizeof(buf) - 1, NULL, 0);
+	return u64map_key(h);
+}
+
+void uses_report(const struct use *u)
+{
+	const struct secret_entry *e = dict_get(dict, u->secret);
+	const struct delivery *v = dict_delivery_for(dict, u->secret, u->hdr->pid);
+	struct proc *p = procs_from_hdr(u->hdr);
+	uint64_t key = repeat_key(p, u), found;
+	struct repeat *r;
+	json_t *ev;
+
+	if (!e)
+		return;
+	if (u64map_get(&repeats, key, &found)) {
+		r = (void *)(uintptr_t)found;
+		r->pending += u->count ? u->count : 1;
+		return;
+	}
+	ev = ev_new("secret.use");
+	ev_time(ev, u->hdr->ts_ns);
+	ev_process(ev, p, u->hdr->tid);
+	if (v) {
+		ev_str(ev, "vault.request_id", v->request_id);
+		ev_str(ev, "vault.path", v->path);
+		ev_str(ev, "vault.field", v->field);
+		ev_str(ev, "vault.lease_id", v->lease_id);
+		ev_str(ev, "vault.namespace", v->ns);
+	}
+	ev_str(ev, "secret.fingerprint", e->fingerprint);
+	ev_str(ev, "secret.encoding", "raw");
+	ev_str(ev, "secretrace.syscall", hook_name(u->hook));
+	ev_int(ev, "secretrace.fd", u->fd);
+	ev_bool(ev, "secretrace.tls", u->tls);
+	ev_int(ev, "secretrace.offset", (long long)u->offset);
+	if (u->count > 1)
+		ev_int(ev, "secretrace.occurrences", u->count);
+	if (u->rescanned)
+		ev_bool(ev, "secretrace.rescanned", true);
+	enrich_sink(ev, u->hdr->pid, u->fd, u->si, u->path);
+
+	r = calloc(1, sizeof(*r));
+	if (r) {
+		r->ev = json_deep_copy(ev);
+		r->pid = u->hdr->pid;
+		r->last_ns = u->hdr->ts_ns;
+		r->pending = u->count > 1 ? u->count - 1 : 0;
+		if (!r->ev || u64map_put(&repeats, key, (uintptr_t)r)) {
+			json_decref(r->ev);
+			free(r);
+		}
+	}
+	ev_emit(ev);
+	reported++;
+}
+
+void uses_flush(uint64_t now, bool all, uint32_t only_pid)
+{
+	size_t i = 0;
+	uint64_t k, v;
+
+	while (u64map_next(&repeats, &i, &k, &v)) {
+		struct repeat *r = (void *)(uintptr_t)v;
+
+		if (!r->pending)
+			continue;
+		if (all || (only_pid && r->pid == only_pid) || now - r->last_ns >= interval_ns)
+			emit_repeat(r, now);
+	}
+}
+
+uint64_t uses_reported(void)
+{
+	return reported;
+}
