@@ -31,7 +31,7 @@ CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser -I$(BU
 	-DSECRETRACE_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lpthread
 
-.PHONY: all clean install deps demo test unit e2e bench vmlinux fuzz
+.PHONY: all clean install deps demo test unit bpftest e2e bench vmlinux fuzz
 all: $(BUILD)/secretrace
 
 deps:
@@ -57,6 +57,41 @@ $(BUILD)/user/%.o: user/%.c $(BUILD)/secretrace.skel.h | $(BUILD)/user
 $(BUILD)/secretrace: $(USER_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+# ---- tests ----
+# Unit tests (cmocka) link every userspace object but main.o; tests/bpf/ ones load the
+# real BPF object into this kernel (root).
+LIB_OBJS := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*.c))
+BPF_TESTS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(wildcard tests/bpf/*.c))
+AGENTS := $(patsubst tests/agents/%.c,$(BUILD)/tests/%,$(wildcard tests/agents/*.c))
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests $< $(LIB_OBJS) -o $@ $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/%: tests/bpf/%.c $(LIB_OBJS) | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests $< $(LIB_OBJS) -o $@ $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/%: tests/agents/%.c | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $<
+
+unit: $(UNIT_TESTS)
+	$(Q)tools/run-cmocka.sh $(UNIT_TESTS)
+
+bpftest: $(BPF_TESTS)
+	$(Q)tools/run-cmocka.sh $(BPF_TESTS)
+
+e2e: $(BUILD)/secretrace $(AGENTS)
+	$(Q)/usr/bin/python3 tests/e2e/run.py
+
+# Everything, on a fresh machine: dependencies, build, unit, kernel and end-to-end tests.
+test:
+	$(Q)tools/install-deps.sh
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tools/run-all-tests.sh
 
 $(BUILD)/bpf $(BUILD)/user $(BUILD)/tests:
 	$(Q)mkdir -p $@

@@ -19,6 +19,32 @@
 
 /* ---- chunk fill ---- */
 
+struct st_pages {
+	struct st_scan *s;
+	__u64 src;	/* user address of the piece */
+	__u32 at;	/* where it goes in the chunk */
+	__u32 len;
+};
+
+/* One page of a piece whose one-shot read failed: only pages not resident go unscanned. */
+static long st_page_step(__u32 i, struct st_pages *p)
+{
+	__u64 src = p->src + (i ? ((p->src & ~4095ULL) + (__u64)i * 4096 - p->src) : 0);
+	__u64 end = p->src + p->len, n;
+	__u32 at = p->at + (src - p->src);
+
+	if (src >= end)
+		return 1;
+	n = ((src & ~4095ULL) + 4096 < end ? (src & ~4095ULL) + 4096 : end) - src;
+	if (n > 4096)
+		n = 4096;
+	if (bpf_probe_read_user(p->s->buf + (at & (ST_CHUNK - 1)), n, (void *)src)) {
+		st_count(ST_STAT_BYTES_NOT_SCANNED, n);
+		st_count(ST_STAT_BYTES_SCANNED, -n);
+	}
+	return 0;
+}
+
 static long st_fill_step(__u32 i, struct st_ref *ref)
 {
 	struct st_scan *s = ref->s;
@@ -38,9 +64,10 @@ static long st_fill_step(__u32 i, struct st_ref *ref)
 		n = ST_CHUNK;
 	at = (s->fill_pos - s->chunk_start) & (ST_CHUNK - 1);
 	if (bpf_probe_read_user(s->buf + at, n, (void *)(g->base + off))) {
-		/* not resident: these bytes were not scanned */
-		st_count(ST_STAT_BYTES_NOT_SCANNED, n);
-		st_count(ST_STAT_BYTES_SCANNED, -n);
+		/* some page is not resident (the call never touched it): go page by page */
+		struct st_pages p = { .s = s, .src = g->base + off, .at = at, .len = n };
+
+		bpf_loop(ST_CHUNK / 4096 + 1, st_page_step, &p, 0);
 	}
 	s->fill_pos += n;
 	if (s->fill_pos >= g->start + g->len)

@@ -36,7 +36,7 @@
 #define ST_ARGS_MAX 4096
 #define ST_ENV_MAX 16384
 /* Distinct secrets reported per call; more are counted in ST_STAT_MATCHES_DROPPED. */
-#define ST_MAX_MATCHES_PER_CALL 16
+#define ST_MAX_MATCHES_PER_CALL 64
 /* Chain length of one dictionary window (identical windows of several secrets). */
 #define ST_MAX_CHAIN 16
 

@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The dictionary and its userspace scan (the twin of the kernel's), against a plain
+ * substring search: every secret length from 8 bytes up, at every offset modulo the
+ * stride, at both ends of the buffer, repeated, overlapping, near misses.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dict.h"
+#include "redact.h"
+#include "secmem.h"
+
+#define FILLER "abcdefghij"	/* buffer bytes never found in the secrets below */
+
+struct hits {
+	uint32_t idx[64];
+	uint64_t off[64];
+	int n;
+};
+
+static void on_found(void *ctx, uint32_t idx, uint64_t off)
+{
+	struct hits *h = ctx;
+
+	if (h->n < 64) {
+		h->idx[h->n] = idx;
+		h->off[h->n++] = off;
+	}
+}
+
+static int setup(void **state)
+{
+	static struct dict d;
+
+	assert_int_equal(secmem_init(), 0);
+	assert_int_equal(redact_init(), 0);
+	assert_int_equal(dict_init(&d, NULL, NULL, NULL), 0);
+	*state = &d;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	dict_free(*state);
+	redact_free();
+	return 0;
+}
+
+/* Secret bytes from an alphabet disjoint from FILLER. */
+static void make_secret(uint8_t *s, size_t len, uint32_t seed)
+{
+	static const char alpha[] = "KLMNOPQRSTUVWXYZ0123456789-_+/=";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		seed = seed * 1103515245 + 12345;
+		s[i] = alpha[(seed >> 16) % (sizeof(alpha) - 1)];
+	}
+}
+
+static uint32_t add(struct dict *d, const uint8_t *s, size_t len)
+{
+	struct secret_origin o = { .request_id = "r-1", .path = "secret/data/x", .field = "f" };
+	uint32_t idx;
+
+	assert_true(dict_add(d, s, len, &o, &idx) >= 0);
+	dict_commit(d);
+	return idx;
+}
+
+static void fill(uint8_t *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = FILLER[i % (sizeof(FILLER) - 1)];
+}
+
+/* Every length 8..80 and some long ones, at offsets 0..31, in buffers ending right
+ * after the secret and with trailing bytes of every length modulo 8. */
+static void test_every_offset_and_length(void **state)
+{
+	static const size_t longer[] = { 100, 255, 256, 1000, 4095, 4096, 4097, 6000 };
+	struct dict *d = *state;
+	uint8_t secret[6000], buf[6100];
+	size_t lens[80 - 8 + 1 + 8], nlens = 0, li, off, tail;
+
+	for (li = 8; li <= 80; li++)
+		lens[nlens++] = li;
+	for (li = 0; li < sizeof(longer) / sizeof(longer[0]); li++)
+		lens[nlens++] = longer[li];
+	for (li = 0; li < nlens; li++) {
+		size_t len = lens[li];
+		uint32_t idx;
+
+		make_secret(secret, len, len * 7919);
+		idx = add(d, secret, len);
+		for (off = 0; off < 32; off++) {
+			for (tail = 0; tail < 9; tail++) {
+				struct hits h = { 0 };
+
+				fill(buf, sizeof(buf));
+				memcpy(buf + off, secret, len);
+				dict_scan(d, buf, off + len + tail, on_found, &h);
+				assert_int_equal(h.n, 1);
+				assert_int_equal(h.idx[0], idx);
+				assert_int_equal(h.off[0], off);
+			}
+		}
+	}
+}
+
+static void test_near_misses_and_truncation(void **state)
+{
+	struct dict *d = *state;
+	uint8_t secret[40], buf[128];
+	size_t len, k;
+
+	for (len = 8; len <= 40; len++) {
+		make_secret(secret, len, 1000 + len);
+		add(d, secret, len);
+		for (k = 0; k < len; k++) {
+			struct hits h = { 0 };
+
+			fill(buf, sizeof(buf));
+			memcpy(buf + 5, secret, len);
+			buf[5 + k] ^= 1;	/* one byte differs */
+			dict_scan(d, buf, sizeof(buf), on_found, &h);
+			assert_int_equal(h.n, 0);
+		}
+		{
+			struct hits h = { 0 };
+
+			fill(buf, sizeof(buf));
+			memcpy(buf + 9, secret, len);
+			dict_scan(d, buf, 9 + len - 1, on_found, &h);	/* cut by one byte */
+			assert_int_equal(h.n, 0);
+		}
+	}
+}
+
+static void test_repeats_overlaps_and_several(void **state)
+{
+	struct dict *d = *state;
+	uint8_t a[20], b[12], buf[200];
+	struct hits h = { 0 };
+	uint32_t ia, ib;
+	int i, na = 0, nb = 0;
+
+	make_secret(a, sizeof(a), 42);
+	make_secret(b, sizeof(b), 43);
+	ia = add(d, a, sizeof(a));
+	ib = add(d, b, sizeof(b));
+	fill(buf, sizeof(buf));
+	memcpy(buf + 3, a, sizeof(a));
+	memcpy(buf + 3 + sizeof(a), a, sizeof(a));	/* back to back */
+	memcpy(buf + 100, b, sizeof(b));
+	memcpy(buf + 150, a, sizeof(a));
+	dict_scan(d, buf, sizeof(buf), on_found, &h);
+	for (i = 0; i < h.n; i++) {
+		na += h.idx[i] == ia;
+		nb += h.idx[i] == ib;
+	}
+	assert_int_equal(na, 3);
+	assert_int_equal(nb, 1);
+}
+
+static void test_repetitive_secret(void **state)
+{
+	struct dict *d = *state;
+	uint8_t s[24], buf[64];
+	struct hits h = { 0 };
+	int off;
+
+	memset(s, 'Z', sizeof(s));	/* every window is the same */
+	add(d, s, sizeof(s));
+	for (off = 0; off < 16; off++) {
+		fill(buf, sizeof(buf));
+		memcpy(buf + off, s, sizeof(s));
+		h.n = 0;
+		dict_scan(d, buf, sizeof(buf), on_found, &h);
+		assert_int_equal(h.n, 1);
+		assert_int_equal(h.off[0], off);
+	}
+}
+
+static void test_known_secret_is_a_new_delivery(void **state)
+{
+	struct dict *d = *state;
+	struct secret_origin o1 = { .request_id = "req-1", .field = "a", .pid = 10 };
+	struct secret_origin o2 = { .request_id = "req-2", .field = "b", .pid = 20 };
+	const uint8_t v[] = "s3cr3t-value-xyz";
+	uint32_t i1, i2;
+
+	assert_int_equal(dict_add(d, v, sizeof(v) - 1, &o1, &i1), 1);
+	assert_int_equal(dict_add(d, v, sizeof(v) - 1, &o2, &i2), 0);
+	assert_int_equal(i1, i2);
+	assert_string_equal(dict_delivery_for(d, i1, 10)->request_id, "req-1");
+	assert_string_equal(dict_delivery_for(d, i1, 20)->request_id, "req-2");
+	assert_string_equal(dict_delivery_for(d, i1, 99)->request_id, "req-2");
+}
+
+static void test_short_values_refused(void **state)
+{
+	struct dict *d = *state;
+	struct secret_origin o = { 0 };
+	uint32_t idx;
+
+	assert_int_equal(dict_add(d, (const uint8_t *)"1234567", 7, &o, &idx), -EINVAL);
+}
+
+static void test_fingerprint_is_keyed_and_stable(void **state)
+{
+	struct dict *d = *state, other;
+	char a[DICT_FP_HEX], b[DICT_FP_HEX], c[DICT_FP_HEX];
+	uint8_t key[DICT_FP_KEY_BYTES] = { 1, 2, 3 };
+
+	dict_fingerprint(d, (const uint8_t *)"value-123", 9, a);
+	dict_fingerprint(d, (const uint8_t *)"value-123", 9, b);
+	assert_string_equal(a, b);
+	assert_int_equal(dict_init(&other, NULL, NULL, key), 0);
+	dict_fingerprint(&other, (const uint8_t *)"value-123", 9, c);
+	assert_string_not_equal(a, c);
+	assert_null(strstr(a, "value"));
+	dict_free(&other);
+}
+
+/* The bitmap grows with the dictionary and nothing indexed before is lost. */
+static void test_prefilter_growth(void **state)
+{
+	struct dict *d = *state;
+	uint8_t s[32], buf[64];
+	uint32_t first_mask = *d->bpf.mask, idx[6000];
+	int i;
+
+	for (i = 0; i < 6000; i++) {
+		make_secret(s, sizeof(s), 500000 + i);
+		idx[i] = add(d, s, sizeof(s));
+	}
+	assert_true(*d->bpf.mask > first_mask);
+	for (i = 0; i < 6000; i += 37) {
+		struct hits h = { 0 };
+
+		make_secret(s, sizeof(s), 500000 + i);
+		fill(buf, sizeof(buf));
+		memcpy(buf + 11, s, sizeof(s));
+		dict_scan(d, buf, sizeof(buf), on_found, &h);
+		assert_int_equal(h.n, 1);
+		assert_int_equal(h.idx[0], idx[i]);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_every_offset_and_length, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_near_misses_and_truncation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_repeats_overlaps_and_several, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_repetitive_secret, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_known_secret_is_a_new_delivery, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_short_values_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fingerprint_is_keyed_and_stable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prefilter_growth, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("dict", tests, NULL, NULL);
+}
