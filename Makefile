@@ -87,6 +87,12 @@ bpftest: $(BPF_TESTS)
 e2e: $(BUILD)/secretrace $(AGENTS)
 	$(Q)/usr/bin/python3 tests/e2e/run.py
 
+# The main job on a built-in demo: a Vault stand-in, a sample agent, the tracer.
+demo:
+	$(Q)tools/install-deps.sh
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tools/demo/run.sh
+
 # Everything, on a fresh machine: dependencies, build, unit, kernel and end-to-end tests.
 test:
 	$(Q)tools/install-deps.sh

@@ -341,6 +341,22 @@ static int add_entry(struct dict *d, const uint8_t *value, size_t len, uint32_t 
 	return 1;
 }
 
+bool dict_find(const struct dict *d, const uint8_t *value, size_t len, uint32_t *idx)
+{
+	char fp[DICT_FP_HEX];
+	uint64_t key, found;
+
+	if (len < ST_MIN_SECRET_LEN)
+		return false;
+	dict_fingerprint(d, value, len, fp);
+	memcpy(&key, fp, 8);
+	if (!u64map_get(&d->by_fp, u64map_key(key), &found) ||
+	    strcmp(d->secrets[found - 1].fingerprint, fp))
+		return false;
+	*idx = found - 1;
+	return true;
+}
+
 int dict_add(struct dict *d, const uint8_t *value, size_t len, const struct secret_origin *o,
 	     uint32_t *idx)
 {

@@ -104,6 +104,8 @@ void dict_random_keys(struct st_keys *k);
  * ST_MIN_SECRET_LEN are refused with -EINVAL. */
 int dict_add(struct dict *d, const uint8_t *value, size_t len, const struct secret_origin *o,
 	     uint32_t *idx);
+/* Is value a learned secret (not counting markers)? */
+bool dict_find(const struct dict *d, const uint8_t *value, size_t len, uint32_t *idx);
 /* A request marker (not a secret): a match marks the connection as Vault's. */
 int dict_add_marker(struct dict *d, const char *text);
 /* Publish the secrets added since the last commit (bumps the generation). */

@@ -102,7 +102,7 @@ void events_flush_starts(uint64_t now, bool all, uint32_t pid)
 		;
 }
 
-static void on_exec(struct events_ctx *c, const struct st_rec_exec *r)
+static void on_exec(const struct st_rec_exec *r)
 {
 	struct proc *p = procs_exec(r);
 	uint32_t i, n = r->args_len > ST_ARGS_MAX ? ST_ARGS_MAX : r->args_len;
@@ -117,7 +117,7 @@ static void on_exec(struct events_ctx *c, const struct st_rec_exec *r)
 	if (p->vault_addr) {
 		char err[256];
 
-		if (events_watch_vault_addr(c, p->vault_addr, err, sizeof(err)))
+		if (events_watch_vault_addr(p->vault_addr, err, sizeof(err)))
 			st_warn("VAULT_ADDR of pid %u: %s", p->pid, err);
 	}
 	events_flush_starts(0, false, p->pid);	/* the previous image's, if still waiting */
@@ -252,7 +252,7 @@ int events_handle(void *ctx, void *data, size_t size)
 	switch (h->type) {
 	case ST_REC_EXEC:
 		NEED(struct st_rec_exec);
-		on_exec(c, data);
+		on_exec(data);
 		break;
 	case ST_REC_FORK:
 		NEED(struct st_rec_fork);
@@ -288,7 +288,7 @@ int events_handle(void *ctx, void *data, size_t size)
 
 /* ---- Vault addresses ---- */
 
-int events_watch_vault_addr(struct events_ctx *c, const char *url, char *err, size_t errlen)
+int events_watch_vault_addr(const char *url, char *err, size_t errlen)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
 	char host[256], port[16];
@@ -352,8 +352,8 @@ int events_watch_vault_addr(struct events_ctx *c, const char *url, char *err, si
 		} else {
 			continue;
 		}
-		if (!probes_add_vault_addr(c->probes, &a))
-			added++;
+		learner_vault_server(&a);
+		added++;
 	}
 	freeaddrinfo(res);
 	if (nwatched < WATCHED_MAX)

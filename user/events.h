@@ -23,6 +23,6 @@ int events_handle(void *ctx, void *data, size_t size);
 /* Emit the process.start events that are due (all of them, or one pid's). */
 void events_flush_starts(uint64_t now_boot_ns, bool all, uint32_t pid);
 /* Resolve a Vault address (URL or host:port) and watch connections to it. */
-int events_watch_vault_addr(struct events_ctx *c, const char *url, char *err, size_t errlen);
+int events_watch_vault_addr(const char *url, char *err, size_t errlen);
 
 #endif

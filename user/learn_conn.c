@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,11 +32,14 @@ struct vconn {
 	uint64_t start_ns;
 	uint64_t ts;		/* of the record being processed */
 	uint32_t tid;
+	struct st_addr server;
 	char ip[INET6_ADDRSTRLEN];
 	int port;
 	struct http_stream out, in;
 	struct pending *q[PENDING_MAX];
 	int qn;
+	bool confirmed;		/* known to be Vault: its address, X-Vault-* headers, a Vault reply */
+	bool demoted;		/* not Vault after all: no longer copied, ignored */
 	bool out_reported, in_reported;	/* a broken stream is reported once */
 	uint64_t next_offset[2];	/* expected stream offset of the call in progress */
 };
@@ -41,13 +47,33 @@ struct vconn {
 static struct dict *dict;
 static struct learner_cfg cfg;
 static struct u64map conns;	/* conn id -> struct vconn * */
+static struct u64map servers;	/* addresses known to be Vault servers */
 static uint64_t learned, failures;
 
 int learner_init(struct dict *d, const struct learner_cfg *c)
 {
 	dict = d;
 	cfg = *c;
-	return u64map_init(&conns, 64);
+	return u64map_init(&conns, 64) || u64map_init(&servers, 16) ? -ENOMEM : 0;
+}
+
+static uint64_t server_key(const struct st_addr *a)
+{
+	uint64_t h;
+
+	crypto_generichash((uint8_t *)&h, sizeof(h), (const uint8_t *)a, sizeof(*a), NULL, 0);
+	return u64map_key(h);
+}
+
+void learner_vault_server(const struct st_addr *a)
+{
+	u64map_put(&servers, server_key(a), 1);
+	/* connections to it are Vault's from their connect() on */
+	if (cfg.vault_addrs_fd >= 0) {
+		uint8_t one = 1;
+
+		bpf_map_update_elem(cfg.vault_addrs_fd, a, &one, BPF_ANY);
+	}
 }
 
 static void pending_free(struct pending *p)
@@ -77,6 +103,7 @@ void learner_free(void)
 	while (u64map_next(&conns, &i, &k, &v))
 		conn_free((struct vconn *)(uintptr_t)v);
 	u64map_free(&conns);
+	u64map_free(&servers);
 }
 
 /* ---- events ---- */
@@ -165,21 +192,52 @@ static int learn_item(struct vconn *c, const struct vault_item *it, const char *
 	return ret;
 }
 
+/* Credentials the process presented: new ones are secrets from now on (a known one, a
+ * token from an earlier login say, keeps the delivery that named it). */
 static void learn_presented(struct vconn *c, struct pending *p)
 {
 	size_t i;
 
 	for (i = 0; i < p->req.presented.n; i++) {
+		const struct vault_item *it = &p->req.presented.v[i];
 		uint32_t idx;
-		int ret = learn_item(c, &p->req.presented.v[i], NULL, &p->req, NULL,
-				     SECRET_PRESENTED, &idx);
 
-		/* reported with the response's request_id, unless it was known already */
-		if (ret == 1 && p->npresented < (int)(sizeof(p->presented) / sizeof(p->presented[0])))
+		if (dict_find(dict, it->value, it->len, &idx))
+			continue;
+		if (learn_item(c, it, NULL, &p->req, NULL, SECRET_PRESENTED, &idx) == 1 &&
+		    p->npresented < (int)(sizeof(p->presented) / sizeof(p->presented[0])))
 			p->presented[p->npresented++] = idx;
 	}
-	if (p->req.presented.n)
+	if (p->npresented)
 		dict_commit(dict);
+	vault_items_wipe(&p->req.presented);
+}
+
+/* The connection is Vault's: remember the server, learn what its requests presented. */
+static void confirm(struct vconn *c, const struct st_addr *server)
+{
+	int i;
+
+	if (c->confirmed)
+		return;
+	c->confirmed = true;
+	if (server->family)
+		learner_vault_server(server);
+	for (i = 0; i < c->qn; i++)
+		learn_presented(c, c->q[i]);
+}
+
+/* Not Vault after all (an API that happens to use /v1/ paths): stop copying its bytes. */
+static void demote(struct vconn *c)
+{
+	struct st_conn_key k = { .tgid = c->pid, .fd = c->fd };
+
+	if (c->demoted)
+		return;
+	c->demoted = true;
+	if (cfg.vault_conns_fd >= 0)
+		bpf_map_delete_elem(cfg.vault_conns_fd, &k);
+	st_debug("pid %u fd %d: not a Vault connection, no longer learned from", c->pid, c->fd);
 }
 
 static void report_presented(struct vconn *c, struct pending *p, const char *request_id)
@@ -198,60 +256,72 @@ static void report_presented(struct vconn *c, struct pending *p, const char *req
 	}
 }
 
+/* A response that could not be learned: reported on a Vault connection; on one not yet
+ * known to be Vault's, it only shows that it is not. */
+static void unlearnable(struct vconn *c, struct pending *p, const char *rid, const char *why)
+{
+	if (!c->confirmed) {
+		demote(c);
+		return;
+	}
+	learn_failed(c, rid, p ? p->req.path : NULL, why);
+	if (p)
+		report_presented(c, p, rid);
+}
+
 static void learn_response(struct vconn *c, struct pending *p, struct http_msg *m)
 {
 	const struct vault_request *req = p ? &p->req : NULL;
-	const char *path = req ? req->path : NULL;
 	struct vault_response r;
 	struct secbuf body = { 0 };
-	char err[160];
+	char err[160], *rid;
 	size_t i;
 
 	if (m->body_over_limit) {
-		char *rid = vault_sniff_request_id(m->head, m->head_len);
-
+		rid = vault_sniff_request_id(m->head, m->head_len);
 		snprintf(err, sizeof(err), "response body of %llu bytes exceeds the %zu-byte limit",
 			 (unsigned long long)m->body_len, cfg.max_body);
-		learn_failed(c, rid, path, err);
+		unlearnable(c, p, rid, err);
 		free(rid);
-		if (p)
-			report_presented(c, p, NULL);
 		return;
 	}
-	if (m->status < 200 || m->status > 299 || !m->body.len) {
-		/* Vault errors carry no secrets (and no request_id) */
-		if (p)
+	if (!m->body.len) {
+		if (p && c->confirmed)
 			report_presented(c, p, NULL);
 		return;
 	}
 	if (http_decode_body(m, cfg.max_body, &body, err, sizeof(err))) {
-		char *rid = vault_sniff_request_id(m->head, m->head_len);
-
-		learn_failed(c, rid, path, err);
+		rid = vault_sniff_request_id(m->head, m->head_len);
+		unlearnable(c, p, rid, err);
 		free(rid);
 		secbuf_free(&body);
-		if (p)
-			report_presented(c, p, NULL);
 		return;
 	}
 	if (vault_parse_response(body.data, body.len, cfg.max_items, &r, err, sizeof(err))) {
-		char *rid = vault_sniff_request_id(body.data, body.len < 256 ? body.len : 256);
-
-		learn_failed(c, rid, path, err);
+		rid = vault_sniff_request_id(body.data, body.len < 256 ? body.len : 256);
+		/* only a 2xx body is expected to be Vault's JSON */
+		if (m->status >= 200 && m->status <= 299)
+			unlearnable(c, p, rid, err);
+		else if (!c->confirmed)
+			demote(c);
 		free(rid);
 		secbuf_free(&body);
-		if (p)
-			report_presented(c, p, NULL);
 		return;
 	}
 	secbuf_free(&body);
-	if (p)
-		report_presented(c, p, r.request_id);
-	if (!r.is_vault) {
+	if (r.is_vault_shape)
+		confirm(c, &c->server);
+	if (!c->confirmed) {
+		/* Vault's errors ({"errors": [...]}) keep the question open; anything else
+		 * answers it */
+		if (!r.is_vault_error)
+			demote(c);
 		vault_response_free(&r);
 		return;
 	}
-	for (i = 0; i < r.items.n; i++) {
+	if (p)
+		report_presented(c, p, r.request_id);
+	for (i = 0; r.is_vault && i < r.items.n; i++) {
 		const struct vault_item *it = &r.items.v[i];
 		uint32_t idx;
 
@@ -263,7 +333,7 @@ static void learn_response(struct vconn *c, struct pending *p, struct http_msg *
 	if (r.skipped_limit) {
 		snprintf(err, sizeof(err), "%zu more secrets than the %zu learned per response",
 			 r.skipped_limit, cfg.max_items);
-		learn_failed(c, r.request_id, path, err);
+		learn_failed(c, r.request_id, req ? req->path : NULL, err);
 	}
 	if (r.skipped_short)
 		st_debug("response %s: %zu strings under 8 bytes not tracked",
@@ -283,13 +353,16 @@ static void on_request(void *ctx, struct http_msg *m)
 		return;
 	}
 	http_msg_free(m);
-	learn_presented(c, p);
 	if (c->qn == PENDING_MAX) {	/* responses never came: forget the oldest */
 		pending_free(c->q[0]);
 		memmove(&c->q[0], &c->q[1], sizeof(c->q[0]) * (PENDING_MAX - 1));
 		c->qn--;
 	}
 	c->q[c->qn++] = p;
+	if (p->req.vault_headers)
+		confirm(c, &c->server);	/* learns p's credentials too */
+	else if (c->confirmed)
+		learn_presented(c, p);
 }
 
 static struct pending *pop_pending(struct vconn *c)
@@ -335,6 +408,8 @@ static struct vconn *conn_get(const struct st_rec_data *r)
 	c->pid = r->hdr.pid;
 	c->fd = r->fd;
 	c->start_ns = r->hdr.start_ns;
+	c->server = r->si.dst;
+	c->confirmed = u64map_get(&servers, server_key(&c->server), NULL);
 	enrich_addr(&r->si.dst, c->ip, sizeof(c->ip), &c->port);
 	http_stream_init(&c->out, true, cfg.max_body, on_request, NULL, c);
 	http_stream_init(&c->in, false, cfg.max_body, on_response, response_has_no_body, c);
@@ -352,7 +427,7 @@ void learner_data(const struct st_rec_data *r)
 	struct http_stream *s;
 	bool *reported;
 
-	if (!c)
+	if (!c || c->demoted)
 		return;
 	s = in ? &c->in : &c->out;
 	reported = in ? &c->in_reported : &c->out_reported;
@@ -368,7 +443,10 @@ void learner_data(const struct st_rec_data *r)
 	c->next_offset[in] = r->flags & ST_DATA_LAST ? 0 : r->offset + r->len;
 	if (http_stream_feed(s, r->data, r->len) && !*reported) {
 		*reported = true;
-		learn_failed(c, NULL, c->qn ? c->q[0]->req.path : NULL, s->error);
+		if (c->confirmed)
+			learn_failed(c, NULL, c->qn ? c->q[0]->req.path : NULL, s->error);
+		else
+			demote(c);
 	}
 }
 
@@ -382,7 +460,7 @@ void learner_close(const struct st_rec_close *r)
 	c = (struct vconn *)(uintptr_t)v;
 	c->ts = r->hdr.ts_ns;
 	http_stream_eof(&c->in);
-	if (!http_stream_idle(&c->in) && !c->in_reported)
+	if (!http_stream_idle(&c->in) && !c->in_reported && c->confirmed && !c->demoted)
 		learn_failed(c, NULL, c->qn ? c->q[0]->req.path : NULL,
 			     "connection closed in the middle of a response");
 	u64map_del(&conns, u64map_key(r->conn_id));

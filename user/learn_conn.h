@@ -19,10 +19,15 @@ struct proc;
 struct learner_cfg {
 	size_t max_body;	/* bytes of one (decoded) response body */
 	size_t max_items;	/* secrets learned from one response */
+	int vault_conns_fd;	/* the kernel's Vault connections (to drop one), or -1 */
+	int vault_addrs_fd;	/* the kernel's Vault server addresses (to add one), or -1 */
 };
 
 int learner_init(struct dict *d, const struct learner_cfg *cfg);
 void learner_free(void);
+/* A Vault server's address (--vault-addr, VAULT_ADDR, or one that answered as Vault):
+ * connections to it are Vault's from the start. */
+void learner_vault_server(const struct st_addr *a);
 void learner_data(const struct st_rec_data *r);	/* ST_DATA_VAULT_OUT / ST_DATA_VAULT_IN */
 void learner_close(const struct st_rec_close *r);
 void learner_exit(uint32_t pid);

@@ -47,7 +47,7 @@ static int items_add(struct vault_items *it, const char *field, const void *v, s
 	return 0;
 }
 
-static void items_free(struct vault_items *it)
+void vault_items_wipe(struct vault_items *it)
 {
 	size_t i;
 
@@ -140,6 +140,10 @@ int vault_parse_response(const uint8_t *body, size_t len, size_t max_items,
 	auth = json_object_get(root, "auth");
 	wrap = json_object_get(root, "wrap_info");
 	out->request_id = dup_string(root, "request_id");
+	out->is_vault_shape = out->request_id && json_object_get(root, "lease_id") &&
+			      json_object_get(root, "renewable") &&
+			      json_object_get(root, "lease_duration");
+	out->is_vault_error = json_is_array(json_object_get(root, "errors"));
 	out->is_vault = out->request_id && (json_is_object(data) || json_is_object(auth) ||
 					   json_is_object(wrap));
 	if (out->is_vault) {
@@ -178,7 +182,7 @@ void vault_response_free(struct vault_response *r)
 	free(r->request_id);
 	free(r->lease_id);
 	free(r->accessor);
-	items_free(&r->items);
+	vault_items_wipe(&r->items);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -281,6 +285,6 @@ void vault_request_free(struct vault_request *r)
 	free(r->path);
 	free(r->ns);
 	free(r->correlation_id);
-	items_free(&r->presented);
+	vault_items_wipe(&r->presented);
 	memset(r, 0, sizeof(*r));
 }

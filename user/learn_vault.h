@@ -28,6 +28,8 @@ struct vault_items {
 
 struct vault_response {
 	bool is_vault;		/* has request_id and data, auth or wrap_info */
+	bool is_vault_shape;	/* request_id, lease_id, renewable, lease_duration: Vault's envelope */
+	bool is_vault_error;	/* {"errors": [...]}: Vault's error shape */
 	char *request_id;
 	char *lease_id;
 	char *accessor;		/* auth.accessor of a login */
@@ -57,5 +59,7 @@ char *vault_sniff_request_id(const uint8_t *head, size_t len);
 
 int vault_parse_request(const struct http_msg *m, struct vault_request *out);
 void vault_request_free(struct vault_request *r);
+/* Wipe and release values once they are fingerprinted. */
+void vault_items_wipe(struct vault_items *it);
 
 #endif

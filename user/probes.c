@@ -208,14 +208,6 @@ int probes_traced_count(struct probes *p)
 	return n;
 }
 
-int probes_add_vault_addr(struct probes *p, const struct st_addr *a)
-{
-	uint8_t one = 1;
-
-	return bpf_map__update_elem(p->skel->maps.vault_addrs, a, sizeof(*a), &one, sizeof(one),
-				    BPF_ANY) ? -errno : 0;
-}
-
 int probes_stats(struct probes *p, uint64_t out[ST_STAT_MAX])
 {
 	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(p->skel->maps.stats);

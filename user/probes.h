@@ -40,7 +40,6 @@ int probes_attach(struct probes *p, char *err, size_t errlen);
 void probes_destroy(struct probes *p);
 int probes_trace_pid(struct probes *p, uint32_t pid, uint32_t root);
 int probes_traced_count(struct probes *p);
-int probes_add_vault_addr(struct probes *p, const struct st_addr *a);
 /* Sums of the per-CPU counters. */
 int probes_stats(struct probes *p, uint64_t out[ST_STAT_MAX]);
 /* Runs the kernel skipped because another BPF program was running on the CPU. */
