@@ -93,6 +93,16 @@ demo:
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tools/demo/run.sh
 
+$(BUILD)/bench/write_loop: tools/bench/write_loop.c
+	$(Q)mkdir -p $(dir $@)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $<
+
+# What tracing costs, side by side with untraced and bpftrace runs (build/bench.json).
+bench: $(BUILD)/secretrace $(BUILD)/bench/write_loop
+	$(Q)tools/install-deps.sh
+	$(Q)/usr/bin/python3 tools/bench/bench.py
+
 # Everything, on a fresh machine: dependencies, build, unit, kernel and end-to-end tests.
 test:
 	$(Q)tools/install-deps.sh

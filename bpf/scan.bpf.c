@@ -438,6 +438,18 @@ static long st_copy_step(__u32 i, struct st_ref *ref)
 	r->gen = s->gen;
 	r->len = n;
 	r->flags = 0;
+	r->nfound = 0;
+	if (s->data_kind == ST_DATA_HELD && s->fill_pos == 0) {
+		/* so that the rescan does not report again what the kernel already did */
+		__u32 j;
+
+		for (j = 0; j < ST_MAX_MATCHES_PER_CALL; j++) {
+			if (j >= s->nfound)
+				break;
+			r->found[j] = s->found[j].secret;
+		}
+		r->nfound = j;
+	}
 	if (bpf_probe_read_user(r->data, n, (void *)(g->base + off)))
 		r->len = 0;
 	s->fill_pos += n;

@@ -233,6 +233,8 @@ struct st_rec_data {
 	__s32 fd;
 	__u32 gen;		/* dictionary generation the kernel scanned this call with */
 	__u32 len;
+	__u32 nfound;		/* HELD, first record: secrets the kernel reported in this call */
+	__u32 found[ST_MAX_MATCHES_PER_CALL];
 	struct st_sinkinfo si;	/* where the buffer went (the Vault server, for Vault I/O) */
 	char path[ST_PATH_MAX];
 	__u8 data[ST_DATA_CHUNK];

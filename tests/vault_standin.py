@@ -11,7 +11,7 @@ Usage:
   python3 tests/vault_standin.py --listen 127.0.0.1:0 [--listen [::1]:0 ...]
       --ready-file PATH --audit-log PATH [--seed-file PATH]
       [--tls-cert CERT --tls-key KEY] [--chunked] [--gzip]
-      [--h2-responses-dir DIR] [-v]
+      [--h2-responses-dir DIR] [--issued-log PATH] [-v]
 
 Once every listener is bound, the credentials are written to
 <ready-file>.creds.json:
@@ -32,6 +32,14 @@ DIR/NNNNNN.json = {"seq", "method", "path", "request_id", "status",
 no connection-specific headers), "body_b64": body bytes as sent (after any
 content coding), "body": decoded JSON text}, so an HTTP/2 test can replay the
 exact responses.
+
+--issued-log PATH: one JSON line {"request_id", "path", "field", "value"}
+(plus "lease_id" when the response has one) is
+appended for every secret value a response hands out (KV v2 data.data fields
+as dotted paths, database username/password, AppRole role_id/secret_id,
+auth.client_token of logins, token create and renew, the id of
+token/lookup-self, wrap_info.token, and the data of an unwrapped response), so
+tests know the ground truth.  Written before the response is sent.
 
 SIGTERM / SIGINT: stop listening, flush and close the audit log, exit 0.
 """
@@ -286,6 +294,12 @@ class Vault:
         self.kv = {}          # kv mount name -> {path: record}
         self.db_roles = {"readonly"}
         self.h2_dir = args.h2_responses_dir
+        self.issued_lock = threading.Lock()
+        self.issued = None
+        if getattr(args, "issued_log", None):
+            self.issued = open(os.open(args.issued_log,
+                                       os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                                       0o600), "a", encoding="utf-8")
         self.h2_seq = 0
 
         self.mounts = {}
@@ -449,7 +463,68 @@ class Vault:
             self.audit.write(line + "\n")
             self.audit.flush()
 
+    # -- issued-secrets log (test ground truth, not part of Vault) ------------
+
+    def _issued_values(self, env, vpath, fn):
+        """(field, value) pairs of the secret values a response hands out."""
+        out = []
+
+        def leaves(obj, prefix):
+            if isinstance(obj, str):
+                if obj and prefix:
+                    out.append((prefix, obj))
+            elif isinstance(obj, dict):
+                for k in sorted(obj):
+                    leaves(obj[k], prefix + "." + k if prefix else k)
+            elif isinstance(obj, list):
+                for i, v in enumerate(obj):
+                    leaves(v, "%s.%d" % (prefix, i))
+
+        data = env.get("data")
+        if isinstance(data, dict):
+            mtype = env.get("mount_type")
+            if mtype == "kv" and isinstance(data.get("data"), dict) and "metadata" in data:
+                leaves(data["data"], "")
+            elif mtype == "database":
+                for k in ("username", "password"):
+                    if isinstance(data.get(k), str):
+                        out.append((k, data[k]))
+            elif mtype == "approle":
+                for k in ("role_id", "secret_id"):
+                    if isinstance(data.get(k), str):
+                        out.append((k, data[k]))
+            elif mtype == "token" and fn == self.h_token_lookup_self:
+                if isinstance(data.get("id"), str):
+                    out.append(("id", data["id"]))
+            elif fn == self.h_unwrap:
+                leaves(data, "")
+        auth = env.get("auth")
+        if isinstance(auth, dict) and isinstance(auth.get("client_token"), str):
+            out.append(("client_token", auth["client_token"]))
+        wi = env.get("wrap_info")
+        if isinstance(wi, dict) and isinstance(wi.get("token"), str):
+            out.append(("wrap_info.token", wi["token"]))
+        return out
+
+    def log_issued(self, request_id, vpath, env, fn):
+        if self.issued is None:
+            return
+        extra = {"lease_id": env["lease_id"]} if env.get("lease_id") else {}
+        lines = [json.dumps(dict({"request_id": request_id, "path": vpath,
+                                  "field": f, "value": v}, **extra), ensure_ascii=False)
+                 for f, v in self._issued_values(env, vpath, fn)]
+        if not lines:
+            return
+        with self.issued_lock:
+            if self.issued.closed:
+                return
+            self.issued.write("".join(l + "\n" for l in lines))
+            self.issued.flush()
+
     def close(self):
+        with self.issued_lock:
+            if self.issued is not None and not self.issued.closed:
+                self.issued.close()
         with self.audit_lock:
             if self.audit is not None and not self.audit.closed:
                 self.audit.flush()
@@ -806,6 +881,7 @@ class Vault:
             env = self.wrap(env, wrap_ttl, vpath)
 
         env["request_id"] = request_id
+        self.log_issued(request_id, vpath, env, fn)
         aresp = dict(aresp_base)
         if env.get("auth"):
             aresp["auth"] = self.audit_response_auth(env["auth"])
@@ -1605,6 +1681,8 @@ def main(argv=None):
     ap.add_argument("--gzip", action="store_true",
                     help="gzip response bodies when the client accepts gzip")
     ap.add_argument("--h2-responses-dir", help="also save every response here (see docstring)")
+    ap.add_argument("--issued-log",
+                    help="append one JSON line per secret value handed out (see docstring)")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
 

@@ -113,8 +113,10 @@ enum cli_result cli_parse(int argc, char **argv, struct config *c)
 		if (!strcmp(argv[i], "--"))
 			has_command = true;
 
-	/* "+": stop at the first non-option, so COMMAND's own options stay its own */
-	while ((opt = getopt_long(argc, argv, "+o:u:p:vh", options, NULL)) != -1) {
+	/* "+": stop at the first non-option, so COMMAND's own options stay its own; ":" and
+	 * opterr = 0: report usage errors in one line of our own */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+:o:u:p:vh", options, NULL)) != -1) {
 		switch (opt) {
 		case 'o':
 			if (c->noutputs == CLI_MAX_OUTPUTS) {
@@ -180,8 +182,13 @@ enum cli_result cli_parse(int argc, char **argv, struct config *c)
 		case OPT_VERSION:
 			printf("secretrace %s\n", SECRETRACE_VERSION);
 			return CLI_EXIT_OK;
+		case ':':
+			fprintf(stderr, "secretrace: %s needs a value (see secretrace --help)\n",
+				argv[optind - 1]);
+			return CLI_USAGE;
 		default:
-			fprintf(stderr, "secretrace: see secretrace --help\n");
+			fprintf(stderr, "secretrace: unknown option %s (see secretrace --help)\n",
+				argv[optind - 1]);
 			return CLI_USAGE;
 		}
 	}

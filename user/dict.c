@@ -362,7 +362,7 @@ int dict_add(struct dict *d, const uint8_t *value, size_t len, const struct secr
 {
 	char fp[DICT_FP_HEX];
 	uint64_t key, found;
-	const char *publics[] = { o->path, o->field, o->lease_id, o->ns, NULL };
+	const char *publics[] = { o->path, o->field, o->lease_id, o->ns, o->request_id, NULL };
 	int ret;
 
 	if (len < ST_MIN_SECRET_LEN)

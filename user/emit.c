@@ -156,23 +156,46 @@ void ev_process(json_t *ev, const struct proc *p, uint32_t tid)
 	ev_str(ev, "container.id", p->container_id);
 }
 
-/* The last gate: any string holding a run of a learned secret is replaced. */
-static void redact_json(json_t *v)
+/* Fields whose values this program makes itself (clocks, random ids, hashes, names of
+ * its own): nothing from a traced process or Vault reaches them, so they are not run
+ * through the redactor, which would otherwise break them when a learned "secret" happens
+ * to share 8 bytes with, say, today's date. */
+static const char *const generated[] = {
+	"@timestamp", "event", "host", "secret", "process.entity_id", "secretrace.sink",
+	"secretrace.syscall", "network", NULL,
+};
+
+static bool is_generated(const char *path)
 {
+	int i;
+
+	for (i = 0; generated[i]; i++)
+		if (!strcmp(path, generated[i]))
+			return true;
+	return false;
+}
+
+/* The last gate: any string holding a run of a learned secret is replaced. */
+static void redact_json(json_t *v, const char *path)
+{
+	char sub[128];
 	const char *key;
 	json_t *child;
 	size_t i;
 
+	if (is_generated(path))
+		return;
 	if (json_is_string(v)) {
-		if (redact_contains(json_string_value(v), json_string_length(v))) {
+		if (redact_contains(json_string_value(v), json_string_length(v)))
 			json_string_set(v, REDACTED);
-		}
 	} else if (json_is_object(v)) {
-		json_object_foreach(v, key, child)
-			redact_json(child);
+		json_object_foreach(v, key, child) {
+			snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", key);
+			redact_json(child, sub);
+		}
 	} else if (json_is_array(v)) {
 		json_array_foreach(v, i, child)
-			redact_json(child);
+			redact_json(child, path);
 	}
 }
 
@@ -180,7 +203,7 @@ void ev_emit(json_t *ev)
 {
 	char *line;
 
-	redact_json(ev);
+	redact_json(ev, "");
 	ev_int(ev, "event.sequence", (long long)++sequence);
 	line = json_dumps(ev, JSON_COMPACT);
 	if (line) {

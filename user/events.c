@@ -213,7 +213,6 @@ static void on_match(const struct st_rec_match *r)
 		.secret = r->secret, .count = r->count, .offset = r->offset,
 	};
 
-	hold_kernel_match(r->call_id, r->secret);
 	uses_report(&u);
 }
 

@@ -7,7 +7,6 @@
 #include "hold.h"
 #include "log.h"
 #include "secmem.h"
-#include "u64map.h"
 #include "uses.h"
 
 #define HOLD_STALE_NS 200000000ULL	/* idle learner, no Vault bytes for this long */
@@ -19,6 +18,8 @@ struct held {
 	int32_t fd;
 	struct st_sinkinfo si;
 	char path[ST_PATH_MAX];
+	uint32_t nfound;	/* what the kernel reported in this call already */
+	uint32_t found[ST_MAX_MATCHES_PER_CALL];
 	struct secbuf data;
 	struct held *next;
 };
@@ -26,7 +27,6 @@ struct held {
 static struct dict *dict;
 static struct hold_shared sh;
 static struct held *head, *last;	/* queue of held calls, oldest first */
-static struct u64map kernel_found;	/* (call, secret) the kernel reported meanwhile */
 static uint64_t last_in_seq, last_change_ns, rescanned;
 
 static void rescan_all(void);
@@ -35,7 +35,7 @@ int hold_init(struct dict *d, const struct hold_shared *shared)
 {
 	dict = d;
 	sh = *shared;
-	return u64map_init(&kernel_found, 64);
+	return 0;
 }
 
 static void held_free(struct held *h)
@@ -53,18 +53,6 @@ void hold_free(void)
 		held_free(h);
 	}
 	last = NULL;
-	u64map_free(&kernel_found);
-}
-
-static uint64_t found_key(uint64_t call_id, uint32_t secret)
-{
-	return u64map_key(call_id * 0x9e3779b97f4a7c15ULL ^ secret);
-}
-
-void hold_kernel_match(uint64_t call_id, uint32_t secret)
-{
-	if (*sh.in_seq != *sh.learned_seq || head)
-		u64map_put(&kernel_found, found_key(call_id, secret), 1);
 }
 
 void hold_data(const struct st_rec_data *r, bool learner_idle)
@@ -83,6 +71,10 @@ void hold_data(const struct st_rec_data *r, bool learner_idle)
 		h->fd = r->fd;
 		h->si = r->si;
 		memcpy(h->path, r->path, sizeof(h->path));
+		if (r->offset == 0 && r->nfound <= ST_MAX_MATCHES_PER_CALL) {
+			h->nfound = r->nfound;
+			memcpy(h->found, r->found, r->nfound * sizeof(r->found[0]));
+		}
 		if (last)
 			last->next = h;
 		else
@@ -112,9 +104,11 @@ static void on_found(void *ctx, uint32_t idx, uint64_t offset)
 	int i;
 
 	/* only what the kernel could not know when it scanned this call */
-	if (!e || e->gen <= rs->h->gen ||
-	    u64map_get(&kernel_found, found_key(rs->h->call_id, idx), NULL))
+	if (!e || e->gen <= rs->h->gen)
 		return;
+	for (i = 0; i < (int)rs->h->nfound; i++)
+		if (rs->h->found[i] == idx)
+			return;
 	for (i = 0; i < rs->n; i++)
 		if (rs->secret[i] == idx) {
 			rs->count[i]++;
@@ -156,8 +150,6 @@ static void rescan_all(void)
 void hold_release(uint64_t seq)
 {
 	rescan_all();
-	u64map_free(&kernel_found);
-	u64map_init(&kernel_found, 64);
 	/* then let the kernel stop holding (if no newer Vault bytes arrived meanwhile) */
 	__atomic_store_n(sh.hold_bytes, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(sh.learned_seq, seq, __ATOMIC_RELEASE);

@@ -25,8 +25,6 @@ int hold_init(struct dict *d, const struct hold_shared *shared);
 void hold_free(void);
 /* A held call's bytes; with the learner idle, a complete call is rescanned at once. */
 void hold_data(const struct st_rec_data *r, bool learner_idle);
-/* The kernel reported this secret in this call: the rescan must not report it again. */
-void hold_kernel_match(uint64_t call_id, uint32_t secret);
 /* Everything up to seq is learned: rescan, report, wipe, let the kernel stop holding. */
 void hold_release(uint64_t seq);
 /* Release a hold the learner is not waiting on anymore (records lost, no response). */

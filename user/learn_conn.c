@@ -309,6 +309,7 @@ static void learn_response(struct vconn *c, struct pending *p, struct http_msg *
 		return;
 	}
 	secbuf_free(&body);
+	vault_drop_public(&r, req ? req->path : NULL);
 	if (r.is_vault_shape)
 		confirm(c, &c->server);
 	if (!c->confirmed) {

@@ -60,6 +60,25 @@ void vault_items_wipe(struct vault_items *it)
 	memset(it, 0, sizeof(*it));
 }
 
+/* An RFC 3339 timestamp ("2026-11-27T10:00:00Z", creation and expiry times): public, and
+ * learning one would make every event's own @timestamp look like a secret. */
+static bool is_timestamp(const char *v, size_t len)
+{
+	static regex_t re;
+	static bool ready;
+
+	if (len < 20 || len > 40)
+		return false;
+	if (!ready) {
+		if (regcomp(&re, "^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?"
+				 "(Z|[+-][0-9]{2}:?[0-9]{2})$",
+			    REG_EXTENDED | REG_NOSUB))
+			return false;
+		ready = true;
+	}
+	return regexec(&re, v, 0, NULL, 0) == 0;
+}
+
 static bool is_public(const char *key)
 {
 	int i;
@@ -90,6 +109,8 @@ static void walk(struct walk *w, json_t *v, const char *field, bool top_excludes
 
 		if (len < MIN_SECRET) {
 			w->r->skipped_short++;
+		} else if (is_timestamp(json_string_value(v), len)) {
+			w->r->skipped_public++;
 		} else if (w->r->items.n >= w->max_items) {
 			w->r->skipped_limit++;
 		} else {
@@ -184,6 +205,41 @@ void vault_response_free(struct vault_response *r)
 	free(r->accessor);
 	vault_items_wipe(&r->items);
 	memset(r, 0, sizeof(*r));
+}
+
+static void drop_item(struct vault_response *r, size_t i)
+{
+	struct vault_item *x = &r->items.v[i];
+
+	free(x->field);
+	secmem_wipe(x->value, x->len);
+	free(x->value);
+	memmove(x, x + 1, (r->items.n - i - 1) * sizeof(*x));
+	r->items.n--;
+	r->skipped_public++;
+}
+
+void vault_drop_public(struct vault_response *r, const char *path)
+{
+	bool lookup, sys;
+	size_t i;
+
+	if (!path)
+		return;
+	lookup = !strncmp(path, "auth/token/lookup", 17);
+	sys = !strncmp(path, "sys/", 4) && strcmp(path, "sys/wrapping/unwrap");
+	if (!lookup && !sys)
+		return;
+	for (i = r->items.n; i-- > 0;) {
+		const char *f = r->items.v[i].field;
+
+		/* auth.client_token and wrap_info.token are secrets wherever they come from */
+		if (!strcmp(f, "client_token") || !strcmp(f, "wrap_info.token"))
+			continue;
+		if (lookup && !strcmp(f, "id"))
+			continue;
+		drop_item(r, i);
+	}
 }
 
 char *vault_sniff_request_id(const uint8_t *head, size_t len)

@@ -35,6 +35,7 @@ struct vault_response {
 	char *accessor;		/* auth.accessor of a login */
 	struct vault_items items;
 	size_t skipped_short;	/* strings under 8 bytes: too short to track */
+	size_t skipped_public;	/* strings that are public by their form (timestamps) or place */
 	size_t skipped_limit;	/* strings past max_items */
 };
 
@@ -54,6 +55,9 @@ struct http_msg;
 int vault_parse_response(const uint8_t *body, size_t len, size_t max_items,
 			 struct vault_response *out, char *err, size_t errlen);
 void vault_response_free(struct vault_response *r);
+/* Drop what the endpoint's answer holds in public: token lookups (everything but the token
+ * itself, data.id) and sys/ endpoints other than sys/wrapping/unwrap (their data). */
+void vault_drop_public(struct vault_response *r, const char *path);
 /* Best effort on a body that could not be parsed: the request_id Vault writes first. */
 char *vault_sniff_request_id(const uint8_t *head, size_t len);
 
