@@ -536,8 +536,10 @@ static long st_copy_step(__u32 i, struct st_ref *ref)
 		}
 		r->nfound = j;
 	}
-	if (bpf_probe_read_user(r->data, n, (void *)(g->base + off)))
+	if (bpf_probe_read_user(r->data, n, (void *)(g->base + off))) {
 		r->len = 0;
+		r->flags |= ST_DATA_UNREADABLE;
+	}
 	s->fill_pos += n;
 	if (s->fill_pos >= g->start + g->len)
 		s->seg_cursor++;

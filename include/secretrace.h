@@ -220,6 +220,7 @@ enum st_data_kind {
 };
 
 #define ST_DATA_LAST (1u << 0)	/* last record of this call */
+#define ST_DATA_UNREADABLE (1u << 1)	/* the bytes could not be read (len is 0) */
 
 struct st_rec_data {
 	struct st_rec_hdr hdr;

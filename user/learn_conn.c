@@ -436,8 +436,10 @@ void learner_data(const struct st_rec_data *r)
 	c->tid = r->hdr.tid;
 	if (!c->ip[0])
 		enrich_addr(&r->si.dst, c->ip, sizeof(c->ip), &c->port);
-	/* a record lost in the ring buffer leaves a hole the parser cannot bridge */
-	if (r->offset != c->next_offset[in] && r->offset != 0 && !s->failed) {
+	/* a record lost in the ring buffer, or bytes the kernel could not read, leave a hole
+	 * the parser cannot bridge */
+	if (((r->offset != c->next_offset[in] && r->offset != 0) ||
+	     (r->flags & ST_DATA_UNREADABLE)) && !s->failed) {
 		s->failed = true;
 		snprintf(s->error, sizeof(s->error), "Vault traffic lost before it was learned");
 	}

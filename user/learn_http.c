@@ -176,9 +176,10 @@ static int on_headers_complete(http_parser *p)
 	m = cur(s);
 	m->is_request = p->type == HTTP_REQUEST;
 	if (m->is_request)
-		m->method = strdup(http_method_str(p->method));
+		m->method = strdup(s->list_method ? "LIST" : http_method_str(p->method));
 	else
 		m->status = p->status_code;
+	s->list_method = false;
 	/* 1 tells the parser that this response has no body (it answers a HEAD) */
 	return !m->is_request && s->skip_body && s->skip_body(s->ctx) ? 1 : 0;
 }
@@ -214,6 +215,8 @@ static int on_message_complete(http_parser *p)
 		s->on_message(s->ctx, m);
 	else
 		http_msg_free(m);
+	if (p->type == HTTP_REQUEST)
+		http_parser_pause(p, 1);	/* see feed_list_as_copy() */
 	return 0;
 }
 
@@ -237,25 +240,50 @@ void http_stream_init(struct http_stream *s, bool requests, size_t max_body, htt
 	s->ctx = ctx;
 }
 
+/* http_parser does not know Vault's LIST method: at the start of a request, "LIST " is fed
+ * as "COPY " (same length, a method it knows) and the message is named LIST. Requests
+ * pause the parser at their end so that every start is seen here. */
+static bool feed_list_as_copy(struct http_stream *s, const uint8_t *data, size_t len)
+{
+	if (s->parser.type != HTTP_REQUEST || s->cur || len < 5 || memcmp(data, "LIST ", 5))
+		return false;
+	s->list_method = true;
+	return http_parser_execute(&s->parser, &s->settings, "COPY", 4) == 4 &&
+	       HTTP_PARSER_ERRNO(&s->parser) == HPE_OK;
+}
+
 int http_stream_feed(struct http_stream *s, const uint8_t *data, size_t len)
 {
 	size_t done;
 
 	if (s->failed)
 		return -1;
-	done = http_parser_execute(&s->parser, &s->settings, (const char *)data, len);
-	if (s->parser.upgrade) {
-		s->failed = true;
-		return fail(s, "connection upgraded (not HTTP/1.1 anymore)");
-	}
-	if (done != len || HTTP_PARSER_ERRNO(&s->parser) != HPE_OK) {
-		s->failed = true;
-		if (!s->error[0])
-			snprintf(s->error, sizeof(s->error), "malformed HTTP: %s",
-				 http_errno_description(HTTP_PARSER_ERRNO(&s->parser)));
-		http_msg_free(s->cur);
-		s->cur = NULL;
-		return -1;
+	while (len) {	/* http_parser takes 0 bytes for the end of the connection */
+		if (feed_list_as_copy(s, data, len)) {
+			data += 4;
+			len -= 4;
+		}
+		done = http_parser_execute(&s->parser, &s->settings, (const char *)data, len);
+		if (HTTP_PARSER_ERRNO(&s->parser) == HPE_PAUSED) {
+			http_parser_pause(&s->parser, 0);
+			data += done;
+			len -= done;
+			continue;
+		}
+		if (s->parser.upgrade) {
+			s->failed = true;
+			return fail(s, "connection upgraded (not HTTP/1.1 anymore)");
+		}
+		if (done != len || HTTP_PARSER_ERRNO(&s->parser) != HPE_OK) {
+			s->failed = true;
+			if (!s->error[0])
+				snprintf(s->error, sizeof(s->error), "malformed HTTP: %s",
+					 http_errno_description(HTTP_PARSER_ERRNO(&s->parser)));
+			http_msg_free(s->cur);
+			s->cur = NULL;
+			return -1;
+		}
+		break;
 	}
 	return 0;
 }
@@ -329,17 +357,25 @@ int http_decode_body(const struct http_msg *m, size_t max, struct secbuf *out, c
 {
 	const char *enc = http_header(m, "Content-Encoding");
 
-	if (!enc || !*enc || !strcasecmp(enc, "identity"))
-		return secbuf_append(out, m->body.data ? m->body.data : (const uint8_t *)"",
-				     m->body.len)
-			       ? (snprintf(err, errlen, "out of memory"), -1)
-			       : 0;
+	if (!enc || !*enc || !strcasecmp(enc, "identity")) {
+		if (m->body.len > max) {
+			snprintf(err, errlen, "body exceeds %zu bytes", max);
+			return -1;
+		}
+		if (secbuf_append(out, m->body.data, m->body.len)) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		return 0;
+	}
 	if (!strcasecmp(enc, "gzip") || !strcasecmp(enc, "x-gzip"))
 		return inflate_body(m, 16 + MAX_WBITS, max, out, err, errlen);
 	if (!strcasecmp(enc, "deflate")) {
 		/* RFC 9110 says zlib-wrapped; some servers send raw deflate */
-		if (inflate_body(m, MAX_WBITS, max, out, err, errlen) == 0)
-			return 0;
+		int zret = inflate_body(m, MAX_WBITS, max, out, err, errlen);
+
+		if (zret == 0 || strstr(err, "exceeds"))
+			return zret;
 		return inflate_body(m, -MAX_WBITS, max, out, err, errlen);
 	}
 	snprintf(err, errlen, "unsupported Content-Encoding");

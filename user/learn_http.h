@@ -45,6 +45,7 @@ struct http_stream {
 	int last;		/* 1: header field, 2: header value */
 	size_t max_body;
 	bool failed;
+	bool list_method;	/* the request being parsed is a LIST (fed as COPY) */
 	char error[160];
 	http_msg_fn on_message;
 	http_skip_body_fn skip_body;

@@ -15,7 +15,7 @@
 
 /* Under a non-KV-v2 data root, these top-level keys hold public material. */
 static const char *const public_keys[] = { "metadata", "keys", "certificate", "ca_chain",
-					   "issuing_ca", NULL };
+					   "issuing_ca", "serial_number", NULL };
 
 /* Login request body fields that are credentials. */
 static const char *const login_fields[] = { "secret_id", "password", "jwt", "token", NULL };
@@ -144,9 +144,12 @@ int vault_parse_response(const uint8_t *body, size_t len, size_t max_items,
 	json_error_t jerr;
 	json_t *root, *data, *auth, *wrap;
 	struct walk w = { .r = out, .max_items = max_items };
+	bool has_id;
 
 	memset(out, 0, sizeof(*out));
-	root = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
+	/* \u0000 in a string and integers past 64 bits are valid JSON that Vault passes on */
+	root = json_loadb((const char *)body, len,
+			  JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &jerr);
 	if (!root) {
 		/* jerr.text may quote input: report only the position */
 		snprintf(err, errlen, "response body is not valid JSON (at byte %d)", jerr.position);
@@ -160,13 +163,15 @@ int vault_parse_response(const uint8_t *body, size_t len, size_t max_items,
 	data = json_object_get(root, "data");
 	auth = json_object_get(root, "auth");
 	wrap = json_object_get(root, "wrap_info");
+	/* Vault sends wrapped responses with "request_id": "" */
+	has_id = json_is_string(json_object_get(root, "request_id"));
 	out->request_id = dup_string(root, "request_id");
-	out->is_vault_shape = out->request_id && json_object_get(root, "lease_id") &&
+	out->is_vault_shape = has_id && json_object_get(root, "lease_id") &&
 			      json_object_get(root, "renewable") &&
 			      json_object_get(root, "lease_duration");
 	out->is_vault_error = json_is_array(json_object_get(root, "errors"));
-	out->is_vault = out->request_id && (json_is_object(data) || json_is_object(auth) ||
-					   json_is_object(wrap));
+	out->is_vault = has_id && (json_is_object(data) || json_is_object(auth) ||
+				   json_is_object(wrap));
 	if (out->is_vault) {
 		json_t *kv = json_object_get(data, "data");
 
@@ -207,6 +212,21 @@ void vault_response_free(struct vault_response *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* The path below its namespace: "ns1/team/auth/token/lookup-self" -> "auth/..." when the
+ * namespace was written into the path (it may also be sent as X-Vault-Namespace). */
+static const char *api_path(const char *path, const char *api)
+{
+	size_t n = strlen(api);
+	const char *p;
+
+	if (!strncmp(path, api, n))
+		return path;
+	for (p = strchr(path, '/'); p; p = strchr(p + 1, '/'))
+		if (!strncmp(p + 1, api, n))
+			return p + 1;
+	return NULL;
+}
+
 static void drop_item(struct vault_response *r, size_t i)
 {
 	struct vault_item *x = &r->items.v[i];
@@ -226,6 +246,7 @@ void vault_drop_public(struct vault_response *r, const char *path)
 
 	if (!path)
 		return;
+	/* prefixes only: "secret/data/sys/x" is a KV secret, not a sys/ endpoint */
 	lookup = !strncmp(path, "auth/token/lookup", 17);
 	sys = !strncmp(path, "sys/", 4) && strcmp(path, "sys/wrapping/unwrap");
 	if (!lookup && !sys)
@@ -245,9 +266,12 @@ void vault_drop_public(struct vault_response *r, const char *path)
 char *vault_sniff_request_id(const uint8_t *head, size_t len)
 {
 	static const char key[] = "\"request_id\"";
-	const char *p = memmem(head, len, key, sizeof(key) - 1), *end = (const char *)head + len;
-	const char *q;
+	const char *p, *q, *end;
 
+	if (!head || !len)
+		return NULL;
+	p = memmem(head, len, key, sizeof(key) - 1);
+	end = (const char *)head + len;
 	if (!p)
 		return NULL;
 	for (p += sizeof(key) - 1; p < end && (isspace((unsigned char)*p) || *p == ':'); p++)
@@ -259,18 +283,25 @@ char *vault_sniff_request_id(const uint8_t *head, size_t len)
 	return q < end && *q == '"' && q > p ? strndup(p, q - p) : NULL;
 }
 
-/* auth/<mount>/login, auth/<mount>/login/<user>, and the like */
+/* auth/<mount>/login, auth/<mount>/login/<user>, and the like, possibly below a namespace
+ * written into the path (ns1/auth/...), but not inside a KV v2 path (secret/data/auth/...) */
 static bool is_login_path(const char *path)
 {
 	static regex_t re;
 	static bool ready;
+	const char *a = api_path(path, "auth/"), *seg;
 
+	if (!a)
+		return false;
+	for (seg = path; seg < a; seg = strchr(seg, '/') + 1)
+		if (!strncmp(seg, "data/", 5) || !strncmp(seg, "metadata/", 9))
+			return false;
 	if (!ready) {
 		if (regcomp(&re, "^auth/.+/login(/[^/]*)?$", REG_EXTENDED | REG_NOSUB))
 			return false;
 		ready = true;
 	}
-	return regexec(&re, path, 0, NULL, 0) == 0;
+	return regexec(&re, a, 0, NULL, 0) == 0;
 }
 
 static void learn_body_fields(const struct http_msg *m, struct vault_items *out,
@@ -281,7 +312,8 @@ static void learn_body_fields(const struct http_msg *m, struct vault_items *out,
 
 	if (!m->body.len)
 		return;
-	root = json_loadb((const char *)m->body.data, m->body.len, 0, NULL);
+	root = json_loadb((const char *)m->body.data, m->body.len,
+			  JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, NULL);
 	if (!json_is_object(root)) {
 		json_decref(root);
 		return;
@@ -327,7 +359,8 @@ int vault_parse_request(const struct http_msg *m, struct vault_request *out)
 		items_add(&out->presented, "client_token", tok, strlen(tok));
 	if (out->path && is_login_path(out->path))
 		learn_body_fields(m, &out->presented, login_fields);
-	else if (out->path && !strcmp(out->path, "sys/wrapping/unwrap")) {
+	else if (out->path && (q = api_path(out->path, "sys/wrapping/unwrap")) &&
+		 !strcmp(q, "sys/wrapping/unwrap")) {
 		static const char *const unwrap[] = { "token", NULL };
 
 		learn_body_fields(m, &out->presented, unwrap);

@@ -68,6 +68,8 @@ void secmem_wipe(void *p, size_t n)
 
 int secbuf_append(struct secbuf *b, const void *p, size_t n)
 {
+	if (!n)
+		return 0;
 	if (b->len + n > b->cap) {
 		size_t cap = b->cap ? b->cap : 1024;
 		uint8_t *d;
