@@ -84,6 +84,13 @@ unit: $(UNIT_TESTS)
 bpftest: $(BPF_TESTS)
 	$(Q)tools/run-cmocka.sh $(BPF_TESTS)
 
+# The learning parsers under libFuzzer, ASan and UBSan for FUZZ_SECONDS (default 30).
+FUZZ_SECONDS ?= 30
+fuzz:
+	$(Q)if tools/fuzz.sh $(FUZZ_SECONDS) > $(BUILD)/fuzz.log 2>&1; then \
+		tail -1 $(BUILD)/fuzz.log; echo "fuzz: 1 passed, 0 failed"; \
+	else cat $(BUILD)/fuzz.log; echo "fuzz: 0 passed, 1 failed"; exit 1; fi
+
 e2e: $(BUILD)/secretrace $(AGENTS)
 	$(Q)/usr/bin/python3 tests/e2e/run.py
 

@@ -20,7 +20,6 @@ static __always_inline struct st_conn *st_conn_of(int fd)
 /* Stash a read only when its fd is a Vault connection: other reads cost one lookup. */
 static __always_inline int st_recv_enter(struct trace_event_raw_sys_enter *ctx, __u32 hook)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	struct st_stash a = { .hook = hook };
 	struct st_conn *c;
 
@@ -32,24 +31,17 @@ static __always_inline int st_recv_enter(struct trace_event_raw_sys_enter *ctx, 
 	a.arg[0] = ctx->args[0];
 	a.arg[1] = ctx->args[1];
 	a.arg[2] = ctx->args[2];
-	a.arg[5] = c->id;
-	if (bpf_map_update_elem(&stash, &id, &a, BPF_ANY))
-		st_count(ST_STAT_STASH_FULL, 1);
+	a.arg[5] = c->id;	/* (recvfrom's own sixth argument is not needed) */
+	st_stash_put(&a);
 	return 0;
 }
 
 static __always_inline int st_recv_exit(long ret)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct st_stash *p = bpf_map_lookup_elem(&stash, &id);
 	struct st_stash a;
 	struct st_scan *s;
 
-	if (!p)
-		return 0;
-	a = *p;
-	bpf_map_delete_elem(&stash, &id);
-	if (ret <= 0)
+	if (!st_stash_take(&a) || ret <= 0)
 		return 0;
 	s = st_call_begin(a.hook, (int)a.arg[0], ST_SINK_SOCKET);
 	if (!s)
@@ -58,24 +50,8 @@ static __always_inline int st_recv_exit(long ret)
 	 * userspace has learned what these bytes teach. */
 	s->seq = __sync_fetch_and_add(&in_seq, 1) + 1;
 	s->conn_id = a.arg[5];
-	switch (a.hook) {
-	case ST_HOOK_READ:
-	case ST_HOOK_RECVFROM:
-		st_seg_add(s, a.arg[1], ret, 0, 0);
-		break;
-	case ST_HOOK_READV:
-		st_add_iovs(s, a.arg[1], a.arg[2], ret, 0, 0);
-		break;
-	case ST_HOOK_RECVMSG:
-		st_add_msghdr(s, a.arg[1], ret);
-		break;
-	case ST_HOOK_RECVMMSG:
-		st_add_mmsgs(s, a.arg[1], ret);
-		break;
-	default:
-		return 0;
-	}
-	st_copy_stream(ST_DATA_VAULT_IN);
+	if (st_add_call(s, &a, ret))
+		st_copy_stream(ST_DATA_VAULT_IN);
 	return 0;
 }
 
@@ -100,7 +76,6 @@ ST_RECV_HOOK(recvmmsg, ST_HOOK_RECVMMSG)
 SEC("tracepoint/syscalls/sys_enter_connect")
 int handle_sys_enter_connect(struct trace_event_raw_sys_enter *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	struct st_stash a = { .hook = ST_HOOK_CONNECT };
 
 	if (!st_is_traced())
@@ -108,8 +83,7 @@ int handle_sys_enter_connect(struct trace_event_raw_sys_enter *ctx)
 	a.arg[0] = ctx->args[0];
 	a.arg[1] = ctx->args[1];
 	a.arg[2] = ctx->args[2];
-	if (bpf_map_update_elem(&stash, &id, &a, BPF_ANY))
-		st_count(ST_STAT_STASH_FULL, 1);
+	st_stash_put(&a);
 	return 0;
 }
 
@@ -117,16 +91,11 @@ SEC("tracepoint/syscalls/sys_exit_connect")
 int handle_sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct st_stash *p = bpf_map_lookup_elem(&stash, &id);
 	struct st_rec_connect *r;
 	struct file *f;
 	struct st_stash a;
 
-	if (!p)
-		return 0;
-	a = *p;
-	bpf_map_delete_elem(&stash, &id);
-	if (a.hook != ST_HOOK_CONNECT || (ctx->ret != 0 && ctx->ret != -ST_EINPROGRESS))
+	if (!st_stash_take(&a) || a.hook != ST_HOOK_CONNECT || (ctx->ret != 0 && ctx->ret != -ST_EINPROGRESS))
 		return 0;
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {

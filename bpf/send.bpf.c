@@ -13,10 +13,11 @@
 
 /* A syscall tracepoint's context holds only that syscall's arguments: reading past them
  * makes the attach fail (EACCES), hence nargs. */
+/* A syscall tracepoint's context holds only that syscall's arguments: reading past them
+ * makes the attach fail (EACCES), hence nargs. */
 static __always_inline int st_stash_args(struct trace_event_raw_sys_enter *ctx, __u32 hook,
 					 __u32 nargs)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	struct st_stash a = { .hook = hook };
 
 	if (!st_is_traced())
@@ -30,8 +31,7 @@ static __always_inline int st_stash_args(struct trace_event_raw_sys_enter *ctx, 
 		a.arg[4] = ctx->args[4];
 		a.arg[5] = ctx->args[5];
 	}
-	if (bpf_map_update_elem(&stash, &id, &a, BPF_ANY))
-		st_count(ST_STAT_STASH_FULL, 1);
+	st_stash_put(&a);
 	return 0;
 }
 
@@ -54,42 +54,14 @@ static __always_inline __u64 st_vault_conn(struct st_scan *s)
 
 static __always_inline int st_send_exit(long ret)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct st_stash *p = bpf_map_lookup_elem(&stash, &id);
 	struct st_stash a;
 	struct st_scan *s;
 
-	if (!p)
-		return 0;
-	a = *p;
-	bpf_map_delete_elem(&stash, &id);
-	if (ret <= 0)
+	if (!st_stash_take(&a) || ret <= 0)
 		return 0;
 	s = st_call_begin(a.hook, (int)a.arg[0], ST_SINK_UNKNOWN);
-	if (!s)
+	if (!s || !st_add_call(s, &a, ret))
 		return 0;
-	switch (a.hook) {
-	case ST_HOOK_WRITE:
-	case ST_HOOK_PWRITE64:
-		st_seg_add(s, a.arg[1], ret, 0, 0);
-		break;
-	case ST_HOOK_SENDTO:
-		st_seg_add(s, a.arg[1], ret, a.arg[4], a.arg[5]);
-		break;
-	case ST_HOOK_WRITEV:
-	case ST_HOOK_PWRITEV:
-	case ST_HOOK_PWRITEV2:
-		st_add_iovs(s, a.arg[1], a.arg[2], ret, 0, 0);
-		break;
-	case ST_HOOK_SENDMSG:
-		st_add_msghdr(s, a.arg[1], ret);
-		break;
-	case ST_HOOK_SENDMMSG:
-		st_add_mmsgs(s, a.arg[1], ret);
-		break;
-	default:
-		return 0;
-	}
 	st_scan_stream();
 	st_finish_call();
 	s->conn_id = st_vault_conn(s);

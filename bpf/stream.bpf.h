@@ -136,4 +136,59 @@ static __always_inline void st_add_mmsgs(struct st_scan *s, __u64 vec, __u32 n)
 	bpf_loop(ST_MAX_SEGS, st_mmsg_step, &w, 0);
 }
 
+/* The bytes a call transferred (ret), as segments, by the shape of its arguments.
+ * Returns false for a hook that carries no buffer. */
+static __always_inline bool st_add_call(struct st_scan *s, const struct st_stash *a, long ret)
+{
+	switch (a->hook) {
+	case ST_HOOK_WRITE:
+	case ST_HOOK_PWRITE64:
+	case ST_HOOK_READ:
+	case ST_HOOK_RECVFROM:	/* its sockaddr is where the bytes came from: not kept */
+		st_seg_add(s, a->arg[1], ret, 0, 0);
+		return true;
+	case ST_HOOK_SENDTO:
+		st_seg_add(s, a->arg[1], ret, a->arg[4], a->arg[5]);
+		return true;
+	case ST_HOOK_WRITEV:
+	case ST_HOOK_PWRITEV:
+	case ST_HOOK_PWRITEV2:
+	case ST_HOOK_READV:
+		st_add_iovs(s, a->arg[1], a->arg[2], ret, 0, 0);
+		return true;
+	case ST_HOOK_SENDMSG:
+	case ST_HOOK_RECVMSG:
+		st_add_msghdr(s, a->arg[1], ret);
+		return true;
+	case ST_HOOK_SENDMMSG:
+	case ST_HOOK_RECVMMSG:
+		st_add_mmsgs(s, a->arg[1], ret);
+		return true;
+	}
+	return false;
+}
+
+/* ---- syscall arguments, stashed by thread at entry and taken at exit ---- */
+
+static __always_inline void st_stash_put(const struct st_stash *a)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (bpf_map_update_elem(&stash, &id, a, BPF_ANY))
+		st_count(ST_STAT_STASH_FULL, 1);
+}
+
+/* The arguments of this thread's call, if they were stashed; always removes them. */
+static __always_inline bool st_stash_take(struct st_stash *out)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct st_stash *p = bpf_map_lookup_elem(&stash, &id);
+
+	if (!p)
+		return false;
+	*out = *p;
+	bpf_map_delete_elem(&stash, &id);
+	return true;
+}
+
 #endif /* SECRETRACE_STREAM_BPF_H */

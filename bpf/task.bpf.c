@@ -139,29 +139,23 @@ int handle_sched_process_exit(struct trace_event_raw_sched_process_template *ctx
 
 static __always_inline int st_unscanned_enter(struct trace_event_raw_sys_enter *ctx, __u32 hook)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	struct st_stash a = { .hook = hook };
 
 	if (!st_is_traced())
 		return 0;
 	a.arg[0] = ctx->args[0];
 	a.arg[2] = ctx->args[2];
-	if (bpf_map_update_elem(&stash, &id, &a, BPF_ANY))
-		st_count(ST_STAT_STASH_FULL, 1);
+	st_stash_put(&a);
 	return 0;
 }
 
 static __always_inline int st_unscanned_exit(long ret)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct st_stash *p = bpf_map_lookup_elem(&stash, &id);
 	struct st_rec_unscanned *r;
 	struct st_stash a;
 
-	if (!p)
+	if (!st_stash_take(&a))
 		return 0;
-	a = *p;
-	bpf_map_delete_elem(&stash, &id);
 	if (ret < 0 || (ret == 0 && a.hook != ST_HOOK_IO_URING))
 		return 0;
 	/* io_uring_enter returns submissions, not bytes: the byte count is unknown */

@@ -8,7 +8,8 @@ PACKAGES=(
 	clang llvm make pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev libjansson-dev
 	libhttp-parser-dev libsodium-dev libcap-dev
 	# tests
-	libcmocka-dev curl python3 python3-hvac python3-requests iproute2 procps util-linux
+	libcmocka-dev libclang-rt-14-dev curl python3 python3-hvac python3-requests iproute2 procps
+	util-linux
 	# bench
 	bpftrace
 )

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dict.h"
 #include "emit.h"
 #include "procs.h"
 #include "redact.h"
@@ -154,6 +155,18 @@ void ev_process(json_t *ev, const struct proc *p, uint32_t tid)
 	snprintf(uid, sizeof(uid), "%u", p->uid);
 	ev_str(ev, "user.id", uid);
 	ev_str(ev, "container.id", p->container_id);
+}
+
+void ev_delivery(json_t *ev, const struct delivery *v)
+{
+	if (!v)
+		return;
+	ev_str(ev, "vault.request_id", v->request_id);
+	ev_str(ev, "vault.path", v->path);
+	ev_str(ev, "vault.field", v->field);
+	ev_str(ev, "vault.lease_id", v->lease_id);
+	ev_str(ev, "vault.namespace", v->ns);
+	ev_str(ev, "vault.correlation_id", v->correlation_id);
 }
 
 /* Fields whose values this program makes itself (clocks, random ids, hashes, names of

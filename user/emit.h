@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 struct proc;
+struct delivery;
 
 int emit_init(const char *host_name);
 /* A new event with @timestamp now, event.id, event.kind "event", event.action, host.name. */
@@ -23,6 +24,8 @@ void ev_int(json_t *ev, const char *dotted, long long v);
 void ev_bool(json_t *ev, const char *dotted, bool v);
 /* process.*, user.id, container.id; tid 0 leaves process.thread.id out */
 void ev_process(json_t *ev, const struct proc *p, uint32_t tid);
+/* vault.* of the Vault response (or request) that delivered a secret; NULL adds nothing */
+void ev_delivery(json_t *ev, const struct delivery *v);
 /* Redact, number, serialize and write; frees ev. */
 void ev_emit(json_t *ev);
 uint64_t emit_count(void);

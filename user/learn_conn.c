@@ -143,12 +143,7 @@ static void receive_event(struct vconn *c, uint32_t idx, const struct delivery *
 	const struct secret_entry *e = dict_get(dict, idx);
 	json_t *ev = conn_event(c, "secret.receive");
 
-	ev_str(ev, "vault.request_id", v->request_id);
-	ev_str(ev, "vault.path", v->path);
-	ev_str(ev, "vault.field", v->field);
-	ev_str(ev, "vault.lease_id", v->lease_id);
-	ev_str(ev, "vault.namespace", v->ns);
-	ev_str(ev, "vault.correlation_id", v->correlation_id);
+	ev_delivery(ev, v);
 	ev_str(ev, "vault.accessor", accessor);
 	ev_str(ev, "secret.fingerprint", e->fingerprint);
 	ev_str(ev, "secret.source", v->source == SECRET_PRESENTED ? "request" : "response");

@@ -89,13 +89,7 @@ void uses_report(const struct use *u)
 	ev = ev_new("secret.use");
 	ev_time(ev, u->hdr->ts_ns);
 	ev_process(ev, p, u->hdr->tid);
-	if (v) {
-		ev_str(ev, "vault.request_id", v->request_id);
-		ev_str(ev, "vault.path", v->path);
-		ev_str(ev, "vault.field", v->field);
-		ev_str(ev, "vault.lease_id", v->lease_id);
-		ev_str(ev, "vault.namespace", v->ns);
-	}
+	ev_delivery(ev, v);
 	ev_str(ev, "secret.fingerprint", e->fingerprint);
 	ev_str(ev, "secret.encoding", "raw");
 	ev_str(ev, "secretrace.syscall", hook_name(u->hook));

@@ -90,10 +90,16 @@ def run_bpftrace(call, work):
     return parse(out)
 
 
-def run_traced(call, work, preload_cmd=None):
+def run_traced(call, work, preload_cmd=None, learned=0):
     events = os.path.join(work, "events.json")
     inner = " ".join(loop_args(call))
-    cmd = "%s >/dev/null && exec %s" % (preload_cmd, inner) if preload_cmd else "exec " + inner
+    if preload_cmd:
+        # fetch, then wait until the tracer has learned them all: steady state, not the
+        # brief window in which writes are held while a response is being learned
+        cmd = ("%s >/dev/null && until [ $(grep -c secret.receive %s) -ge %d ]; "
+               "do sleep 0.05; done && exec %s" % (preload_cmd, events, learned, inner))
+    else:
+        cmd = "exec " + inner
     out = subprocess.check_output([TRACER, "-o", "file:" + events, "--", "/bin/sh", "-c", cmd],
                                   text=True)
     stats = [json.loads(l) for l in open(events) if '"tracer.stop"' in l]
@@ -148,7 +154,7 @@ def main():
                     for mode, fn in runs.items():
                         for size, ns in fn().items():
                             results[call][mode][size].append(ns)
-                    r, stats = run_traced(call, work, fetch)
+                    r, stats = run_traced(call, work, fetch, 1000)
                     tracer_stats = stats
                     for size, ns in r.items():
                         results[call]["secretrace-1k"][size].append(ns)
