@@ -31,7 +31,7 @@ CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser -I$(BU
 	-DSECRETRACE_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lpthread
 
-.PHONY: all clean install deps demo test unit bpftest e2e bench vmlinux fuzz
+.PHONY: all clean install deps demo test unit bpftest e2e bench fpbench vmlinux fuzz
 all: $(BUILD)/secretrace
 
 deps:
@@ -109,6 +109,11 @@ $(BUILD)/bench/write_loop: tools/bench/write_loop.c
 bench: $(BUILD)/secretrace $(BUILD)/bench/write_loop
 	$(Q)tools/install-deps.sh
 	$(Q)/usr/bin/python3 tools/bench/bench.py
+
+# False positives: 1,000 secrets learned, 1 GiB of benign traffic, the secret.use count.
+fpbench: $(BUILD)/secretrace
+	$(Q)tools/install-deps.sh
+	$(Q)/usr/bin/python3 tools/bench/fp.py $(FP_GIB)
 
 # Everything, on a fresh machine: dependencies, build, unit, kernel and end-to-end tests.
 test:

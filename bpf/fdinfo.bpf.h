@@ -111,6 +111,8 @@ static __always_inline void st_socket_peer(struct file *f, struct st_sinkinfo *s
 		si->dst.family = family;
 		if (!peer)
 			return;
+		/* the peer's inode: userspace finds the process holding it */
+		si->ino = BPF_CORE_READ(peer, sk_socket, file, f_inode, i_ino);
 		ua = BPF_CORE_READ((struct unix_sock *)peer, addr);
 		if (!ua)
 			return;
@@ -213,7 +215,7 @@ static __always_inline void st_describe_fd(int fd, __u64 uname, __u32 ulen,
 	if (!f)
 		return;
 	mode = st_file_mode(f);
-	si->ino = BPF_CORE_READ(f, f_inode, i_ino);
+	si->ino = BPF_CORE_READ(f, f_inode, i_ino);	/* a unix socket's is its peer's */
 	if (mode == ST_S_IFSOCK) {
 		si->sink = ST_SINK_SOCKET;
 		st_socket_peer(f, si, path);

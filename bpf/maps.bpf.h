@@ -37,7 +37,15 @@ struct st_seg {
 	__u64 start;	/* stream offset of base[0] */
 	__u64 name;	/* user address of this message's sockaddr (sendto, sendmsg, sendmmsg) */
 	__u32 namelen;
+	__u32 kernel;	/* base is kernel memory (the carry of earlier writes) */
+};
+
+/* The last bytes written to a file descriptor, scanned again as the head of its next
+ * write so that a secret split across calls is found. */
+struct st_carry {
+	__u32 len;
 	__u32 pad;
+	__u8 bytes[ST_CARRY];
 };
 
 struct st_found {
@@ -77,6 +85,9 @@ struct st_scan {
 	__u32 sink;		/* ST_SINK_ARGV/ENV for exec streams, else resolved from fd */
 	__u32 flags;
 	__u32 data_kind;
+	__u32 carry_len;	/* bytes of earlier writes at the head of the stream */
+	__u32 pad2;
+	struct st_carry carry_new;	/* the next carry, built here (too big for the stack) */
 	struct st_sinkinfo si;	/* where the call's bytes went, once described */
 	char path[ST_PATH_MAX];
 };
@@ -111,6 +122,13 @@ ST_DECL struct {
 	__type(key, struct st_conn_key);
 	__type(value, struct st_conn);
 } vault_conns SEC(".maps");
+
+ST_DECL struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct st_conn_key);
+	__type(value, struct st_carry);
+} carry SEC(".maps");
 
 ST_DECL struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

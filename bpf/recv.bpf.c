@@ -142,6 +142,7 @@ int handle_sys_enter_close(struct trace_event_raw_sys_enter *ctx)
 
 	if (!st_is_traced())
 		return 0;
+	bpf_map_delete_elem(&carry, &k);
 	c = bpf_map_lookup_elem(&vault_conns, &k);
 	if (!c)
 		return 0;

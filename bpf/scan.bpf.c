@@ -64,7 +64,9 @@ static long st_fill_step(__u32 i, struct st_ref *ref)
 	if (n > ST_CHUNK)
 		n = ST_CHUNK;
 	at = (s->fill_pos - s->chunk_start) & (ST_CHUNK - 1);
-	if (bpf_probe_read_user(s->buf + at, n, (void *)(g->base + off))) {
+	if (g->kernel) {
+		st_read(s->buf + at, n, g, g->base + off);
+	} else if (bpf_probe_read_user(s->buf + at, n, (void *)(g->base + off))) {
 		/* some page is not resident (the call never touched it): go page by page */
 		struct st_pages p = { .s = s, .src = g->base + off, .at = at, .len = n };
 
@@ -94,8 +96,7 @@ static long st_gather_step(__u32 i, struct st_ref *ref)
 		n = s->span_want - s->span_len;
 	if (n > ST_MAX_SECRET_LEN)
 		n = ST_MAX_SECRET_LEN;
-	if (bpf_probe_read_user(s->span + (s->span_len & (ST_MAX_SECRET_LEN - 1)), n,
-				(void *)(g->base + off)))
+	if (st_read(s->span + (s->span_len & (ST_MAX_SECRET_LEN - 1)), n, g, g->base + off))
 		return 1;
 	s->span_len += n;
 	s->span_seg++;
@@ -233,10 +234,11 @@ int st_candidate(__u64 pos, __u64 window, __u32 is_short)
 			continue;
 		start = pos - e->offset;
 		idx = e->secret;
-		if (!st_confirm(start, idx))
-			continue;
 		sec = bpf_map_lookup_elem(&secrets, &idx);
-		if (sec && (sec->flags & ST_SECRET_MARKER))
+		/* wholly inside the carry: reported by the call that completed it */
+		if (!sec || start + sec->len <= s->carry_len || !st_confirm(start, idx))
+			continue;
+		if (sec->flags & ST_SECRET_MARKER)
 			s->flags |= ST_SCAN_VAULT_REQ;
 		else
 			st_record(s, idx, start);
@@ -377,11 +379,12 @@ static long st_sample_step(__u32 i, struct st_ref *ref)
 static __always_inline bool st_vault_request_line(struct st_scan *s)
 {
 	__u64 w0, w1;
+	__u32 at = s->carry_len & (ST_CARRY * 2 - 1);	/* the call's own first bytes */
 
-	if (s->chunk_len < 12)
+	if (s->chunk_len < at + 12)
 		return false;
-	w0 = *(__u64 *)s->buf;
-	w1 = *(__u64 *)(s->buf + 8);
+	w0 = *(__u64 *)(s->buf + at);
+	w1 = *(__u64 *)(s->buf + at + 8);
 	/* little-endian words: "GET /v1/", "PUT /v1/", "POST /v1" + "/", ... */
 	if (w0 == 0x2f31762f20544547ULL || w0 == 0x2f31762f20545550ULL)
 		return true;
@@ -420,21 +423,28 @@ int st_scan_stream(void)
 
 	if (!s)
 		return 0;
-	s->limit = s->total < scan_limit ? s->total : scan_limit;
+	/* the limit is on the call's own bytes; the carry of earlier calls comes on top */
+	s->limit = s->total - s->carry_len < scan_limit ? s->total : s->carry_len + scan_limit;
 	if (s->total > s->limit)
 		st_count(ST_STAT_BYTES_NOT_SCANNED, s->total - s->limit);
-	st_count(ST_STAT_BYTES_SCANNED, s->limit);
+	st_count(ST_STAT_BYTES_SCANNED, s->limit - s->carry_len);
 	s->fill_pos = 0;
 	s->seg_cursor = 0;
-	bpf_loop(ST_SCAN_LIMIT_MAX / ST_CHUNK, st_chunk_step, &ref, 0);
+	bpf_loop(ST_SCAN_LIMIT_MAX / ST_CHUNK + 1, st_chunk_step, &ref, 0);
 	return 0;
 }
 
 /* ---- records ---- */
 
+/* Where the bytes at offset went (a sendmmsg's messages may each name a destination;
+ * bytes of the carry went where this call's own first bytes go). */
 static __always_inline void st_describe(struct st_scan *s, __u64 offset)
 {
-	struct st_seg *g = &s->segs[st_seg_of(s, offset) & (ST_MAX_SEGS - 1)];
+	struct st_seg *g;
+
+	if (offset < s->carry_len)
+		offset = s->carry_len;
+	g = &s->segs[st_seg_of(s, offset) & (ST_MAX_SEGS - 1)];
 
 	__builtin_memset(&s->si, 0, sizeof(s->si));
 	if (s->sink == ST_SINK_ARGV || s->sink == ST_SINK_ENV) {
@@ -461,6 +471,8 @@ static long st_emit_step(__u32 i, struct st_ref *ref)
 	st_fill_hdr(&r->hdr, ST_REC_MATCH);
 	r->call_id = s->call_id;
 	r->offset = f->offset;
+	r->carry_len = s->carry_len;
+	r->pad = 0;
 	r->secret = f->secret;
 	r->count = f->count;
 	r->hook = s->hook;
@@ -536,7 +548,8 @@ static long st_copy_step(__u32 i, struct st_ref *ref)
 		}
 		r->nfound = j;
 	}
-	if (bpf_probe_read_user(r->data, n, (void *)(g->base + off))) {
+	r->carry_len = s->carry_len;
+	if (st_read(r->data, n, g, g->base + off)) {
 		r->len = 0;
 		r->flags |= ST_DATA_UNREADABLE;
 	}
@@ -566,5 +579,38 @@ int st_copy_stream(__u32 kind)
 	bpf_loop(ST_COPY_LIMIT / ST_DATA_CHUNK + ST_MAX_SEGS, st_copy_step, &ref, 0);
 	if (s->total > ST_COPY_LIMIT && kind != ST_DATA_HELD)
 		st_count(ST_STAT_VAULT_TRUNCATED, s->total - ST_COPY_LIMIT);
+	return 0;
+}
+
+/* Keep the stream's last ST_CARRY bytes as fd's carry, for its next write. */
+int st_save_carry(int fd)
+{
+	struct st_conn_key k = { .tgid = bpf_get_current_pid_tgid() >> 32, .fd = fd };
+	struct st_scan *s = st_scan_state();
+	struct st_ref ref = { .s = s };
+	struct st_carry *c;
+	__u64 n;
+
+	if (!s)
+		return 0;
+	n = s->total < ST_CARRY ? s->total : ST_CARRY;
+	s->cand_pos = s->total - n;
+	s->span_want = n;
+	s->span_len = 0;
+	s->span_seg = st_seg_of(s, s->cand_pos);
+	bpf_loop(ST_MAX_SEGS, st_gather_step, &ref, 0);
+	n = s->span_len;
+	if (n > ST_CARRY)
+		return 0;
+	c = bpf_map_lookup_elem(&carry, &k);
+	if (c) {
+		/* in place: the old carry was read (it headed the stream) before this */
+		bpf_probe_read_kernel(c->bytes, n, s->span);
+		c->len = n;
+		return 0;
+	}
+	s->carry_new.len = n;
+	bpf_probe_read_kernel(s->carry_new.bytes, n, s->span);
+	bpf_map_update_elem(&carry, &k, &s->carry_new, BPF_ANY);
 	return 0;
 }

@@ -35,15 +35,21 @@ static __always_inline int st_stash_args(struct trace_event_raw_sys_enter *ctx, 
 	return 0;
 }
 
-/* Is this call part of a Vault connection? Creates the connection on a first request. */
-static __always_inline __u64 st_vault_conn(struct st_scan *s)
+/* The Vault connection this fd is, if any. */
+static __always_inline __u64 st_vault_conn_of(int fd)
+{
+	struct st_conn_key k = { .tgid = bpf_get_current_pid_tgid() >> 32, .fd = fd };
+	struct st_conn *c = bpf_map_lookup_elem(&vault_conns, &k);
+
+	return c ? c->id : 0;
+}
+
+/* A first request ("GET /v1/...", an X-Vault-Token header) makes fd a Vault connection. */
+static __always_inline __u64 st_new_vault_conn(struct st_scan *s)
 {
 	struct st_conn_key k = { .tgid = bpf_get_current_pid_tgid() >> 32, .fd = s->fd };
-	struct st_conn *c = bpf_map_lookup_elem(&vault_conns, &k);
 	struct st_conn n = {};
 
-	if (c)
-		return c->id;
 	if (!(s->flags & ST_SCAN_VAULT_REQ) || !st_fd_is_socket(s->fd))
 		return 0;
 	n.id = __sync_fetch_and_add(&conn_ids, 1) + 1;
@@ -56,16 +62,27 @@ static __always_inline int st_send_exit(long ret)
 {
 	struct st_stash a;
 	struct st_scan *s;
+	__u64 conn;
 
 	if (!st_stash_take(&a) || ret <= 0)
 		return 0;
 	s = st_call_begin(a.hook, (int)a.arg[0], ST_SINK_UNKNOWN);
-	if (!s || !st_add_call(s, &a, ret))
+	if (!s)
+		return 0;
+	/* Vault traffic goes to the learner whole: no carry of earlier bytes there */
+	conn = st_vault_conn_of(s->fd);
+	if (!conn)
+		st_add_carry(s, s->fd);
+	if (!st_add_call(s, &a, ret))
 		return 0;
 	st_scan_stream();
 	st_finish_call();
-	s->conn_id = st_vault_conn(s);
-	if (s->conn_id)
+	if (!conn)
+		conn = st_new_vault_conn(s);
+	if (!conn)
+		st_save_carry(s->fd);
+	s->conn_id = conn;
+	if (conn)
 		st_copy_stream(ST_DATA_VAULT_OUT);
 	if (in_seq != learned_seq)
 		st_copy_stream(ST_DATA_HELD);

@@ -13,6 +13,7 @@
 extern int st_scan_stream(void);
 extern int st_finish_call(void);
 extern int st_copy_stream(__u32 kind);
+extern int st_save_carry(int fd);
 
 static __always_inline struct st_scan *st_call_begin(__u32 hook, int fd, __u32 sink)
 {
@@ -32,8 +33,16 @@ static __always_inline struct st_scan *st_call_begin(__u32 hook, int fd, __u32 s
 	s->sink = sink;
 	s->conn_id = 0;
 	s->seq = 0;
+	s->carry_len = 0;
 	s->gen = dict_gen;
 	return s;
+}
+
+/* Read n bytes of a segment: user memory, or kernel memory for a carry. */
+static __always_inline long st_read(void *dst, __u32 n, const struct st_seg *g, __u64 src)
+{
+	return g->kernel ? bpf_probe_read_kernel(dst, n, (void *)src)
+			 : bpf_probe_read_user(dst, n, (void *)src);
 }
 
 static __always_inline void st_seg_add(struct st_scan *s, __u64 base, __u64 len, __u64 name,
@@ -54,8 +63,27 @@ static __always_inline void st_seg_add(struct st_scan *s, __u64 base, __u64 len,
 	g->start = s->total;
 	g->name = name;
 	g->namelen = namelen;
+	g->kernel = 0;
 	s->total += len;
 	s->nsegs = i + 1;
+}
+
+/* The carry of fd's earlier writes, as the stream's first segment (kernel memory). */
+static __always_inline struct st_carry *st_add_carry(struct st_scan *s, int fd)
+{
+	struct st_conn_key k = { .tgid = bpf_get_current_pid_tgid() >> 32, .fd = fd };
+	struct st_carry *c = bpf_map_lookup_elem(&carry, &k);
+	__u32 len;
+
+	if (!c)
+		return NULL;
+	len = c->len;
+	if (!len || len > ST_CARRY)
+		return c;
+	st_seg_add(s, (__u64)c->bytes, len, 0, 0);
+	s->segs[0].kernel = 1;
+	s->carry_len = len;
+	return c;
 }
 
 struct st_iovwalk {

@@ -73,13 +73,11 @@ int handle_sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 
 	if (!st_is_traced())
 		return 0;
-	st_scan_block(as, ae, ST_SINK_ARGV);
-	st_scan_block(es, ee, ST_SINK_ENV);
-
+	/* the new image's record first, so that uses found in its argv name it */
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
 		st_count(ST_STAT_LOST_PROC, 1);
-		return 0;
+		goto scan;
 	}
 	st_fill_hdr(&r->hdr, ST_REC_EXEC);
 	r->ppid = BPF_CORE_READ(task, real_parent, tgid);
@@ -106,6 +104,9 @@ int handle_sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 		r->exe_off = r->exe_len = 0;
 	}
 	bpf_ringbuf_submit(r, 0);
+scan:
+	st_scan_block(as, ae, ST_SINK_ARGV);
+	st_scan_block(es, ee, ST_SINK_ENV);
 	return 0;
 }
 

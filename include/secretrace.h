@@ -37,6 +37,8 @@
 #define ST_ENV_MAX 16384
 /* Distinct secrets reported per call; more are counted in ST_STAT_MATCHES_DROPPED. */
 #define ST_MAX_MATCHES_PER_CALL 64
+/* Bytes of a file descriptor's last writes kept to find a secret split across calls. */
+#define ST_CARRY 512
 /* Chain length of one dictionary window (identical windows of several secrets). */
 #define ST_MAX_CHAIN 16
 
@@ -204,6 +206,8 @@ struct st_rec_match {
 	struct st_rec_hdr hdr;
 	__u64 call_id;
 	__u64 offset;		/* stream offset of the first occurrence */
+	__u32 carry_len;	/* the stream began with this many bytes of earlier calls */
+	__u32 pad;
 	__u32 secret;
 	__u32 count;		/* occurrences in this call */
 	__u32 hook;
@@ -234,6 +238,7 @@ struct st_rec_data {
 	__s32 fd;
 	__u32 gen;		/* dictionary generation the kernel scanned this call with */
 	__u32 len;
+	__u32 carry_len;	/* the stream began with this many bytes of earlier calls */
 	__u32 nfound;		/* HELD, first record: secrets the kernel reported in this call */
 	__u32 found[ST_MAX_MATCHES_PER_CALL];
 	struct st_sinkinfo si;	/* where the buffer went (the Vault server, for Vault I/O) */

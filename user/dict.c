@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dict.h"
+#include "encodings.h"
 #include "log.h"
 #include "redact.h"
 
@@ -302,7 +303,7 @@ static int index_windows(struct dict *d, uint32_t idx, const uint8_t *v, size_t 
 }
 
 static int add_entry(struct dict *d, const uint8_t *value, size_t len, uint32_t flags,
-		     const char *fp, uint32_t *idx)
+		     const char *fp, uint32_t parent, uint32_t encoding, uint32_t *idx)
 {
 	struct secret_entry *e;
 	uint32_t clen = len > ST_MAX_SECRET_LEN ? ST_MAX_SECRET_LEN : len;
@@ -324,6 +325,8 @@ static int add_entry(struct dict *d, const uint8_t *value, size_t len, uint32_t 
 	memset(e, 0, sizeof(*e));
 	e->len = len;
 	e->flags = flags;
+	e->parent = parent == UINT32_MAX ? *idx : parent;
+	e->encoding = encoding;
 	e->gen = d->gen + 1;
 	e->hash = dict_confirm_hash(&d->keys, value, clen);
 	memcpy(e->fingerprint, fp, DICT_FP_HEX);
@@ -357,6 +360,28 @@ bool dict_find(const struct dict *d, const uint8_t *value, size_t len, uint32_t 
 	return true;
 }
 
+/* The encoded forms of a new secret, as entries of their own pointing at it. */
+static int add_forms(struct dict *d, const uint8_t *value, size_t len, uint32_t parent,
+		     const char *const *publics)
+{
+	struct variant v[VARIANTS_MAX];
+	int n = variants_of(value, len, v), i, ret = 0;
+	char fp[DICT_FP_HEX];
+	uint32_t idx;
+
+	if (n < 0)
+		return n;
+	memcpy(fp, d->secrets[parent].fingerprint, sizeof(fp));	/* add_entry may move it */
+	for (i = 0; i < n && ret >= 0; i++) {
+		ret = add_entry(d, v[i].bytes, v[i].len, 0, fp, parent, v[i].encoding, &idx);
+		/* no output may carry the secret in any of its forms either */
+		if (ret >= 0 && redact_add(v[i].bytes, v[i].len, publics))
+			ret = -ENOMEM;
+	}
+	variants_free(v, n);
+	return ret < 0 ? ret : 0;
+}
+
 int dict_add(struct dict *d, const uint8_t *value, size_t len, const struct secret_origin *o,
 	     uint32_t *idx)
 {
@@ -376,21 +401,23 @@ int dict_add(struct dict *d, const uint8_t *value, size_t len, const struct secr
 		add_delivery(&d->secrets[*idx], o);
 		return 0;
 	}
-	ret = add_entry(d, value, len, 0, fp, idx);
+	ret = add_entry(d, value, len, 0, fp, UINT32_MAX, ENC_RAW, idx);
 	if (ret < 0)
 		return ret;
 	u64map_put(&d->by_fp, key, *idx + 1);
 	add_delivery(&d->secrets[*idx], o);
 	if (redact_add(value, len, publics))
 		return -ENOMEM;
-	return 1;
+	ret = add_forms(d, value, len, *idx, publics);
+	return ret < 0 ? ret : 1;
 }
 
 int dict_add_marker(struct dict *d, const char *text)
 {
 	char fp[DICT_FP_HEX] = "marker";
 	uint32_t idx;
-	int ret = add_entry(d, (const uint8_t *)text, strlen(text), ST_SECRET_MARKER, fp, &idx);
+	int ret = add_entry(d, (const uint8_t *)text, strlen(text), ST_SECRET_MARKER, fp,
+			    UINT32_MAX, ENC_RAW, &idx);
 
 	return ret < 0 ? ret : 0;
 }
@@ -406,9 +433,16 @@ const struct secret_entry *dict_get(const struct dict *d, uint32_t idx)
 	return idx < d->nsecrets ? &d->secrets[idx] : NULL;
 }
 
-const struct delivery *dict_delivery_for(const struct dict *d, uint32_t idx, uint32_t pid)
+const struct secret_entry *dict_secret(const struct dict *d, uint32_t idx)
 {
 	const struct secret_entry *e = dict_get(d, idx);
+
+	return e ? dict_get(d, e->parent) : NULL;
+}
+
+const struct delivery *dict_delivery_for(const struct dict *d, uint32_t idx, uint32_t pid)
+{
+	const struct secret_entry *e = dict_secret(d, idx);
 	int i;
 
 	if (!e || !e->ndeliv)

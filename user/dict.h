@@ -49,13 +49,16 @@ struct delivery {
 	enum secret_source source;
 };
 
+/* One dictionary entry: a secret, or one of its encoded forms (parent names the secret). */
 struct secret_entry {
-	uint32_t len;		/* of the value */
+	uint32_t len;		/* of the value (of this form) */
 	uint32_t flags;		/* ST_SECRET_MARKER */
+	uint32_t parent;	/* the raw secret's index (itself for the raw form) */
+	uint32_t encoding;	/* enum secret_encoding */
 	uint32_t gen;		/* dictionary generation that added it */
 	uint64_t hash;		/* st_confirm_hash of the first min(len, ST_MAX_SECRET_LEN) bytes */
-	char fingerprint[DICT_FP_HEX];
-	struct delivery deliv[DICT_MAX_DELIVERIES];	/* newest last; oldest dropped */
+	char fingerprint[DICT_FP_HEX];	/* of the secret, for every form */
+	struct delivery deliv[DICT_MAX_DELIVERIES];	/* newest last; oldest dropped (raw form) */
 	uint32_t ndeliv;
 };
 
@@ -99,9 +102,9 @@ int dict_init(struct dict *d, const struct dict_bpf *bpf, const struct st_keys *
 void dict_free(struct dict *d);
 void dict_random_keys(struct st_keys *k);
 
-/* Add a secret (or a delivery of a known one). *idx gets its index; returns 1 if the
- * secret is new, 0 if known, -errno on failure. value is not kept. Values shorter than
- * ST_MIN_SECRET_LEN are refused with -EINVAL. */
+/* Add a secret and its encoded forms (or a delivery of a known one). *idx gets the raw
+ * form's index; returns 1 if the secret is new, 0 if known, -errno on failure. value is
+ * not kept. Values shorter than ST_MIN_SECRET_LEN are refused with -EINVAL. */
 int dict_add(struct dict *d, const uint8_t *value, size_t len, const struct secret_origin *o,
 	     uint32_t *idx);
 /* Is value a learned secret (not counting markers)? */
@@ -111,7 +114,9 @@ int dict_add_marker(struct dict *d, const char *text);
 /* Publish the secrets added since the last commit (bumps the generation). */
 void dict_commit(struct dict *d);
 
+/* An entry (a secret or one of its forms); dict_secret() gives the secret itself. */
 const struct secret_entry *dict_get(const struct dict *d, uint32_t idx);
+const struct secret_entry *dict_secret(const struct dict *d, uint32_t idx);
 /* The delivery to name for a use by pid (its own, else the newest). */
 const struct delivery *dict_delivery_for(const struct dict *d, uint32_t idx, uint32_t pid);
 void dict_fingerprint(const struct dict *d, const uint8_t *value, size_t len,

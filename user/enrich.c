@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +151,67 @@ static const char *unix_peer(const struct st_sinkinfo *si, const char *path, con
 	return fallback && *fallback ? fallback : NULL;
 }
 
+/* The other process holding `what` (pipe:[ino] or socket:[ino]) open: the reader of a
+ * pipe, the peer of a unix socket. Walks /proc, so only for a first use. */
+static uint32_t holder_of(const char *what, uint32_t not_pid)
+{
+	char dir[64], link[64], fdpath[384];
+	struct dirent *p, *f;
+	uint32_t found = 0;
+	DIR *procs, *fds;
+
+	procs = opendir("/proc");
+	if (!procs)
+		return 0;
+	while (!found && (p = readdir(procs))) {
+		uint32_t pid = strtoul(p->d_name, NULL, 10);
+
+		if (!pid || pid == not_pid)
+			continue;
+		snprintf(dir, sizeof(dir), "/proc/%u/fd", pid);
+		fds = opendir(dir);
+		if (!fds)
+			continue;
+		while ((f = readdir(fds))) {
+			ssize_t n;
+
+			snprintf(fdpath, sizeof(fdpath), "%s/%s", dir, f->d_name);
+			n = readlink(fdpath, link, sizeof(link) - 1);
+			if (n > 0 && (link[n] = 0, !strcmp(link, what))) {
+				found = pid;
+				break;
+			}
+		}
+		closedir(fds);
+	}
+	closedir(procs);
+	return found;
+}
+
+static void peer_fields(json_t *ev, const char *kind, uint64_t ino, uint32_t writer)
+{
+	char what[64], comm[64], path[64];
+	uint32_t pid;
+	FILE *f;
+
+	if (!ino)
+		return;
+	snprintf(what, sizeof(what), "%s:[%llu]", kind, (unsigned long long)ino);
+	pid = holder_of(what, writer);
+	if (!pid)
+		return;
+	ev_int(ev, "secretrace.peer.pid", pid);
+	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+	f = fopen(path, "r");
+	if (f) {
+		if (fgets(comm, sizeof(comm), f)) {
+			comm[strcspn(comm, "\n")] = 0;
+			ev_str(ev, "secretrace.peer.name", comm);
+		}
+		fclose(f);
+	}
+}
+
 void enrich_sink(json_t *ev, uint32_t pid, int32_t fd, const struct st_sinkinfo *si,
 		 const char *path)
 {
@@ -167,9 +230,12 @@ void enrich_sink(json_t *ev, uint32_t pid, int32_t fd, const struct st_sinkinfo 
 			ev_int(ev, "destination.port", port);
 		}
 		ev_str(ev, "destination.address", unix_peer(si, path, upath));
+		if (si->transport == ST_TRANSPORT_UNIX)
+			peer_fields(ev, "socket", si->ino, pid);
 	} else if (si->sink == ST_SINK_PIPE) {
 		snprintf(pipe_id, sizeof(pipe_id), "pipe:[%llu]", (unsigned long long)si->ino);
 		ev_str(ev, "file.path", pipe_id);
+		peer_fields(ev, "pipe", si->ino, pid);
 	} else if (si->sink == ST_SINK_FILE || si->sink == ST_SINK_TTY) {
 		if (si->path_len && si->path_off + si->path_len <= ST_PATH_MAX) {
 			char buf[ST_PATH_MAX];

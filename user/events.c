@@ -210,7 +210,8 @@ static void on_match(const struct st_rec_match *r)
 {
 	struct use u = {
 		.hdr = &r->hdr, .hook = r->hook, .fd = r->fd, .si = &r->si, .path = r->path,
-		.secret = r->secret, .count = r->count, .offset = r->offset,
+		.secret = r->secret, .count = r->count,
+		.offset = (int64_t)r->offset - r->carry_len,
 	};
 
 	uses_report(&u);

@@ -18,6 +18,7 @@ struct held {
 	int32_t fd;
 	struct st_sinkinfo si;
 	char path[ST_PATH_MAX];
+	uint32_t carry_len;	/* the data begins with this many bytes of earlier calls */
 	uint32_t nfound;	/* what the kernel reported in this call already */
 	uint32_t found[ST_MAX_MATCHES_PER_CALL];
 	struct secbuf data;
@@ -70,6 +71,7 @@ void hold_data(const struct st_rec_data *r, bool learner_idle)
 		h->gen = r->gen;
 		h->fd = r->fd;
 		h->si = r->si;
+		h->carry_len = r->carry_len;
 		memcpy(h->path, r->path, sizeof(h->path));
 		if (r->offset == 0 && r->nfound <= ST_MAX_MATCHES_PER_CALL) {
 			h->nfound = r->nfound;
@@ -93,7 +95,7 @@ struct rescan {
 	struct held *h;
 	uint32_t secret[ST_MAX_MATCHES_PER_CALL];
 	uint32_t count[ST_MAX_MATCHES_PER_CALL];
-	uint64_t offset[ST_MAX_MATCHES_PER_CALL];
+	int64_t offset[ST_MAX_MATCHES_PER_CALL];
 	int n;
 };
 
@@ -103,8 +105,10 @@ static void on_found(void *ctx, uint32_t idx, uint64_t offset)
 	const struct secret_entry *e = dict_get(dict, idx);
 	int i;
 
-	/* only what the kernel could not know when it scanned this call */
-	if (!e || e->gen <= rs->h->gen)
+	/* only what the kernel could not know when it scanned this call, and not what lies
+	 * wholly in the carry of earlier calls (reported with them) */
+	if (!e || e->gen <= rs->h->gen ||
+	    offset + (e->len < ST_MAX_SECRET_LEN ? e->len : ST_MAX_SECRET_LEN) <= rs->h->carry_len)
 		return;
 	for (i = 0; i < (int)rs->h->nfound; i++)
 		if (rs->h->found[i] == idx)
@@ -118,7 +122,7 @@ static void on_found(void *ctx, uint32_t idx, uint64_t offset)
 		return;
 	rs->secret[rs->n] = idx;
 	rs->count[rs->n] = 1;
-	rs->offset[rs->n++] = offset;
+	rs->offset[rs->n++] = (int64_t)offset - rs->h->carry_len;
 }
 
 /* Rescan every queued call with the dictionary as it is now, report, wipe. */

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,20 +16,22 @@
 static struct probes *probes;
 static uint64_t seen[ST_STAT_MAX], seen_recursion, lost_total;
 
-/* Kernel counters that mean something was lost, and how tracer.loss names them. */
+/* Kernel counters that mean something was lost, and how tracer.loss names them. Events
+ * (records, lines) add up in secretrace.stats.lost; bytes have counters of their own. */
 static const struct {
 	int stat;
 	const char *reason;
 	const char *what;
+	bool bytes;
 } losses[] = {
-	{ ST_STAT_LOST_MATCH, "ringbuf_full_match", "secret uses lost: ring buffer full" },
-	{ ST_STAT_LOST_DATA, "ringbuf_full_data", "Vault traffic or held buffers lost: ring buffer full" },
-	{ ST_STAT_LOST_PROC, "ringbuf_full_process", "process or connection records lost: ring buffer full" },
-	{ ST_STAT_HOLD_OVERFLOW, "hold_overflow", "bytes written while learning not rescanned: hold bound reached" },
-	{ ST_STAT_MATCHES_DROPPED, "matches_per_call", "secrets past the per-call match limit not reported" },
-	{ ST_STAT_STASH_FULL, "stash_full", "syscalls not scanned: argument stash full" },
-	{ ST_STAT_TRACED_FULL, "traced_full", "child processes not traced: traced-process map full" },
-	{ ST_STAT_VAULT_TRUNCATED, "vault_truncated", "Vault response bytes not learned: per-call copy limit" },
+	{ ST_STAT_LOST_MATCH, "ringbuf_full_match", "secret uses lost: ring buffer full", false },
+	{ ST_STAT_LOST_DATA, "ringbuf_full_data", "Vault traffic or held buffers lost: ring buffer full", false },
+	{ ST_STAT_LOST_PROC, "ringbuf_full_process", "process or connection records lost: ring buffer full", false },
+	{ ST_STAT_MATCHES_DROPPED, "matches_per_call", "secrets past the per-call match limit not reported", false },
+	{ ST_STAT_STASH_FULL, "stash_full", "syscalls not scanned: argument stash full", false },
+	{ ST_STAT_TRACED_FULL, "traced_full", "child processes not traced: traced-process map full", false },
+	{ ST_STAT_HOLD_OVERFLOW, "hold_overflow", "bytes written while learning not rescanned: hold bound reached", true },
+	{ ST_STAT_VAULT_TRUNCATED, "vault_truncated", "Vault response bytes not learned: per-call copy limit", true },
 };
 
 void stats_init(struct probes *p)
@@ -38,14 +41,17 @@ void stats_init(struct probes *p)
 	seen_recursion = lost_total = 0;
 }
 
-static void loss(const char *reason, const char *what, uint64_t n)
+static void loss(const char *reason, const char *what, uint64_t n, bool bytes)
 {
 	json_t *ev = ev_new("tracer.loss");
 
 	ev_int(ev, "secretrace.lost.count", (long long)n);
 	ev_str(ev, "secretrace.lost.reason", reason);
+	if (bytes)
+		ev_str(ev, "secretrace.lost.unit", "bytes");
 	ev_emit(ev);
-	lost_total += n;
+	if (!bytes)
+		lost_total += n;
 	st_warn("%llu %s", (unsigned long long)n, what);
 }
 
@@ -61,17 +67,18 @@ void stats_poll(void)
 			int s = losses[i].stat;
 
 			if (now[s] > seen[s])
-				loss(losses[i].reason, losses[i].what, now[s] - seen[s]);
+				loss(losses[i].reason, losses[i].what, now[s] - seen[s],
+				     losses[i].bytes);
 		}
 		memcpy(seen, now, sizeof(seen));
 	}
 	rec = probes_recursion_misses(probes);
 	if (rec > seen_recursion)
 		loss("recursion_miss", "BPF program runs skipped by the kernel (nested on a CPU)",
-		     rec - seen_recursion);
+		     rec - seen_recursion, false);
 	seen_recursion = rec;
 	while ((n = sinks_take_failures(&which)))
-		loss("sink_write_failed", which, n);
+		loss("sink_write_failed", which, n, false);
 }
 
 void stats_fill_stop(json_t *ev)
@@ -84,6 +91,9 @@ void stats_fill_stop(json_t *ev)
 	       (long long)(seen[ST_STAT_BYTES_NOT_SCANNED] + seen[ST_STAT_BYTES_UNSCANNABLE]));
 	ev_int(ev, "secretrace.stats.calls_not_scanned", (long long)seen[ST_STAT_CALLS_UNSCANNABLE]);
 	ev_int(ev, "secretrace.stats.bytes_rescanned", (long long)hold_rescanned_bytes());
+	ev_int(ev, "secretrace.stats.bytes_not_rescanned", (long long)seen[ST_STAT_HOLD_OVERFLOW]);
+	ev_int(ev, "secretrace.stats.vault_bytes_not_learned",
+	       (long long)seen[ST_STAT_VAULT_TRUNCATED]);
 	ev_int(ev, "secretrace.stats.candidates", (long long)seen[ST_STAT_CANDIDATES]);
 	ev_int(ev, "secretrace.stats.confirms", (long long)seen[ST_STAT_CONFIRMS]);
 	ev_int(ev, "secretrace.stats.secrets_learned", (long long)learner_secrets());

@@ -5,6 +5,7 @@
 
 #include "dict.h"
 #include "emit.h"
+#include "encodings.h"
 #include "enrich.h"
 #include "hooks.h"
 #include "procs.h"
@@ -91,11 +92,13 @@ void uses_report(const struct use *u)
 	ev_process(ev, p, u->hdr->tid);
 	ev_delivery(ev, v);
 	ev_str(ev, "secret.fingerprint", e->fingerprint);
-	ev_str(ev, "secret.encoding", "raw");
+	ev_str(ev, "secret.encoding", encoding_name(e->encoding));
 	ev_str(ev, "secretrace.syscall", hook_name(u->hook));
 	ev_int(ev, "secretrace.fd", u->fd);
 	ev_bool(ev, "secretrace.tls", u->tls);
 	ev_int(ev, "secretrace.offset", (long long)u->offset);
+	if (u->offset < 0)
+		ev_bool(ev, "secretrace.split", true);	/* spread over several calls */
 	if (u->count > 1)
 		ev_int(ev, "secretrace.occurrences", u->count);
 	if (u->rescanned)

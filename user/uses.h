@@ -19,7 +19,7 @@ struct use {
 	const char *path;
 	uint32_t secret;
 	uint32_t count;
-	uint64_t offset;
+	int64_t offset;		/* in the call's bytes; < 0: it began in earlier calls on the fd */
 	bool tls;
 	bool rescanned;		/* found by the userspace rescan of a held buffer */
 };
