@@ -75,6 +75,7 @@ struct st_scan {
 	__u64 copied;		/* bytes copied out so far (data records) */
 	__u64 conn_id;
 	__u64 seq;
+	__u64 ssl;		/* the TLS session of a library call */
 	__u32 nsegs;
 	__u32 seg_cursor;
 	__u32 span_seg;
@@ -129,6 +130,43 @@ ST_DECL struct {
 	__type(key, struct st_conn_key);
 	__type(value, struct st_carry);
 } carry SEC(".maps");
+
+/* TLS: the socket under a session, Vault sessions, sessions waiting for their socket,
+ * reads in flight, the last write. */
+ST_DECL struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct st_tls_key);
+	__type(value, __s32);
+} tls_fd SEC(".maps");
+
+ST_DECL struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct st_tls_key);
+	__type(value, struct st_conn);
+} tls_conns SEC(".maps");
+
+ST_DECL struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);			/* pid_tgid */
+	__type(value, __u64);			/* the session */
+} tls_pending SEC(".maps");
+
+ST_DECL struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);			/* pid_tgid */
+	__type(value, struct st_stash);
+} tls_stash SEC(".maps");
+
+ST_DECL struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct st_tls_key);
+	__type(value, struct st_tls_last);
+} tls_last SEC(".maps");
 
 ST_DECL struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -198,6 +236,14 @@ ST_DECL __u64 in_seq;		/* kernel: Vault bytes handed to the learner so far */
 ST_DECL __u64 learned_seq;	/* userspace: all Vault bytes up to here are learned */
 ST_DECL __u64 hold_bytes;	/* held since learned_seq last caught up; reset by userspace */
 ST_DECL __u64 conn_ids;
+
+/* The last buffer handed to a session's write: a retry of a failed SSL_write (same
+ * buffer, length and ends) is not scanned twice. */
+struct st_tls_last {
+	__u64 buf;
+	__u64 len;
+	__u64 head, tail;
+};
 
 /* bpf_loop's context must live on the stack: callbacks reach the scan state through this. */
 struct st_ref {

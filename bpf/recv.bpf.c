@@ -25,6 +25,7 @@ static __always_inline int st_recv_enter(struct trace_event_raw_sys_enter *ctx, 
 
 	if (!st_is_traced())
 		return 0;
+	st_tls_associate((int)ctx->args[0]);
 	c = st_conn_of((int)ctx->args[0]);
 	if (!c)
 		return 0;

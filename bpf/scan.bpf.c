@@ -396,6 +396,10 @@ static __always_inline bool st_vault_request_line(struct st_scan *s)
 		return true;
 	if ((w1 & 0xffffff) == 0x2f3176 && w0 == 0x2f2045544554454cULL)	/* DELETE / + v1/ */
 		return true;
+	/* HTTP/2's preface ("PRI * HTTP/2.0"): its requests are HPACK-coded, so userspace
+	 * reads the first one and lets the connection go if it is not Vault's */
+	if (w0 == 0x5448202a20495250ULL && (w1 & 0xffffffff) == 0x322f5054)
+		return true;
 	return false;
 }
 
@@ -528,6 +532,7 @@ static long st_copy_step(__u32 i, struct st_ref *ref)
 	st_fill_hdr(&r->hdr, ST_REC_DATA);
 	r->call_id = s->call_id;
 	r->conn_id = s->conn_id;
+	r->ssl = s->ssl;
 	r->offset = s->fill_pos;
 	r->seq = s->seq;
 	r->kind = s->data_kind;

@@ -58,6 +58,23 @@ static __always_inline __u64 st_new_vault_conn(struct st_scan *s)
 	return n.id;
 }
 
+/* A TLS record (handshake, alert or data; TLS 1.0-1.3) starts this call's bytes: to a
+ * Vault server's address, but through a TLS library, whose probes learn from it. */
+static __always_inline bool st_tls_record(struct st_scan *s)
+{
+	__u8 type = s->buf[0], major = s->buf[1];
+
+	return s->limit >= 5 && major == 3 && type >= 20 && type <= 23;
+}
+
+static __always_inline __u64 st_drop_vault_conn(int fd)
+{
+	struct st_conn_key k = { .tgid = bpf_get_current_pid_tgid() >> 32, .fd = fd };
+
+	bpf_map_delete_elem(&vault_conns, &k);
+	return 0;
+}
+
 static __always_inline int st_send_exit(long ret)
 {
 	struct st_stash a;
@@ -66,6 +83,7 @@ static __always_inline int st_send_exit(long ret)
 
 	if (!st_stash_take(&a) || ret <= 0)
 		return 0;
+	st_tls_associate((int)a.arg[0]);
 	s = st_call_begin(a.hook, (int)a.arg[0], ST_SINK_UNKNOWN);
 	if (!s)
 		return 0;
@@ -77,6 +95,8 @@ static __always_inline int st_send_exit(long ret)
 		return 0;
 	st_scan_stream();
 	st_finish_call();
+	if (conn && st_tls_record(s))
+		conn = st_drop_vault_conn(s->fd);
 	if (!conn)
 		conn = st_new_vault_conn(s);
 	if (!conn)

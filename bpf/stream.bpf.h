@@ -8,6 +8,7 @@
 #define SECRETRACE_STREAM_BPF_H
 
 #include "maps.bpf.h"
+#include "fdinfo.bpf.h"
 
 /* scan.bpf.c */
 extern int st_scan_stream(void);
@@ -33,6 +34,7 @@ static __always_inline struct st_scan *st_call_begin(__u32 hook, int fd, __u32 s
 	s->sink = sink;
 	s->conn_id = 0;
 	s->seq = 0;
+	s->ssl = 0;
 	s->carry_len = 0;
 	s->gen = dict_gen;
 	return s;
@@ -194,6 +196,25 @@ static __always_inline bool st_add_call(struct st_scan *s, const struct st_stash
 		return true;
 	}
 	return false;
+}
+
+/* A TLS session of this thread waits to learn its socket: this socket call tells. */
+static __always_inline void st_tls_associate(int fd)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 *ssl = bpf_map_lookup_elem(&tls_pending, &id);
+	struct st_tls_key k = { .tgid = id >> 32 };
+	struct file *f;
+	__s32 v = fd;
+
+	if (!ssl)
+		return;
+	f = st_fd_file(fd);
+	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & 00170000) != 0140000)
+		return;
+	k.ssl = *ssl;
+	bpf_map_update_elem(&tls_fd, &k, &v, BPF_ANY);
+	bpf_map_delete_elem(&tls_pending, &id);
 }
 
 /* ---- syscall arguments, stashed by thread at entry and taken at exit ---- */

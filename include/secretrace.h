@@ -161,6 +161,13 @@ struct st_conn_key {
 	__s32 fd;
 };
 
+/* A TLS session (OpenSSL SSL *, gnutls_session_t) of a process: tls_conns map key. */
+struct st_tls_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 ssl;
+};
+
 struct st_conn {
 	__u64 id;
 	__u32 flags;
@@ -232,6 +239,7 @@ struct st_rec_data {
 	__u64 conn_id;		/* Vault connection, 0 for held data */
 	__u64 offset;		/* stream offset of data[0] within the call */
 	__u64 seq;		/* for VAULT_IN: the value in_seq took */
+	__u64 ssl;		/* the TLS session, for Vault traffic read through a TLS library */
 	__u32 kind;		/* enum st_data_kind */
 	__u32 flags;
 	__u32 hook;

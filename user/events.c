@@ -18,6 +18,7 @@
 #include "probes.h"
 #include "procs.h"
 #include "redact.h"
+#include "tls_attach.h"
 #include "secmem.h"
 #include "u64map.h"
 #include "uses.h"
@@ -102,7 +103,7 @@ void events_flush_starts(uint64_t now, bool all, uint32_t pid)
 		;
 }
 
-static void on_exec(const struct st_rec_exec *r)
+static void on_exec(struct events_ctx *c, const struct st_rec_exec *r)
 {
 	struct proc *p = procs_exec(r);
 	uint32_t i, n = r->args_len > ST_ARGS_MAX ? ST_ARGS_MAX : r->args_len;
@@ -111,6 +112,8 @@ static void on_exec(const struct st_rec_exec *r)
 
 	if (!p)
 		return;
+	/* a program with TLS inside (node): uprobes on it, for it and every later run */
+	tls_attach_exe(c->probes, p->pid, p->exe);
 	/* learn VAULT_TOKEN before anything prints what the process was given */
 	learner_env(p, r->data + ST_ARGS_MAX, r->env_len > ST_ENV_MAX ? ST_ENV_MAX : r->env_len,
 		    r->hdr.ts_ns);
@@ -150,16 +153,24 @@ static void on_exec(const struct st_rec_exec *r)
 
 /* ---- network.connect ---- */
 
-static void on_connect(const struct st_rec_connect *r)
+static void on_connect(struct events_ctx *c, const struct st_rec_connect *r)
 {
 	char ip[INET6_ADDRSTRLEN];
+	struct proc *p;
 	json_t *ev;
 	int port;
 
 	enrich_connect(r);
+	p = procs_from_hdr(&r->hdr);
+	/* by its first connection a process has loaded its libraries: a TLS library not
+	 * seen yet (a container's own, a dlopen'd copy) gets its uprobes now */
+	if (p && !p->maps_checked) {
+		p->maps_checked = true;
+		tls_attach_process(c->probes, p->pid);
+	}
 	ev = ev_new("network.connect");
 	ev_time(ev, r->hdr.ts_ns);
-	ev_process(ev, procs_from_hdr(&r->hdr), r->hdr.tid);
+	ev_process(ev, p, r->hdr.tid);
 	enrich_addr(&r->dst, ip, sizeof(ip), &port);
 	if (ip[0]) {
 		ev_str(ev, "destination.ip", ip);
@@ -252,7 +263,7 @@ int events_handle(void *ctx, void *data, size_t size)
 	switch (h->type) {
 	case ST_REC_EXEC:
 		NEED(struct st_rec_exec);
-		on_exec(data);
+		on_exec(c, data);
 		break;
 	case ST_REC_FORK:
 		NEED(struct st_rec_fork);
@@ -264,7 +275,7 @@ int events_handle(void *ctx, void *data, size_t size)
 		break;
 	case ST_REC_CONNECT:
 		NEED(struct st_rec_connect);
-		on_connect(data);
+		on_connect(c, data);
 		break;
 	case ST_REC_MATCH:
 		NEED(struct st_rec_match);

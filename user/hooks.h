@@ -3,6 +3,8 @@
 #ifndef SECRETRACE_HOOKS_H
 #define SECRETRACE_HOOKS_H
 
+#include <stdbool.h>
+
 #include "secretrace.h"
 
 static inline const char *hook_name(unsigned int hook)
@@ -34,6 +36,12 @@ static inline const char *hook_name(unsigned int hook)
 	};
 
 	return hook < ST_HOOK_MAX && names[hook] ? names[hook] : "unknown";
+}
+
+/* A call into a TLS library (the bytes are the plaintext of a TLS session). */
+static inline bool hook_is_tls(unsigned int hook)
+{
+	return hook >= ST_HOOK_SSL_WRITE && hook <= ST_HOOK_GNUTLS_RECV;
 }
 
 #endif

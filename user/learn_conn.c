@@ -11,6 +11,7 @@
 #include "emit.h"
 #include "enrich.h"
 #include "learn_conn.h"
+#include "learn_h2.h"
 #include "learn_http.h"
 #include "learn_vault.h"
 #include "log.h"
@@ -20,6 +21,7 @@
 #define PENDING_MAX 32
 
 struct pending {
+	uint32_t stream;	/* HTTP/2 stream (0 on HTTP/1.1, where order pairs them) */
 	struct vault_request req;
 	uint32_t presented[8];	/* dictionary indices of the credentials it presented */
 	int npresented;
@@ -35,7 +37,11 @@ struct vconn {
 	struct st_addr server;
 	char ip[INET6_ADDRSTRLEN];
 	int port;
+	uint64_t ssl;		/* the TLS session, when read through a TLS library */
+	bool mode_known;	/* HTTP/1.1 or HTTP/2, from the client's first bytes */
+	bool h2;
 	struct http_stream out, in;
+	struct h2_conn h2c;
 	struct pending *q[PENDING_MAX];
 	int qn;
 	bool confirmed;		/* known to be Vault: its address, X-Vault-* headers, a Vault reply */
@@ -90,6 +96,7 @@ static void conn_free(struct vconn *c)
 
 	http_stream_free(&c->out);
 	http_stream_free(&c->in);
+	h2_free(&c->h2c);
 	for (i = 0; i < c->qn; i++)
 		pending_free(c->q[i]);
 	free(c);
@@ -226,11 +233,14 @@ static void confirm(struct vconn *c, const struct st_addr *server)
 static void demote(struct vconn *c)
 {
 	struct st_conn_key k = { .tgid = c->pid, .fd = c->fd };
+	struct st_tls_key tk = { .tgid = c->pid, .ssl = c->ssl };
 
 	if (c->demoted)
 		return;
 	c->demoted = true;
-	if (cfg.vault_conns_fd >= 0)
+	if (c->ssl && cfg.tls_conns_fd >= 0)
+		bpf_map_delete_elem(cfg.tls_conns_fd, &tk);
+	else if (cfg.vault_conns_fd >= 0)
 		bpf_map_delete_elem(cfg.vault_conns_fd, &k);
 	st_debug("pid %u fd %d: not a Vault connection, no longer learned from", c->pid, c->fd);
 }
@@ -338,10 +348,10 @@ static void learn_response(struct vconn *c, struct pending *p, struct http_msg *
 	vault_response_free(&r);
 }
 
-static void on_request(void *ctx, struct http_msg *m)
+static void add_request(struct vconn *c, uint32_t stream, struct http_msg *m)
 {
-	struct vconn *c = ctx;
 	struct pending *p = calloc(1, sizeof(*p));
+	bool v1 = m->url && !strncmp(m->url, "/v1/", 4);
 
 	if (!p || vault_parse_request(m, &p->req)) {
 		pending_free(p);
@@ -349,6 +359,7 @@ static void on_request(void *ctx, struct http_msg *m)
 		return;
 	}
 	http_msg_free(m);
+	p->stream = stream;
 	if (c->qn == PENDING_MAX) {	/* responses never came: forget the oldest */
 		pending_free(c->q[0]);
 		memmove(&c->q[0], &c->q[1], sizeof(c->q[0]) * (PENDING_MAX - 1));
@@ -359,24 +370,51 @@ static void on_request(void *ctx, struct http_msg *m)
 		confirm(c, &c->server);	/* learns p's credentials too */
 	else if (c->confirmed)
 		learn_presented(c, p);
+	else if (c->h2 && !v1)	/* HTTP/2 was taken on trust: its first request decides */
+		demote(c);
 }
 
-static struct pending *pop_pending(struct vconn *c)
+static void on_request(void *ctx, struct http_msg *m)
+{
+	add_request(ctx, 0, m);
+}
+
+/* The pending request of a stream (HTTP/2), or the oldest one (HTTP/1.1). */
+static struct pending *pop_pending(struct vconn *c, uint32_t stream)
 {
 	struct pending *p;
+	int i;
 
-	if (!c->qn)
-		return NULL;
-	p = c->q[0];
-	memmove(&c->q[0], &c->q[1], sizeof(c->q[0]) * (c->qn - 1));
-	c->qn--;
-	return p;
+	for (i = 0; i < c->qn; i++) {
+		if (c->q[i]->stream != stream)
+			continue;
+		p = c->q[i];
+		memmove(&c->q[i], &c->q[i + 1], sizeof(c->q[0]) * (c->qn - i - 1));
+		c->qn--;
+		return p;
+	}
+	return NULL;
 }
 
 static void on_response(void *ctx, struct http_msg *m)
 {
 	struct vconn *c = ctx;
-	struct pending *p = pop_pending(c);
+	struct pending *p = pop_pending(c, 0);
+
+	learn_response(c, p, m);
+	pending_free(p);
+	http_msg_free(m);
+}
+
+static void on_h2_request(void *ctx, uint32_t stream, struct http_msg *m)
+{
+	add_request(ctx, stream, m);
+}
+
+static void on_h2_response(void *ctx, uint32_t stream, struct http_msg *m)
+{
+	struct vconn *c = ctx;
+	struct pending *p = pop_pending(c, stream);
 
 	learn_response(c, p, m);
 	pending_free(p);
@@ -404,11 +442,16 @@ static struct vconn *conn_get(const struct st_rec_data *r)
 	c->pid = r->hdr.pid;
 	c->fd = r->fd;
 	c->start_ns = r->hdr.start_ns;
+	c->ssl = r->ssl;
 	c->server = r->si.dst;
 	c->confirmed = u64map_get(&servers, server_key(&c->server), NULL);
 	enrich_addr(&r->si.dst, c->ip, sizeof(c->ip), &c->port);
 	http_stream_init(&c->out, true, cfg.max_body, on_request, NULL, c);
 	http_stream_init(&c->in, false, cfg.max_body, on_response, response_has_no_body, c);
+	if (h2_init(&c->h2c, cfg.max_body, on_h2_request, on_h2_response, c)) {
+		conn_free(c);
+		return NULL;
+	}
 	if (u64map_put(&conns, u64map_key(r->conn_id), (uintptr_t)c)) {
 		conn_free(c);
 		return NULL;
@@ -416,33 +459,48 @@ static struct vconn *conn_get(const struct st_rec_data *r)
 	return c;
 }
 
+/* Feed one direction to the connection's parser; 0, or -1 with why set. */
+static int feed(struct vconn *c, bool in, const struct st_rec_data *r, const char **why)
+{
+	struct http_stream *s = in ? &c->in : &c->out;
+
+	if (!c->mode_known && !in) {
+		c->mode_known = true;
+		c->h2 = h2_is_preface(r->data, r->len);
+	}
+	/* a record lost in the ring buffer, or bytes the kernel could not read, leave a hole
+	 * the parser cannot bridge */
+	if ((r->offset != c->next_offset[in] && r->offset != 0) || (r->flags & ST_DATA_UNREADABLE)) {
+		*why = "Vault traffic lost before it was learned";
+		return -1;
+	}
+	c->next_offset[in] = r->flags & ST_DATA_LAST ? 0 : r->offset + r->len;
+	if (c->h2) {
+		*why = c->h2c.error;
+		return h2_feed(&c->h2c, in, r->data, r->len);
+	}
+	*why = s->error;
+	return http_stream_feed(s, r->data, r->len);
+}
+
 void learner_data(const struct st_rec_data *r)
 {
 	bool in = r->kind == ST_DATA_VAULT_IN;
 	struct vconn *c = conn_get(r);
-	struct http_stream *s;
+	const char *why = NULL;
 	bool *reported;
 
 	if (!c || c->demoted)
 		return;
-	s = in ? &c->in : &c->out;
 	reported = in ? &c->in_reported : &c->out_reported;
 	c->ts = r->hdr.ts_ns;
 	c->tid = r->hdr.tid;
 	if (!c->ip[0])
 		enrich_addr(&r->si.dst, c->ip, sizeof(c->ip), &c->port);
-	/* a record lost in the ring buffer, or bytes the kernel could not read, leave a hole
-	 * the parser cannot bridge */
-	if (((r->offset != c->next_offset[in] && r->offset != 0) ||
-	     (r->flags & ST_DATA_UNREADABLE)) && !s->failed) {
-		s->failed = true;
-		snprintf(s->error, sizeof(s->error), "Vault traffic lost before it was learned");
-	}
-	c->next_offset[in] = r->flags & ST_DATA_LAST ? 0 : r->offset + r->len;
-	if (http_stream_feed(s, r->data, r->len) && !*reported) {
+	if (feed(c, in, r, &why) && !*reported) {
 		*reported = true;
 		if (c->confirmed)
-			learn_failed(c, NULL, c->qn ? c->q[0]->req.path : NULL, s->error);
+			learn_failed(c, NULL, c->qn ? c->q[0]->req.path : NULL, why);
 		else
 			demote(c);
 	}
@@ -457,8 +515,10 @@ void learner_close(const struct st_rec_close *r)
 		return;
 	c = (struct vconn *)(uintptr_t)v;
 	c->ts = r->hdr.ts_ns;
-	http_stream_eof(&c->in);
-	if (!http_stream_idle(&c->in) && !c->in_reported && c->confirmed && !c->demoted)
+	if (!c->h2)
+		http_stream_eof(&c->in);
+	if (!(c->h2 ? h2_idle(&c->h2c) : http_stream_idle(&c->in)) && !c->in_reported &&
+	    c->confirmed && !c->demoted)
 		learn_failed(c, NULL, c->qn ? c->q[0]->req.path : NULL,
 			     "connection closed in the middle of a response");
 	u64map_del(&conns, u64map_key(r->conn_id));
@@ -485,9 +545,14 @@ bool learner_idle(void)
 	size_t i = 0;
 	uint64_t k, v;
 
-	while (u64map_next(&conns, &i, &k, &v))
-		if (!http_stream_idle(&((struct vconn *)(uintptr_t)v)->in))
+	while (u64map_next(&conns, &i, &k, &v)) {
+		struct vconn *c = (struct vconn *)(uintptr_t)v;
+
+		if (c->demoted)
+			continue;
+		if (c->h2 ? !h2_idle(&c->h2c) : !http_stream_idle(&c->in))
 			return false;
+	}
 	return true;
 }
 

@@ -21,6 +21,7 @@ struct learner_cfg {
 	size_t max_items;	/* secrets learned from one response */
 	int vault_conns_fd;	/* the kernel's Vault connections (to drop one), or -1 */
 	int vault_addrs_fd;	/* the kernel's Vault server addresses (to add one), or -1 */
+	int tls_conns_fd;	/* the kernel's Vault TLS sessions (to drop one), or -1 */
 };
 
 int learner_init(struct dict *d, const struct learner_cfg *cfg);

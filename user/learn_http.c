@@ -7,7 +7,7 @@
 
 #include "learn_http.h"
 
-static char *wipeable_dup(const uint8_t *p, size_t n)
+static char *wipeable_dup(const void *p, size_t n)
 {
 	char *s = malloc(n + 1);
 
@@ -110,30 +110,19 @@ static int on_url(http_parser *p, const char *at, size_t n)
 static int flush_header(struct http_stream *s)
 {
 	struct http_msg *m = cur(s);
-	struct http_header *h;
+	int ret;
 
 	if (s->last != 2)
 		return 0;
 	s->last = 0;
 	if (!m)
 		return fail(s, "out of memory");
-	if (m->nhdr == HTTP_MAX_HEADERS) {
-		secbuf_reset(&s->field);
-		secbuf_reset(&s->value);
-		return 0;	/* later headers are not needed to learn */
-	}
-	h = &m->hdr[m->nhdr];
-	h->name = wipeable_dup(s->field.data ? s->field.data : (const uint8_t *)"", s->field.len);
-	h->value = wipeable_dup(s->value.data ? s->value.data : (const uint8_t *)"", s->value.len);
+	ret = http_msg_add_header(m, s->field.data ? s->field.data : (const uint8_t *)"",
+				  s->field.len, s->value.data ? s->value.data : (const uint8_t *)"",
+				  s->value.len);
 	secbuf_reset(&s->field);
 	secbuf_reset(&s->value);
-	if (!h->name || !h->value) {
-		free(h->name);
-		wipe_free(h->value);
-		return fail(s, "out of memory");
-	}
-	m->nhdr++;
-	return 0;
+	return ret ? fail(s, "out of memory") : 0;
 }
 
 static int add_header_bytes(struct http_stream *s, size_t n)
@@ -184,11 +173,8 @@ static int on_headers_complete(http_parser *p)
 	return !m->is_request && s->skip_body && s->skip_body(s->ctx) ? 1 : 0;
 }
 
-static int on_body(http_parser *p, const char *at, size_t n)
+int http_msg_add_body(struct http_msg *m, const void *at, size_t n, size_t max_body)
 {
-	struct http_stream *s = of(p);
-	struct http_msg *m = cur(s);
-
 	m->body_len += n;
 	if (m->head_len < sizeof(m->head)) {
 		size_t k = n < sizeof(m->head) - m->head_len ? n : sizeof(m->head) - m->head_len;
@@ -196,13 +182,39 @@ static int on_body(http_parser *p, const char *at, size_t n)
 		memcpy(m->head + m->head_len, at, k);
 		m->head_len += k;
 	}
-	if (m->body_over_limit || m->body.len + n > s->max_body) {
-		/* keep parsing (to stay in step with the stream), but drop the body */
+	if (m->body_over_limit || m->body.len + n > max_body) {
+		/* keep following the stream, but drop the body */
 		m->body_over_limit = true;
 		secbuf_reset(&m->body);
 		return 0;
 	}
-	return secbuf_append(&m->body, at, n) ? fail(s, "out of memory") : 0;
+	return secbuf_append(&m->body, at, n);
+}
+
+int http_msg_add_header(struct http_msg *m, const void *name, size_t nlen, const void *value,
+			size_t vlen)
+{
+	struct http_header *h;
+
+	if (m->nhdr == HTTP_MAX_HEADERS)
+		return 0;	/* later headers are not needed to learn */
+	h = &m->hdr[m->nhdr];
+	h->name = wipeable_dup(name, nlen);
+	h->value = wipeable_dup(value, vlen);
+	if (!h->name || !h->value) {
+		free(h->name);
+		wipe_free(h->value);
+		return -1;
+	}
+	m->nhdr++;
+	return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t n)
+{
+	struct http_stream *s = of(p);
+
+	return http_msg_add_body(cur(s), at, n, s->max_body) ? fail(s, "out of memory") : 0;
 }
 
 static int on_message_complete(http_parser *p)

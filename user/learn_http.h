@@ -64,6 +64,11 @@ bool http_stream_idle(const struct http_stream *s);
 void http_stream_free(struct http_stream *s);
 
 const char *http_header(const struct http_msg *m, const char *name);
+/* Build a message (HTTP/2 frames): a header (the first HTTP_MAX_HEADERS are kept), body
+ * bytes (past max_body the body is dropped, its first bytes kept in head). 0 or -ENOMEM. */
+int http_msg_add_header(struct http_msg *m, const void *name, size_t nlen, const void *value,
+			size_t vlen);
+int http_msg_add_body(struct http_msg *m, const void *at, size_t n, size_t max_body);
 void http_msg_free(struct http_msg *m);
 /* The body without its Content-Encoding (identity, gzip, x-gzip, deflate), at most max
  * bytes. Returns 0, or -1 with err set. */

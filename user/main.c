@@ -32,6 +32,7 @@
 #include "sinks.h"
 #include "stats.h"
 #include "targets.h"
+#include "tls_attach.h"
 #include "uses.h"
 
 #define TICK_MS 100
@@ -71,6 +72,7 @@ static void tracer_start_event(struct tracer *t)
 	}
 	ev_set(ev, "secretrace.target.pids", pids);
 	ev_int(ev, "secretrace.config.scan_limit", (long long)t->cfg.scan_limit);
+	ev_str(ev, "secretrace.tls_libraries", tls_attached());
 	if (t->probes.nfailed)
 		ev_str(ev, "secretrace.probes_failed", t->probes.failed);
 	ev_emit(ev);
@@ -252,6 +254,7 @@ static int start(struct tracer *t)
 	setup_dict_bpf(t, &db);
 	lc.vault_conns_fd = bpf_map__fd(t->probes.skel->maps.vault_conns);
 	lc.vault_addrs_fd = bpf_map__fd(t->probes.skel->maps.vault_addrs);
+	lc.tls_conns_fd = bpf_map__fd(t->probes.skel->maps.tls_conns);
 	hs = (struct hold_shared){ .in_seq = &t->probes.skel->bss->in_seq,
 				   .learned_seq = &t->probes.skel->bss->learned_seq,
 				   .hold_bytes = &t->probes.skel->bss->hold_bytes };
@@ -289,11 +292,14 @@ static int start(struct tracer *t)
 		st_err("%s", err);
 		return fail;
 	}
-	for (i = 0; i < t->cfg.npids; i++)
+	tls_attach_system(&t->probes);
+	for (i = 0; i < t->cfg.npids; i++) {
 		if (targets_add_pid(&t->probes, t->cfg.pids[i], err, sizeof(err))) {
 			st_err("%s", err);
 			return usage;
 		}
+		tls_attach_process(&t->probes, t->cfg.pids[i]);
+	}
 	t->rb = ring_buffer__new(bpf_map__fd(t->probes.skel->maps.events), events_handle, &t->ev,
 				 NULL);
 	if (!t->rb || setup_loop(t, err, sizeof(err))) {

@@ -13,6 +13,7 @@
 #include "fingerprint.h"
 #include "log.h"
 #include "probes.h"
+#include "tls_attach.h"
 #include "secretrace.skel.h"
 
 #define TRACEFS "/sys/kernel/tracing"
@@ -124,6 +125,9 @@ int probes_attach(struct probes *p, char *err, size_t errlen)
 		const char *name = bpf_program__name(prog);
 		struct bpf_link *l;
 
+		/* uprobes go on library files: tls_attach.c */
+		if (bpf_program__type(prog) == BPF_PROG_TYPE_KPROBE)
+			continue;
 		if (p->nlinks == PROBES_MAX_LINKS) {
 			snprintf(err, errlen, "too many BPF programs");
 			return -E2BIG;
@@ -175,6 +179,7 @@ static void destroy_links(struct probes *p)
 
 void probes_destroy(struct probes *p)
 {
+	tls_detach();
 	destroy_links(p);
 	if (p->prefilter)
 		munmap(p->prefilter, ST_PREFILTER_WORDS * sizeof(uint64_t));

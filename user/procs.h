@@ -18,6 +18,7 @@ struct proc {
 	char *container_id;
 	char *vault_addr;	/* VAULT_ADDR from its environment */
 	bool exited;
+	bool maps_checked;	/* its mapped files were looked at for TLS libraries */
 	int exit_code;
 };
 

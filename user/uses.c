@@ -64,7 +64,7 @@ static uint64_t repeat_key(const struct proc *p, const struct use *u)
 	int n;
 
 	enrich_sink_key(u->hdr->pid, u->fd, u->si, u->path, sink, sizeof(sink));
-	n = snprintf(buf, sizeof(buf), "%s|%u|%d|%s", p ? p->entity_id : "", u->secret, u->tls,
+	n = snprintf(buf, sizeof(buf), "%s|%u|%d|%s", p ? p->entity_id : "", u->secret, hook_is_tls(u->hook),
 		     sink);
 	crypto_generichash((uint8_t *)&h, sizeof(h), (const uint8_t *)buf,
 			   n < (int)sizeof(buf) ? n : (int)sizeof(buf) - 1, NULL, 0);
@@ -95,7 +95,7 @@ void uses_report(const struct use *u)
 	ev_str(ev, "secret.encoding", encoding_name(e->encoding));
 	ev_str(ev, "secretrace.syscall", hook_name(u->hook));
 	ev_int(ev, "secretrace.fd", u->fd);
-	ev_bool(ev, "secretrace.tls", u->tls);
+	ev_bool(ev, "secretrace.tls", hook_is_tls(u->hook));
 	ev_int(ev, "secretrace.offset", (long long)u->offset);
 	if (u->offset < 0)
 		ev_bool(ev, "secretrace.split", true);	/* spread over several calls */

@@ -20,7 +20,6 @@ struct use {
 	uint32_t secret;
 	uint32_t count;
 	int64_t offset;		/* in the call's bytes; < 0: it began in earlier calls on the fd */
-	bool tls;
 	bool rescanned;		/* found by the userspace rescan of a held buffer */
 };
 
