@@ -106,7 +106,12 @@ $(BUILD)/bench/write_loop: tools/bench/write_loop.c
 	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $<
 
 # What tracing costs, side by side with untraced and bpftrace runs (build/bench.json).
-bench: $(BUILD)/secretrace $(BUILD)/bench/write_loop
+$(BUILD)/bench/ssl_loop: tools/bench/ssl_loop.c
+	$(Q)mkdir -p $(dir $@)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $< -lssl -lcrypto -lpthread
+
+bench: $(BUILD)/secretrace $(BUILD)/bench/write_loop $(BUILD)/bench/ssl_loop
 	$(Q)tools/install-deps.sh
 	$(Q)/usr/bin/python3 tools/bench/bench.py
 

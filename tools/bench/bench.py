@@ -1,14 +1,17 @@
 #!/usr/bin/python3
 """make bench: what tracing costs, every figure measured side by side in one run.
 
-For write(2) to /dev/null and sendto(2) over UDP at 64 B, 1 KiB, 4 KiB and 64 KiB, the ns per
-call of the same workload (tools/bench/write_loop.c):
+For write(2) to /dev/null and sendto(2) over UDP at 64 B, 1 KiB, 4 KiB and 64 KiB, and
+OpenSSL's SSL_write over a socketpair at 64 B and 4 KiB, the ns per call of the same
+workload (tools/bench/write_loop.c, tools/bench/ssl_loop.c):
 
   untraced        nothing attached
-  bpftrace        Debian's bpftrace counting the same syscall for that PID (a peer's bare hook)
+  bpftrace        Debian's bpftrace counting the same call for that PID (a peer's bare hook:
+                  a syscall tracepoint, or a uprobe on libssl's SSL_write)
   secretrace-0    traced by secretrace, no secret learned
   secretrace-1k   traced by secretrace holding 1,000 learned secrets (from a Vault stand-in)
-  bystander       untraced, while secretrace traces another process
+  bystander       untraced, while secretrace traces another process (for SSL_write it
+                  takes the trap too: secretrace's uprobes are on the library file)
 
 Each configuration runs REPEATS times, interleaved; the median is reported. Ratios: the cost
 secretrace adds over untraced, divided by the cost bpftrace adds. Writes build/bench.json.
@@ -21,14 +24,22 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(TOP, "build")
 TRACER = os.path.join(BUILD, "secretrace")
 LOOP = os.path.join(BUILD, "bench", "write_loop")
+SSL_LOOP = os.path.join(BUILD, "bench", "ssl_loop")
+SSL_SIZES = [64, 4096]
+LIBSSL = "/usr/lib/x86_64-linux-gnu/libssl.so.3"
 SIZES = [64, 1024, 4096, 65536]
-CALLS = ["write", "sendto"]
+CALLS = ["write", "sendto", "SSL_write"]
+
+
+def sizes_of(call):
+    return SSL_SIZES if call == "SSL_write" else SIZES
 BUDGET_MS = int(os.environ.get("BENCH_MS", "250"))
 REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
 
@@ -52,7 +63,10 @@ def parse(out):
 
 
 def loop_args(call, fifo=None):
-    args = [LOOP, call, ",".join(map(str, SIZES)), str(BUDGET_MS)]
+    if call == "SSL_write":
+        args = [SSL_LOOP, ",".join(map(str, SSL_SIZES)), str(BUDGET_MS)]
+    else:
+        args = [LOOP, call, ",".join(map(str, SIZES)), str(BUDGET_MS)]
     return args + [fifo] if fifo else args
 
 
@@ -65,19 +79,20 @@ def run_bpftrace(call, work):
     if not os.path.exists(fifo):
         os.mkfifo(fifo)
     loop = subprocess.Popen(loop_args(call, fifo), stdout=subprocess.PIPE, text=True)
-    prog = "tracepoint:syscalls:sys_enter_%s /pid == %d/ { @calls = count(); }" % (call, loop.pid)
-    bt = subprocess.Popen(["bpftrace", "-e", prog], stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True)
+    if call == "SSL_write":
+        probe = "uprobe:%s:SSL_write" % LIBSSL
+    else:
+        probe = "tracepoint:syscalls:sys_enter_%s" % call
+    # BEGIN runs once every probe is attached; stdbuf: bpftrace's stdout is a pipe here
+    prog = 'BEGIN { printf("ready\\n"); } %s /pid == %d/ { @calls = count(); }' % (probe, loop.pid)
+    bt = subprocess.Popen(["stdbuf", "-oL", "bpftrace", "-e", prog], stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL, text=True)
     try:
-        # bpftrace may warn first (RLIMIT_MEMLOCK); "Attaching N probe" means it is ready
-        seen = []
-        for line in bt.stdout:
-            seen.append(line)
-            if line.startswith("Attaching"):
-                break
-        else:
-            raise SystemExit("bench: bpftrace did not start: %s" % "".join(seen))
-        time.sleep(0.2)                  # it prints that just before attaching
+        ready = threading.Event()
+        threading.Thread(target=lambda: [ready.set() for l in bt.stdout if l.startswith("ready")],
+                         daemon=True).start()
+        if not ready.wait(60):
+            raise SystemExit("bench: bpftrace did not attach within 60 s")
         with open(fifo, "w") as f:
             f.write("g")
         out = loop.communicate()[0]
@@ -86,7 +101,11 @@ def run_bpftrace(call, work):
             loop.kill()
             loop.wait()
         bt.send_signal(signal.SIGINT)
-        bt.communicate()
+        try:
+            bt.wait(30)
+        except subprocess.TimeoutExpired:
+            bt.kill()
+            bt.wait()
     return parse(out)
 
 
@@ -136,7 +155,7 @@ def start_vault(work, n):
 
 
 def main():
-    results = {c: {m: {s: [] for s in SIZES} for m in
+    results = {c: {m: {s: [] for s in sizes_of(c)} for m in
                    ("untraced", "bpftrace", "secretrace-0", "secretrace-1k", "bystander")}
                for c in CALLS}
     tracer_stats = {}
@@ -169,13 +188,13 @@ def main():
     report = {"budget_ms": BUDGET_MS, "repeats": REPEATS, "ns_per_call": {}, "ratios": {}}
     print("ns per call (median of %d), added cost over untraced, and secretrace's added cost "
           "divided by bpftrace's" % REPEATS)
-    print("%-7s %6s %9s %9s %9s %9s %9s   %7s %7s %9s" % (
+    print("%-9s %6s %9s %9s %9s %9s %9s   %7s %7s %9s" % (
         "call", "size", "untraced", "bpftrace", "st-0", "st-1k", "bystander",
         "ratio-0", "ratio-1k", "bystander"))
     for call in CALLS:
         report["ns_per_call"][call] = {}
         report["ratios"][call] = {}
-        for size in SIZES:
+        for size in sizes_of(call):
             med = {m: statistics.median(v[size]) for m, v in results[call].items()}
             base = med["untraced"]
             bt_added = med["bpftrace"] - base
@@ -187,7 +206,7 @@ def main():
                                             "bystander_vs_untraced": by,
                                             "added_ns_0": med["secretrace-0"] - base,
                                             "added_ns_1k": med["secretrace-1k"] - base}
-            print("%-7s %6d %9.0f %9.0f %9.0f %9.0f %9.0f   %7.2f %7.2f %8.2fx" % (
+            print("%-9s %6d %9.0f %9.0f %9.0f %9.0f %9.0f   %7.2f %7.2f %8.2fx" % (
                 call, size, base, med["bpftrace"], med["secretrace-0"], med["secretrace-1k"],
                 med["bystander"], r0, r1, by))
     with open(os.path.join(BUILD, "bench.json"), "w") as f:
