@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
 	# build
 	clang llvm make pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev libjansson-dev
-	libhttp-parser-dev libsodium-dev libcap-dev
+	libhttp-parser-dev libsodium-dev libcap-dev libyaml-dev
 	# tests
 	libcmocka-dev libclang-rt-14-dev curl python3 python3-hvac python3-requests iproute2 procps
 	util-linux

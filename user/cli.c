@@ -14,6 +14,7 @@
 static const char usage[] =
 	"Usage: secretrace [OPTIONS] -- COMMAND [ARG...]   run COMMAND traced from its first instruction\n"
 	"       secretrace [OPTIONS] -p PID [-p PID ...]   trace running processes and their descendants\n"
+	"       secretrace correlate --vault-audit FILE [EVENTS_FILE]   join events with Vault's audit log\n"
 	"\n"
 	"Learns the secrets traced processes receive from HashiCorp Vault and reports, as ECS JSON\n"
 	"lines, every place those secrets go: sockets, files, pipes, ttys, child processes' argv and\n"
@@ -25,6 +26,8 @@ static const char usage[] =
 	"                           Vault connections are also recognised from the requests on them\n"
 	"                           and from VAULT_ADDR in each traced process's environment\n"
 	"      --format ecs         event format (ecs, the default and only one)\n"
+	"      --policy FILE        where each Vault path's secrets may go (docs/policy.md); a use it\n"
+	"                           forbids is a secret.violation\n"
 	"  -u, --user USER          with -- COMMAND: run COMMAND as USER\n"
 	"  -p, --pid PID            trace PID and its descendants (repeatable)\n"
 	"      --linger SECONDS     after COMMAND exits, follow its descendants this long (default 2)\n"
@@ -55,6 +58,7 @@ enum {
 	OPT_MAX_RESPONSE,
 	OPT_KEY_FILE,
 	OPT_VERSION,
+	OPT_POLICY,
 };
 
 static const struct option options[] = {
@@ -71,6 +75,7 @@ static const struct option options[] = {
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "policy", required_argument, NULL, OPT_POLICY },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -172,6 +177,9 @@ enum cli_result cli_parse(int argc, char **argv, struct config *c)
 			break;
 		case OPT_KEY_FILE:
 			c->key_file = optarg;
+			break;
+		case OPT_POLICY:
+			c->policy_file = optarg;
 			break;
 		case 'v':
 			c->verbose = true;

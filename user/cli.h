@@ -22,6 +22,7 @@ struct config {
 	int nvault;
 	const char *user;
 	const char *key_file;
+	const char *policy_file;	/* --policy: loaded and checked by start() */
 	unsigned linger_s;
 	unsigned repeat_s;
 	uint64_t scan_limit;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "correlate.h"
 #include "dict.h"
 #include "emit.h"
 #include "enrich.h"
@@ -24,6 +25,7 @@
 #include "keyfile.h"
 #include "learn_conn.h"
 #include "log.h"
+#include "policy.h"
 #include "probes.h"
 #include "procs.h"
 #include "redact.h"
@@ -48,6 +50,7 @@ struct tracer {
 	struct events_ctx ev;
 	struct ring_buffer *rb;
 	struct launch launch;
+	struct policy *policy;	/* --policy, NULL without one */
 	int sfd, tfd, efd;
 	bool child_exited, stopping;
 	int child_status;
@@ -226,6 +229,12 @@ static int start(struct tracer *t)
 	struct hold_shared hs;
 	char err[512], host[256] = "localhost";
 
+	/* a broken policy is a usage error, reported before anything is loaded */
+	if (t->cfg.policy_file &&
+	    policy_load(t->cfg.policy_file, &t->policy, err, sizeof(err))) {
+		st_err("%s", err);
+		return usage;
+	}
 	if (secmem_init() || redact_init() || procs_init() || enrich_init()) {
 		st_err("cannot initialise (out of memory or no entropy)");
 		return fail;
@@ -336,6 +345,8 @@ static void finish(struct tracer *t, int status)
 	procs_free();
 	sinks_close();
 	redact_free();
+	policy_free(t->policy);
+	t->policy = NULL;
 }
 
 int main(int argc, char **argv)
@@ -343,6 +354,9 @@ int main(int argc, char **argv)
 	static struct tracer t = { .sfd = -1, .tfd = -1, .efd = -1 };
 	int status;
 
+	/* a subcommand of its own: no root, no BPF */
+	if (argc > 1 && !strcmp(argv[1], "correlate"))
+		return correlate_main(argc - 1, argv + 1);
 	switch (cli_parse(argc, argv, &t.cfg)) {
 	case CLI_EXIT_OK:
 		return 0;
