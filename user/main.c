@@ -82,14 +82,18 @@ static void tracer_start_event(struct tracer *t)
 
 static void tracer_stop_event(struct tracer *t, int status)
 {
-	json_t *ev = ev_new("tracer.stop");
+	json_t *ev;
 
 	(void)t;
+	/* network outputs deliver what they hold, within --flush-timeout, so that tracer.stop
+	 * can say what they could not */
+	sinks_drain();
+	ev = ev_new("tracer.stop");
 	stats_fill_stop(ev);
 	if (status >= 0)
 		ev_int(ev, "process.exit_code", status);
 	ev_emit(ev);
-	sinks_flush();
+	sinks_drain();
 }
 
 static int setup_loop(struct tracer *t, char *err, size_t errlen)
@@ -248,8 +252,9 @@ static int start(struct tracer *t)
 		return usage;
 	}
 	gethostname(host, sizeof(host) - 1);
-	emit_init(getenv("NODE_NAME") ? getenv("NODE_NAME") : host);
-	if (sinks_open(t->cfg.outputs, t->cfg.noutputs, err, sizeof(err))) {
+	t->cfg.sinks.host = getenv("NODE_NAME") ? getenv("NODE_NAME") : host;
+	emit_init(t->cfg.sinks.host);
+	if (sinks_open(t->cfg.outputs, t->cfg.noutputs, &t->cfg.sinks, err, sizeof(err))) {
 		st_err("%s", err);
 		return usage;
 	}
