@@ -87,23 +87,6 @@ static int header_field(struct sink_buf *b, const char *s, size_t max)
 	return sink_buf_add(b, out, i);
 }
 
-/* RFC 5424 TIMESTAMP: the event's own (RFC 3339 already), or the current time. */
-static int timestamp_field(struct sink_buf *b, const char *ts)
-{
-	struct timespec now;
-	char buf[40];
-	struct tm tm;
-	size_t n;
-
-	if (ts[0] && strlen(ts) <= 32 && strchr(ts, 'T') && !strchr(ts, ' '))
-		return sink_buf_add(b, ts, strlen(ts));
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, sizeof(buf) - n, ".%06ldZ", now.tv_nsec / 1000);
-	return sink_buf_add(b, buf, strlen(buf));
-}
-
 int syslog_format(struct sink_buf *b, const char *line, size_t len, const struct sink_meta *m,
 		  const char *host, int pid, bool octet_count)
 {
@@ -114,7 +97,8 @@ int syslog_format(struct sink_buf *b, const char *line, size_t len, const struct
 
 	snprintf(pidbuf, sizeof(pidbuf), "%d", pid);
 	ret = sink_buf_printf(b, "<%d>1 ", SYSLOG_FACILITY * 8 + sev);
-	ret = ret ?: timestamp_field(b, m->timestamp);
+	/* TIMESTAMP: the event's @timestamp (RFC 3339 already), NILVALUE without one */
+	ret = ret ?: header_field(b, m->timestamp, 32);
 	ret = ret ?: sink_buf_add(b, " ", 1);
 	ret = ret ?: header_field(b, host, 255);
 	ret = ret ?: sink_buf_add(b, " secretrace ", 12);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sink_format.h"
 #include "sink_net.h"
 
 #define BACKOFF_MIN_MS 100
@@ -312,27 +313,17 @@ static void start(struct sink_net *s)
 
 void sink_net_write(struct sink_net *s, const char *line, size_t len)
 {
-	if (s->len + len + 1 > s->cap) {
-		size_t cap = s->cap ? s->cap : 65536;
-		char *p;
+	size_t was = s->buf.len;
 
-		while (cap < s->len + len + 1)
-			cap *= 2;
-		p = realloc(s->buf, cap);
-		if (!p) {
-			pthread_mutex_lock(&s->lock);
-			s->lost[SINK_LOSS_SPOOL_FAILED]++;
-			pthread_mutex_unlock(&s->lock);
-			return;
-		}
-		s->buf = p;
-		s->cap = cap;
+	if (sink_buf_add(&s->buf, line, len) || sink_buf_add(&s->buf, "\n", 1)) {
+		s->buf.len = was;
+		pthread_mutex_lock(&s->lock);
+		s->lost[SINK_LOSS_SPOOL_FAILED]++;
+		pthread_mutex_unlock(&s->lock);
+		return;
 	}
-	memcpy(s->buf + s->len, line, len);
-	s->buf[s->len + len] = '\n';
-	s->len += len + 1;
 	s->lines++;
-	if (s->len >= BUF_FLUSH)
+	if (s->buf.len >= BUF_FLUSH)
 		sink_net_flush(s);
 }
 
@@ -343,18 +334,18 @@ static void to_spool(struct sink_net *s)
 	uint64_t lines;
 	int ret;
 
-	while (off < s->len) {
+	while (off < s->buf.len) {
 		chunk = 0;
 		lines = 0;
 		do {
-			end = (char *)memchr(s->buf + off + chunk, '\n', s->len - off - chunk) -
-			      (s->buf + off);
+			end = (char *)memchr(s->buf.p + off + chunk, '\n', s->buf.len - off - chunk) -
+			      (s->buf.p + off);
 			chunk = end + 1;
 			lines++;
-		} while (off + chunk < s->len && chunk < s->spool.seg_max / 2);
+		} while (off + chunk < s->buf.len && chunk < s->spool.seg_max / 2);
 		if (!s->spool.pending)
 			s->first_ns = sink_now_ns();
-		ret = spool_append(&s->spool, s->buf + off, chunk, lines);
+		ret = spool_append(&s->spool, s->buf.p + off, chunk, lines);
 		if (ret == -EFBIG) {
 			s->lost[SINK_LOSS_SPOOL_FULL] += lines;
 		} else if (ret) {
@@ -366,13 +357,13 @@ static void to_spool(struct sink_net *s)
 		}
 		off += chunk;
 	}
-	s->len = 0;
+	s->buf.len = 0;
 	s->lines = 0;
 }
 
 void sink_net_flush(struct sink_net *s)
 {
-	if (!s->len)
+	if (!s->buf.len)
 		return;
 	pthread_mutex_lock(&s->lock);
 	to_spool(s);
@@ -451,7 +442,7 @@ uint64_t sink_net_close(struct sink_net *s, uint64_t lost[SINK_LOSS_MAX])
 	spool_close(&s->spool);
 	s->t->free(s->ctx);
 	close(s->stop_efd);
-	free(s->buf);
+	sink_buf_free(&s->buf);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->wake);
 	pthread_cond_destroy(&s->progress);

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "sink_format.h"
 #include "sinks.h"
 #include "spool.h"
 
@@ -63,9 +64,8 @@ struct sink_net {
 	uint64_t first_ns;	/* when the oldest pending line was appended */
 	uint64_t lost[SINK_LOSS_MAX];
 	char status[256];
-	/* event loop only */
-	char *buf;
-	size_t len, cap;
+	/* event loop only: lines not yet in the spool */
+	struct sink_buf buf;
 	uint64_t lines;
 };
 

@@ -73,23 +73,18 @@ static void test_syslog_severity_and_fields(void **state)
 	static const char loss[] = "{\"event\":{\"kind\":\"event\",\"action\":\"tracer.loss\"}}";
 	struct sink_buf b = { 0 };
 	struct sink_meta m;
-	char *sp;
 
 	(void)state;
 	meta_of(alert, &m);
 	syslog_format(&b, alert, strlen(alert), &m, "my host\x01", 1, false);
-	assert_true(!strncmp(b.p, "<81>1 ", 6));
-	/* no @timestamp: the current time, still RFC 3339 */
-	assert_int_equal(b.p[6 + 4], '-');
-	assert_int_equal(b.p[6 + 10], 'T');
-	sp = strchr(b.p + 6, ' ');
-	/* HOSTNAME is PRINTUSASCII: space and control characters become _ */
-	assert_true(!strncmp(sp, " my_host_ secretrace 1 secret.violation - {", 43));
+	/* no @timestamp: NILVALUE; HOSTNAME is PRINTUSASCII: space and control characters
+	 * become _ */
+	assert_true(!strncmp(b.p, "<81>1 - my_host_ secretrace 1 secret.violation - {", 50));
 	b.len = 0;
 	meta_of(loss, &m);
 	syslog_format(&b, loss, strlen(loss), &m, "", 1, false);
 	assert_true(!strncmp(b.p, "<84>1 ", 6));
-	assert_non_null(strstr(b.p, "Z - secretrace 1 tracer.loss - {"));	/* empty: NILVALUE */
+	assert_true(!strncmp(b.p, "<84>1 - - secretrace 1 tracer.loss - {", 38));	/* NILVALUEs */
 	sink_buf_free(&b);
 }
 
