@@ -11,7 +11,7 @@ Usage:
   python3 tests/vault_standin.py --listen 127.0.0.1:0 [--listen [::1]:0 ...]
       --ready-file PATH --audit-log PATH [--seed-file PATH]
       [--tls-cert CERT --tls-key KEY] [--chunked] [--gzip]
-      [--h2-responses-dir DIR] [--issued-log PATH] [-v]
+      [--h2-responses-dir DIR] [--issued-log PATH] [--db-lease-ttl SECONDS] [-v]
 
 Once every listener is bound, the credentials are written to
 <ready-file>.creds.json:
@@ -40,6 +40,10 @@ as dotted paths, database username/password, AppRole role_id/secret_id,
 auth.client_token of logins, token create and renew, the id of
 token/lookup-self, wrap_info.token, and the data of an unwrapped response), so
 tests know the ground truth.  Written before the response is sent.
+
+--db-lease-ttl SECONDS: the lease_duration of database credentials (and the
+default increment of their renewals), 3600 by default; short leases let tests
+use a credential after its lease expired.
 
 SIGTERM / SIGINT: stop listening, flush and close the audit log, exit 0.
 """
@@ -293,6 +297,7 @@ class Vault:
         self.entities = {}    # alias key -> entity id
         self.kv = {}          # kv mount name -> {path: record}
         self.db_roles = {"readonly"}
+        self.db_lease_ttl = getattr(args, "db_lease_ttl", None) or DB_LEASE_TTL
         self.h2_dir = args.h2_responses_dir
         self.issued_lock = threading.Lock()
         self.issued = None
@@ -1120,11 +1125,11 @@ class Vault:
         username = "v-token-%s-%s-%d" % (role, rand_chars(20), int(time.time()))
         lease_id = "database/creds/%s/%s" % (role, rand_chars(24))
         with self.lock:
-            self.leases[lease_id] = {"expire_at": time.time() + DB_LEASE_TTL}
+            self.leases[lease_id] = {"expire_at": time.time() + self.db_lease_ttl}
         return self.envelope("database",
                              data={"username": username, "password": db_password()},
                              lease_id=lease_id, renewable=True,
-                             lease_duration=DB_LEASE_TTL)
+                             lease_duration=self.db_lease_ttl)
 
     def h_db_roles(self, ctx):
         return self.envelope("database", data={"keys": sorted(self.db_roles)})
@@ -1327,7 +1332,7 @@ class Vault:
 
     def h_lease_renew(self, ctx, lease=None):
         lid = self._lease_arg(ctx, lease)
-        inc = DB_LEASE_TTL
+        inc = self.db_lease_ttl
         if ctx["data"].get("increment") not in (None, "", 0):
             try:
                 inc = min(parse_duration(ctx["data"]["increment"]), DEFAULT_TOKEN_TTL)
@@ -1683,11 +1688,15 @@ def main(argv=None):
     ap.add_argument("--h2-responses-dir", help="also save every response here (see docstring)")
     ap.add_argument("--issued-log",
                     help="append one JSON line per secret value handed out (see docstring)")
+    ap.add_argument("--db-lease-ttl", type=int, metavar="SECONDS",
+                    help="lease_duration of database credentials (default %d)" % DB_LEASE_TTL)
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
 
     if bool(args.tls_cert) != bool(args.tls_key):
         ap.error("--tls-cert and --tls-key go together")
+    if args.db_lease_ttl is not None and args.db_lease_ttl < 1:
+        ap.error("--db-lease-ttl must be at least 1")
     for p in (args.ready_file, args.ready_file + ".creds.json"):
         try:
             os.unlink(p)                     # never let a stale file look ready

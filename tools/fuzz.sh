@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Builds the learning-path fuzz target (tests/fuzz/fuzz_learn.c) with libFuzzer, ASan and
-# UBSan and runs it for N seconds (default 60). Exits non-zero if it finds a crash, a leak,
-# undefined behaviour or a broken invariant; the reproducer is left in build/fuzz/artifacts/.
+# Builds the fuzz targets with libFuzzer, ASan and UBSan and runs each for N seconds
+# (default 60): tests/fuzz/fuzz_learn.c (the learning path) and tests/fuzz/fuzz_policy.c
+# (policy files). Exits non-zero if one finds a crash, a leak, undefined behaviour or a
+# broken invariant; the reproducer is left in build/fuzz/artifacts/ (the learning path) or
+# build/fuzz/policy/artifacts/. Ends with "fuzz: N passed, M failed", one count per target.
 #   tools/fuzz.sh [seconds] [extra libFuzzer flags...]
-# FUZZ_CFLAGS adds compiler flags (e.g. -fsanitize-recover=pointer-overflow, with
-# UBSAN_OPTIONS=suppressions=FILE, to get past a known finding).
+# FUZZ_TARGETS picks targets (default "learn policy"; e.g. FUZZ_TARGETS=policy to reproduce
+# a policy finding). FUZZ_CFLAGS adds compiler flags (e.g.
+# -fsanitize-recover=pointer-overflow, with UBSAN_OPTIONS=suppressions=FILE, to get past a
+# known finding).
 set -euo pipefail
 
 secs=${1:-60}
@@ -18,17 +22,6 @@ out=$root/build/fuzz
 CLANG=${CLANG:-clang}
 mkdir -p "$out/corpus" "$out/artifacts"
 
-# what the learning path links: learn_http (secmem) and learn_vault; secmem logs through
-# log.c, which redacts (redact.c, u64map.c)
-srcs=(learn_http.c learn_vault.c secmem.c log.c redact.c u64map.c)
-"$CLANG" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	-fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE -Wall -Wextra \
-	-I"$root/include" -I"$root/user" ${FUZZ_CFLAGS:-} \
-	$(pkg-config --cflags jansson libsodium zlib 2>/dev/null) \
-	"$root/tests/fuzz/fuzz_learn.c" "${srcs[@]/#/$root/user/}" \
-	-o "$out/fuzz_learn" \
-	-lhttp_parser -ljansson -lz -lsodium
-
 dict=()
 [ -f "$root/tests/fuzz/learn.dict" ] && dict=(-dict="$root/tests/fuzz/learn.dict")
 
@@ -36,15 +29,58 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 # new inputs go to build/fuzz/corpus; the checked-in seeds are read, never written
-set +e
-"$out/fuzz_learn" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
-	-print_final_stats=1 -artifact_prefix="$out/artifacts/" "${dict[@]}" "$@" \
-	"$out/corpus" "$root/tests/fuzz/corpus"
-rc=$?
-set -e
-if [ $rc -ne 0 ]; then
-	echo "fuzz.sh: the fuzzer failed (status $rc); reproducers:" >&2
-	ls -1 "$out/artifacts" >&2 || true
-	exit $rc
-fi
-echo "fuzz.sh: no crash in ${secs}s"
+passed=0 failed=0
+run_target() {	# name binary workdir seed-corpus dict-args...
+	local name=$1 bin=$2 work=$3 seeds=$4 rc
+	shift 4
+	set +e
+	"$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
+		-print_final_stats=1 -artifact_prefix="$work/artifacts/" "$@" "${extra[@]}" \
+		"$work/corpus" "$seeds"
+	rc=$?
+	set -e
+	if [ $rc -ne 0 ]; then
+		echo "fuzz.sh: $name: the fuzzer failed (status $rc); reproducers:" >&2
+		ls -1 "$work/artifacts" >&2 || true
+		echo "fuzz.sh: $name: FAILED"
+		failed=$((failed + 1))
+	else
+		echo "fuzz.sh: $name: no crash in ${secs}s"
+		passed=$((passed + 1))
+	fi
+}
+
+extra=("$@")
+for target in ${FUZZ_TARGETS:-learn policy}; do
+	case $target in
+	learn)
+		# what the learning path links: learn_http (secmem) and learn_vault; secmem logs
+		# through log.c, which redacts (redact.c, u64map.c)
+		srcs=(learn_http.c learn_vault.c secmem.c log.c redact.c u64map.c)
+		"$CLANG" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+			-fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE -Wall -Wextra \
+			-I"$root/include" -I"$root/user" ${FUZZ_CFLAGS:-} \
+			$(pkg-config --cflags jansson libsodium zlib 2>/dev/null) \
+			"$root/tests/fuzz/fuzz_learn.c" "${srcs[@]/#/$root/user/}" \
+			-o "$out/fuzz_learn" \
+			-lhttp_parser -ljansson -lz -lsodium
+		run_target fuzz_learn "$out/fuzz_learn" "$out" "$root/tests/fuzz/corpus" "${dict[@]}"
+		;;
+	policy)
+		w=$out/policy
+		mkdir -p "$w/corpus" "$w/artifacts"
+		"$CLANG" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+			-fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE -Wall -Wextra \
+			-I"$root/include" -I"$root/user" ${FUZZ_CFLAGS:-} \
+			"$root/tests/fuzz/fuzz_policy.c" "$root/user/policy.c" -o "$w/fuzz_policy" -lyaml
+		run_target fuzz_policy "$w/fuzz_policy" "$w" "$root/tests/fuzz/corpus_policy" \
+			-dict="$root/tests/fuzz/policy.dict"
+		;;
+	*)
+		echo "fuzz.sh: unknown target $target (learn, policy)" >&2
+		exit 2
+		;;
+	esac
+done
+echo "fuzz: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

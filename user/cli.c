@@ -14,17 +14,22 @@
 static const char usage[] =
 	"Usage: secretrace [OPTIONS] -- COMMAND [ARG...]   run COMMAND traced from its first instruction\n"
 	"       secretrace [OPTIONS] -p PID [-p PID ...]   trace running processes and their descendants\n"
+	"       secretrace correlate --vault-audit FILE [EVENTS_FILE]   join events with Vault's audit log\n"
 	"\n"
 	"Learns the secrets traced processes receive from HashiCorp Vault and reports, as ECS JSON\n"
 	"lines, every place those secrets go: sockets, files, pipes, ttys, child processes' argv and\n"
 	"environment. Needs root.\n"
 	"\n"
 	"Options:\n"
-	"  -o, --output SPEC        where events go (repeatable): - (stdout, default) or file:PATH\n"
+	"  -o, --output SPEC        where events go (repeatable): - (stdout, default), file:PATH,\n"
+	"                           syslog+udp://HOST:PORT, syslog+tcp://HOST:PORT,\n"
+	"                           syslog+tls://HOST:PORT, http://... or https://... (batched POST)\n"
 	"      --vault-addr URL     a Vault address whose responses teach secrets (repeatable);\n"
 	"                           Vault connections are also recognised from the requests on them\n"
 	"                           and from VAULT_ADDR in each traced process's environment\n"
 	"      --format ecs         event format (ecs, the default and only one)\n"
+	"      --policy FILE        where each Vault path's secrets may go (docs/policy.md); a use it\n"
+	"                           forbids is a secret.violation\n"
 	"  -u, --user USER          with -- COMMAND: run COMMAND as USER\n"
 	"  -p, --pid PID            trace PID and its descendants (repeatable)\n"
 	"      --linger SECONDS     after COMMAND exits, follow its descendants this long (default 2)\n"
@@ -37,6 +42,27 @@ static const char usage[] =
 	"  -h, --help               this help\n"
 	"      --version            the version\n"
 	"\n"
+	"Outputs (docs/sinks.md):\n"
+	"      --rotate-size BYTES  rotate file: outputs when they reach BYTES (default 0: never)\n"
+	"      --rotate-keep N      rotated files kept, PATH.1 the newest (default 5)\n"
+	"      --spool-dir DIR      where network outputs queue events on disk, each output in a\n"
+	"                           directory of its own, kept across runs (default " SINKS_SPOOL_DIR ")\n"
+	"      --spool-max BYTES    bound of each network output's spool; past it the oldest events\n"
+	"                           are dropped and reported (tracer.loss) (default 134217728)\n"
+	"      --flush-timeout S    on stop, how long network outputs may take to deliver what they\n"
+	"                           hold (default 5); what is left stays in the spool, reported\n"
+	"      --http-format F      auto (bulk for .../_bulk, hec for .../services/collector, else\n"
+	"                           ndjson; the default), bulk (Elastic), hec (Splunk) or ndjson\n"
+	"      --http-auth-file F   a header line sent with every HTTP request, e.g.\n"
+	"                           \"Authorization: ApiKey ...\" or \"Authorization: Splunk ...\"\n"
+	"      --http-auth-env VAR  the same, from the environment variable VAR\n"
+	"      --ca-file PATH       CA certificates that https:// and syslog+tls:// receivers are\n"
+	"                           verified with (default: the system's)\n"
+	"      --batch-size N       HTTP: at most N events a request (default 500)\n"
+	"      --batch-bytes BYTES  HTTP: about BYTES a request at most (default 4194304)\n"
+	"      --batch-wait MS      HTTP: send a smaller batch once its oldest event has waited MS\n"
+	"                           (default 1000)\n"
+	"\n"
 	"Exit status: with -- COMMAND, the command's own; 125 if secretrace fails, 126 if COMMAND\n"
 	"cannot be run, 127 if it is not found. With -p: 0 once stopped (SIGINT/SIGTERM) or every\n"
 	"traced process has exited, 1 on a runtime failure, 2 on a usage error.\n"
@@ -44,6 +70,8 @@ static const char usage[] =
 	"Examples:\n"
 	"  sudo secretrace -u agent -- ./my-agent --config agent.yaml\n"
 	"  sudo secretrace -o file:/var/log/secretrace.json -p 1234 -p 5678\n"
+	"  sudo secretrace -o syslog+tls://siem.internal:6514 --ca-file /etc/ssl/siem-ca.pem -p 1234\n"
+	"  sudo secretrace -o https://es.internal:9200/secretrace/_bulk --http-auth-env ES_AUTH -p 1234\n"
 	"  sudo secretrace --vault-addr https://vault.internal:8200 -- python3 agent.py\n";
 
 enum {
@@ -55,6 +83,19 @@ enum {
 	OPT_MAX_RESPONSE,
 	OPT_KEY_FILE,
 	OPT_VERSION,
+	OPT_ROTATE_SIZE,
+	OPT_ROTATE_KEEP,
+	OPT_SPOOL_DIR,
+	OPT_SPOOL_MAX,
+	OPT_FLUSH_TIMEOUT,
+	OPT_HTTP_FORMAT,
+	OPT_HTTP_AUTH_FILE,
+	OPT_HTTP_AUTH_ENV,
+	OPT_CA_FILE,
+	OPT_BATCH_SIZE,
+	OPT_BATCH_BYTES,
+	OPT_BATCH_WAIT,
+	OPT_POLICY,
 };
 
 static const struct option options[] = {
@@ -71,6 +112,19 @@ static const struct option options[] = {
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "rotate-size", required_argument, NULL, OPT_ROTATE_SIZE },
+	{ "rotate-keep", required_argument, NULL, OPT_ROTATE_KEEP },
+	{ "spool-dir", required_argument, NULL, OPT_SPOOL_DIR },
+	{ "spool-max", required_argument, NULL, OPT_SPOOL_MAX },
+	{ "flush-timeout", required_argument, NULL, OPT_FLUSH_TIMEOUT },
+	{ "http-format", required_argument, NULL, OPT_HTTP_FORMAT },
+	{ "http-auth-file", required_argument, NULL, OPT_HTTP_AUTH_FILE },
+	{ "http-auth-env", required_argument, NULL, OPT_HTTP_AUTH_ENV },
+	{ "ca-file", required_argument, NULL, OPT_CA_FILE },
+	{ "batch-size", required_argument, NULL, OPT_BATCH_SIZE },
+	{ "batch-bytes", required_argument, NULL, OPT_BATCH_BYTES },
+	{ "batch-wait", required_argument, NULL, OPT_BATCH_WAIT },
+	{ "policy", required_argument, NULL, OPT_POLICY },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -109,6 +163,7 @@ enum cli_result cli_parse(int argc, char **argv, struct config *c)
 	c->max_items = 1000;
 	c->ringbuf_bytes = 16 * 1024 * 1024;
 	c->key_file = DEFAULT_KEY_FILE;
+	sinks_cfg_defaults(&c->sinks);
 	for (i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--"))
 			has_command = true;
@@ -172,6 +227,59 @@ enum cli_result cli_parse(int argc, char **argv, struct config *c)
 			break;
 		case OPT_KEY_FILE:
 			c->key_file = optarg;
+			break;
+		case OPT_ROTATE_SIZE:
+			if (!number("--rotate-size", optarg, 0, 1ULL << 50, &v))
+				return CLI_USAGE;
+			c->sinks.rotate_size = v;
+			break;
+		case OPT_ROTATE_KEEP:
+			if (!number("--rotate-keep", optarg, 0, 1000, &v))
+				return CLI_USAGE;
+			c->sinks.rotate_keep = v;
+			break;
+		case OPT_SPOOL_DIR:
+			c->sinks.spool_dir = optarg;
+			break;
+		case OPT_SPOOL_MAX:
+			if (!number("--spool-max", optarg, 65536, 1ULL << 40, &v))
+				return CLI_USAGE;
+			c->sinks.spool_max = v;
+			break;
+		case OPT_FLUSH_TIMEOUT:
+			if (!number("--flush-timeout", optarg, 0, 3600, &v))
+				return CLI_USAGE;
+			c->sinks.flush_timeout_s = v;
+			break;
+		case OPT_HTTP_FORMAT:
+			c->sinks.http_format = optarg;
+			break;
+		case OPT_HTTP_AUTH_FILE:
+			c->sinks.auth_file = optarg;
+			break;
+		case OPT_HTTP_AUTH_ENV:
+			c->sinks.auth_env = optarg;
+			break;
+		case OPT_CA_FILE:
+			c->sinks.ca_file = optarg;
+			break;
+		case OPT_BATCH_SIZE:
+			if (!number("--batch-size", optarg, 1, 100000, &v))
+				return CLI_USAGE;
+			c->sinks.batch_events = v;
+			break;
+		case OPT_BATCH_BYTES:
+			if (!number("--batch-bytes", optarg, 1024, 256 * 1024 * 1024, &v))
+				return CLI_USAGE;
+			c->sinks.batch_bytes = v;
+			break;
+		case OPT_BATCH_WAIT:
+			if (!number("--batch-wait", optarg, 0, 600000, &v))
+				return CLI_USAGE;
+			c->sinks.batch_ms = v;
+			break;
+		case OPT_POLICY:
+			c->policy_file = optarg;
 			break;
 		case 'v':
 			c->verbose = true;

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "sinks.h"
+
 #define CLI_MAX_PIDS 256
 #define CLI_MAX_OUTPUTS 8
 #define CLI_MAX_VAULT 16
@@ -22,6 +24,7 @@ struct config {
 	int nvault;
 	const char *user;
 	const char *key_file;
+	const char *policy_file;	/* --policy: loaded and checked by start() */
 	unsigned linger_s;
 	unsigned repeat_s;
 	uint64_t scan_limit;
@@ -29,6 +32,7 @@ struct config {
 	size_t max_items;
 	uint32_t ringbuf_bytes;
 	bool verbose;
+	struct sinks_cfg sinks;	/* the output options but -o */
 };
 
 enum cli_result { CLI_RUN = 0, CLI_EXIT_OK, CLI_USAGE };

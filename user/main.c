@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "correlate.h"
 #include "dict.h"
 #include "emit.h"
 #include "enrich.h"
@@ -24,6 +25,7 @@
 #include "keyfile.h"
 #include "learn_conn.h"
 #include "log.h"
+#include "policy.h"
 #include "probes.h"
 #include "procs.h"
 #include "redact.h"
@@ -49,6 +51,7 @@ struct tracer {
 	struct events_ctx ev;
 	struct ring_buffer *rb;
 	struct launch launch;
+	struct policy *policy;	/* --policy, NULL without one */
 	int sfd, tfd, efd;
 	bool child_exited, stopping;
 	int child_status;
@@ -81,14 +84,18 @@ static void tracer_start_event(struct tracer *t)
 
 static void tracer_stop_event(struct tracer *t, int status)
 {
-	json_t *ev = ev_new("tracer.stop");
+	json_t *ev;
 
 	(void)t;
+	/* network outputs deliver what they hold, within --flush-timeout, so that tracer.stop
+	 * can say what they could not */
+	sinks_drain();
+	ev = ev_new("tracer.stop");
 	stats_fill_stop(ev);
 	if (status >= 0)
 		ev_int(ev, "process.exit_code", status);
 	ev_emit(ev);
-	sinks_flush();
+	sinks_drain();
 }
 
 static int setup_loop(struct tracer *t, char *err, size_t errlen)
@@ -228,6 +235,12 @@ static int start(struct tracer *t)
 	struct hold_shared hs;
 	char err[512], host[256] = "localhost";
 
+	/* a broken policy is a usage error, reported before anything is loaded */
+	if (t->cfg.policy_file &&
+	    policy_load(t->cfg.policy_file, &t->policy, err, sizeof(err))) {
+		st_err("%s", err);
+		return usage;
+	}
 	if (secmem_init() || redact_init() || procs_init() || enrich_init()) {
 		st_err("cannot initialise (out of memory or no entropy)");
 		return fail;
@@ -241,8 +254,9 @@ static int start(struct tracer *t)
 		return usage;
 	}
 	gethostname(host, sizeof(host) - 1);
-	emit_init(getenv("NODE_NAME") ? getenv("NODE_NAME") : host);
-	if (sinks_open(t->cfg.outputs, t->cfg.noutputs, err, sizeof(err))) {
+	t->cfg.sinks.host = getenv("NODE_NAME") ? getenv("NODE_NAME") : host;
+	emit_init(t->cfg.sinks.host);
+	if (sinks_open(t->cfg.outputs, t->cfg.noutputs, &t->cfg.sinks, err, sizeof(err))) {
 		st_err("%s", err);
 		return usage;
 	}
@@ -342,6 +356,8 @@ static void finish(struct tracer *t, int status)
 	procs_free();
 	sinks_close();
 	redact_free();
+	policy_free(t->policy);
+	t->policy = NULL;
 }
 
 int main(int argc, char **argv)
@@ -349,6 +365,9 @@ int main(int argc, char **argv)
 	static struct tracer t = { .sfd = -1, .tfd = -1, .efd = -1 };
 	int status;
 
+	/* a subcommand of its own: no root, no BPF */
+	if (argc > 1 && !strcmp(argv[1], "correlate"))
+		return correlate_main(argc - 1, argv + 1);
 	switch (cli_parse(argc, argv, &t.cfg)) {
 	case CLI_EXIT_OK:
 		return 0;

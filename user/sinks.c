@@ -1,25 +1,170 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <curl/curl.h>
 #include <errno.h>
-#include <fcntl.h>
+#include <limits.h>
+#include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <sys/stat.h>
 
+#include "log.h"
+#include "sink_file.h"
+#include "sink_net.h"
 #include "sinks.h"
 
 struct sink {
-	char spec[256];
-	FILE *f;
-	uint64_t failed, reported;
+	char name[256];		/* the spec, less URL credentials and query */
+	char spool[PATH_MAX];
+	struct sink_file *file;
+	struct sink_net *net;
+	uint64_t lost[SINK_LOSS_MAX], reported[SINK_LOSS_MAX];
+};
+
+static const struct {
+	const char *reason, *what;
+} losses[SINK_LOSS_MAX] = {
+	[SINK_LOSS_WRITE] = { "sink_write_failed", "events not written to output %s" },
+	[SINK_LOSS_SPOOL_FULL] = { "sink_spool_full",
+				   "events dropped by output %s, oldest first: its spool is full" },
+	[SINK_LOSS_SPOOL_FAILED] = { "sink_spool_failed",
+				     "events lost by output %s: its spool cannot be written" },
+	[SINK_LOSS_REJECTED] = { "sink_rejected", "events refused for good by output %s" },
 };
 
 static struct sink sinks[SINKS_MAX];
 static int nsinks;
+static unsigned flush_timeout_s;
+static uint64_t drain_deadline;
 
-int sinks_open(const char *const *specs, int n, char *err, size_t errlen)
+void sinks_cfg_defaults(struct sinks_cfg *c)
+{
+	*c = (struct sinks_cfg){
+		.spool_dir = SINKS_SPOOL_DIR,
+		.spool_max = 128 * 1024 * 1024,
+		.rotate_keep = 5,
+		.http_format = "auto",
+		.batch_events = 500,
+		.batch_bytes = 4 * 1024 * 1024,
+		.batch_ms = 1000,
+		.flush_timeout_s = 5,
+	};
+}
+
+/* scheme://[user:password@]host[:port]/path[?query]: without the credentials and query. */
+static void display_name(const char *spec, char *out, size_t len)
+{
+	const char *auth = strstr(spec, "://"), *at, *host;
+	size_t hostlen;
+
+	if (!auth) {
+		snprintf(out, len, "%s", spec);
+		return;
+	}
+	auth += 3;
+	hostlen = strcspn(auth, "/?#");
+	at = memrchr(auth, '@', hostlen);
+	host = at ? at + 1 : auth;
+	snprintf(out, len, "%.*s%.*s", (int)(auth - spec), spec, (int)strcspn(host, "?#"), host);
+}
+
+static int mkdir_p(const char *dir)
+{
+	char p[PATH_MAX];
+	size_t i;
+
+	snprintf(p, sizeof(p), "%s", dir);
+	for (i = 1; p[i]; i++) {
+		if (p[i] != '/')
+			continue;
+		p[i] = 0;
+		if (mkdir(p, 0700) && errno != EEXIST)
+			return -errno;
+		p[i] = '/';
+	}
+	return mkdir(p, 0700) && errno != EEXIST ? -errno : 0;
+}
+
+/* DIR/<scheme-host-port>-<hash of the whole spec>: one spool per output, found again by the
+ * next run with the same output. */
+static int spool_path(const char *dir, const char *name, const char *spec, char *out,
+		      size_t len)
+{
+	unsigned char h[8];
+	char slug[80], hex[17];
+	const char *p;
+	size_t i = 0;
+
+	for (p = name; *p && i < sizeof(slug) - 1; p++) {
+		if (p[0] == ':' && p[1] == '/' && p[2] == '/') {
+			slug[i++] = '-';
+			p += 2;
+			continue;
+		}
+		if (*p == '/' && i)
+			break;
+		slug[i++] = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+					    (*p >= '0' && *p <= '9') || *p == '.' || *p == '-'
+				    ? *p
+				    : '_';
+	}
+	slug[i] = 0;
+	crypto_generichash(h, sizeof(h), (const unsigned char *)spec, strlen(spec), NULL, 0);
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	if ((size_t)snprintf(out, len, "%s/%s-%s", dir, slug, hex) >= len)
+		return -ENAMETOOLONG;
+	return mkdir_p(dir);
+}
+
+static int open_one(struct sink *s, const char *spec, const struct sinks_cfg *c, char *err,
+		    size_t errlen)
+{
+	static bool curl_ready;
+	void *ctx = NULL;
+	const struct sink_transport *t;
+	int ret;
+
+	display_name(spec, s->name, sizeof(s->name));
+	if (!strcmp(spec, "-") || (!strncmp(spec, "file:", 5) && spec[5])) {
+		s->file = sink_file_open(spec[0] == '-' ? NULL : spec + 5, c->rotate_size,
+					 c->rotate_keep, err, errlen);
+		return s->file ? 0 : -EINVAL;
+	}
+	if (!strncmp(spec, "syslog+", 7)) {
+		t = &syslog_transport;
+		ctx = syslog_new(spec, c, err, errlen);
+	} else if (!strncmp(spec, "http://", 7) || !strncmp(spec, "https://", 8)) {
+		if (!curl_ready && curl_global_init(CURL_GLOBAL_DEFAULT)) {
+			snprintf(err, errlen, "cannot start libcurl");
+			return -EINVAL;
+		}
+		curl_ready = true;
+		t = &http_transport;
+		ctx = http_new(spec, c, err, errlen);
+	} else {
+		snprintf(err, errlen,
+			 "not supported (use -, file:PATH, syslog+udp://HOST:PORT, "
+			 "syslog+tcp://HOST:PORT, syslog+tls://HOST:PORT, http://... or https://...)");
+		return -EINVAL;
+	}
+	if (!ctx)
+		return -EINVAL;
+	ret = spool_path(c->spool_dir, s->name, spec, s->spool, sizeof(s->spool));
+	if (ret) {
+		snprintf(err, errlen, "spool %s: %s", c->spool_dir, strerror(-ret));
+		t->free(ctx);
+		return ret;
+	}
+	s->net = sink_net_new(s->name, t, ctx, s->spool, c, err, errlen);
+	return s->net ? 0 : -EINVAL;
+}
+
+int sinks_open(const char *const *specs, int n, const struct sinks_cfg *c, char *err,
+	       size_t errlen)
 {
 	static const char *stdout_spec = "-";
-	int i;
+	char why[512];
+	int i, ret;
 
 	if (n == 0) {
 		specs = &stdout_spec;
@@ -29,25 +174,15 @@ int sinks_open(const char *const *specs, int n, char *err, size_t errlen)
 		snprintf(err, errlen, "at most %d outputs", SINKS_MAX);
 		return -EINVAL;
 	}
+	flush_timeout_s = c->flush_timeout_s;
 	for (i = 0; i < n; i++) {
 		struct sink *s = &sinks[nsinks];
 
-		snprintf(s->spec, sizeof(s->spec), "%s", specs[i]);
-		if (!strcmp(specs[i], "-")) {
-			s->f = stdout;
-		} else if (!strncmp(specs[i], "file:", 5) && specs[i][5]) {
-			int fd = open(specs[i] + 5, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-
-			if (fd < 0 || !(s->f = fdopen(fd, "a"))) {
-				snprintf(err, errlen, "output %s: %s", specs[i], strerror(errno));
-				if (fd >= 0)
-					close(fd);
-				return -errno;
-			}
-		} else {
-			snprintf(err, errlen,
-				 "output %s: not supported (use - or file:PATH)", specs[i]);
-			return -EINVAL;
+		memset(s, 0, sizeof(*s));
+		ret = open_one(s, specs[i], c, why, sizeof(why));
+		if (ret) {
+			snprintf(err, errlen, "output %s: %s", s->name, why);
+			return ret;
 		}
 		nsinks++;
 	}
@@ -61,55 +196,114 @@ void sinks_write(const char *line, size_t len)
 	for (i = 0; i < nsinks; i++) {
 		struct sink *s = &sinks[i];
 
-		if (fwrite(line, 1, len, s->f) != len || fputc('\n', s->f) == EOF)
-			s->failed++;
+		if (s->net)
+			sink_net_write(s->net, line, len);
+		else if (sink_file_write(s->file, line, len))
+			s->lost[SINK_LOSS_WRITE]++;
 	}
 }
 
 void sinks_flush(void)
 {
-	int i;
-
-	for (i = 0; i < nsinks; i++)
-		if (fflush(sinks[i].f))
-			sinks[i].failed++;
-}
-
-void sinks_close(void)
-{
-	int i;
-
-	sinks_flush();
-	for (i = 0; i < nsinks; i++)
-		if (sinks[i].f != stdout)
-			fclose(sinks[i].f);
-	nsinks = 0;
-}
-
-uint64_t sinks_take_failures(const char **which)
-{
+	char status[300];
 	int i;
 
 	for (i = 0; i < nsinks; i++) {
 		struct sink *s = &sinks[i];
 
-		if (s->failed > s->reported) {
-			uint64_t n = s->failed - s->reported;
+		if (s->file && sink_file_flush(s->file))
+			s->lost[SINK_LOSS_WRITE]++;
+		if (!s->net)
+			continue;
+		sink_net_flush(s->net);
+		if (sink_net_status(s->net, status, sizeof(status)))
+			st_warn("output %s: %s", s->name, status);
+	}
+}
 
-			s->reported = s->failed;
-			*which = s->spec;
+void sinks_drain(void)
+{
+	int i;
+
+	sinks_flush();
+	if (!drain_deadline)
+		drain_deadline = sink_now_ns() + flush_timeout_s * 1000000000ULL;
+	for (i = 0; i < nsinks; i++)
+		if (sinks[i].net)
+			sink_net_drain(sinks[i].net, drain_deadline);
+}
+
+uint64_t sinks_undelivered(void)
+{
+	uint64_t n = 0;
+	int i;
+
+	for (i = 0; i < nsinks; i++)
+		if (sinks[i].net)
+			n += sink_net_pending(sinks[i].net);
+	return n;
+}
+
+uint64_t sinks_take_failures(const char **which, const char **reason, const char **what)
+{
+	static char phrase[512];
+	int i, k;
+
+	for (i = 0; i < nsinks; i++) {
+		struct sink *s = &sinks[i];
+
+		if (s->net)
+			sink_net_losses(s->net, s->lost);
+		for (k = 0; k < SINK_LOSS_MAX; k++) {
+			uint64_t n = s->lost[k] - s->reported[k];
+
+			if (!n)
+				continue;
+			s->reported[k] = s->lost[k];
+			*which = s->name;
+			*reason = losses[k].reason;
+			snprintf(phrase, sizeof(phrase), losses[k].what, s->name);
+			*what = phrase;
 			return n;
 		}
 	}
 	return 0;
 }
 
+void sinks_close(void)
+{
+	const char *which, *reason, *what;
+	uint64_t n;
+	int i;
+
+	sinks_flush();
+	for (i = 0; i < nsinks; i++) {
+		struct sink *s = &sinks[i];
+
+		if (s->file) {
+			sink_file_close(s->file);
+			continue;
+		}
+		n = sink_net_close(s->net, s->lost);
+		if (n)
+			st_warn("output %s: %llu events not delivered within --flush-timeout %us; "
+				"they stay in %s for the next run with this output",
+				s->name, (unsigned long long)n, flush_timeout_s, s->spool);
+		s->net = NULL;
+	}
+	/* what was lost after tracer.stop was written can only go to stderr */
+	while ((n = sinks_take_failures(&which, &reason, &what)))
+		st_warn("%llu %s (after tracer.stop)", (unsigned long long)n, what);
+	nsinks = 0;
+}
+
 uint64_t sinks_failures_total(void)
 {
 	uint64_t n = 0;
-	int i;
+	int i, k;
 
 	for (i = 0; i < nsinks; i++)
-		n += sinks[i].failed;
+		for (k = 0; k < SINK_LOSS_MAX; k++)
+			n += sinks[i].lost[k];
 	return n;
 }

@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Where JSON lines go: stdout (-) and file:PATH for now. Every failed write is counted. */
+/*
+ * Where JSON lines go: stdout (-), file:PATH (rotated by size), syslog over UDP, TCP and TLS,
+ * HTTP(S) batched POST. Local outputs are written in the event loop; each network output
+ * has a thread that delivers from its on-disk spool, so a slow or dead receiver never
+ * slows tracing. Every event an output loses is counted, with the reason.
+ */
 #ifndef SECRETRACE_SINKS_H
 #define SECRETRACE_SINKS_H
 
@@ -7,14 +12,43 @@
 #include <stdint.h>
 
 #define SINKS_MAX 8
+#define SINKS_SPOOL_DIR "/var/lib/secretrace/spool"
 
-/* Validate and open; on error, err names the spec and the reason. */
-int sinks_open(const char *const *specs, int n, char *err, size_t errlen);
+struct sinks_cfg {
+	const char *host;		/* syslog HOSTNAME, HEC host */
+	const char *spool_dir;		/* network outputs' spools go below */
+	uint64_t spool_max;		/* bytes per network output */
+	uint64_t rotate_size;		/* file:PATH rotated past this size (0: never) */
+	unsigned rotate_keep;		/* PATH.1 ... PATH.N kept */
+	const char *http_format;	/* auto, bulk, hec, ndjson */
+	const char *auth_file;		/* HTTP: a header line ("Authorization: ...") */
+	const char *auth_env;		/* ... or the environment variable holding it */
+	const char *ca_file;		/* CA certificates for https:// and syslog+tls:// */
+	unsigned batch_events;		/* HTTP: at most this many events a request */
+	uint64_t batch_bytes;		/* ... and about this many bytes */
+	unsigned batch_ms;		/* ... sent once the oldest has waited this long */
+	unsigned flush_timeout_s;	/* on stop: how long network outputs may take */
+};
+
+void sinks_cfg_defaults(struct sinks_cfg *c);
+/* Validate and open; on error, err names the output and the reason. */
+int sinks_open(const char *const *specs, int n, const struct sinks_cfg *c, char *err,
+	       size_t errlen);
+/* Never blocks on a network output. */
 void sinks_write(const char *line, size_t len);
 void sinks_flush(void);
+/* On stop: until every network output has delivered what it holds, or the flush timeout
+ * (counted from the first call) has passed. */
+void sinks_drain(void);
+/* Events network outputs hold, not delivered (they stay in the spool for the next run). */
+uint64_t sinks_undelivered(void);
 void sinks_close(void);
-/* Lines not written by some sink since the last call (and in total). */
-uint64_t sinks_take_failures(const char **which);
+/*
+ * Events some output lost since the last call (0 when none): the output's name, the
+ * tracer.loss reason (sink_write_failed, sink_spool_full, sink_spool_failed, sink_rejected)
+ * and a phrase for stderr.
+ */
+uint64_t sinks_take_failures(const char **which, const char **reason, const char **what);
 uint64_t sinks_failures_total(void);
 
 #endif

@@ -41,12 +41,16 @@ void stats_init(struct probes *p)
 	seen_recursion = lost_total = 0;
 }
 
-static void loss(const char *reason, const char *what, uint64_t n, bool bytes)
+/* output: the output that lost events (secretrace.lost.output), NULL for the tracer's own;
+ * bytes: n counts bytes (not rescanned, not learned), not events */
+static void loss_at(const char *reason, const char *what, uint64_t n, const char *output,
+		    bool bytes)
 {
 	json_t *ev = ev_new("tracer.loss");
 
 	ev_int(ev, "secretrace.lost.count", (long long)n);
 	ev_str(ev, "secretrace.lost.reason", reason);
+	ev_str(ev, "secretrace.lost.output", output);
 	if (bytes)
 		ev_str(ev, "secretrace.lost.unit", "bytes");
 	ev_emit(ev);
@@ -55,10 +59,15 @@ static void loss(const char *reason, const char *what, uint64_t n, bool bytes)
 	st_warn("%llu %s", (unsigned long long)n, what);
 }
 
+static void loss(const char *reason, const char *what, uint64_t n, bool bytes)
+{
+	loss_at(reason, what, n, NULL, bytes);
+}
+
 void stats_poll(void)
 {
 	uint64_t now[ST_STAT_MAX], rec;
-	const char *which = NULL;
+	const char *which = NULL, *reason, *what;
 	uint64_t n;
 	size_t i;
 
@@ -77,8 +86,8 @@ void stats_poll(void)
 		loss("recursion_miss", "BPF program runs skipped by the kernel (nested on a CPU)",
 		     rec - seen_recursion, false);
 	seen_recursion = rec;
-	while ((n = sinks_take_failures(&which)))
-		loss("sink_write_failed", which, n, false);
+	while ((n = sinks_take_failures(&which, &reason, &what)))
+		loss_at(reason, what, n, which, false);
 }
 
 void stats_fill_stop(json_t *ev)
@@ -100,4 +109,6 @@ void stats_fill_stop(json_t *ev)
 	ev_int(ev, "secretrace.stats.learn_failed", (long long)learner_failures());
 	ev_int(ev, "secretrace.stats.uses", (long long)uses_reported());
 	ev_int(ev, "secretrace.stats.redacted", (long long)redact_count());
+	/* after stats_poll: its tracer.loss events are among them */
+	ev_int(ev, "secretrace.stats.undelivered", (long long)sinks_undelivered());
 }

@@ -145,9 +145,34 @@ PROCESS_ACTIONS = {"process.start", "network.connect", "secret.receive", "secret
                    "secret.violation"}
 
 
+_schemas = None
+
+
+def check_schemas(events):
+    """Every event is valid against the JSON Schema of its event.action
+    (docs/schemas/, checked against ECS by tools/check_schemas.py)."""
+    global _schemas
+    if _schemas is None:
+        import sys
+        sys.path.insert(0, os.path.join(REPO, "tools"))
+        import check_schemas as cs
+        _schemas = cs.validators()
+    errors = []
+    for i, ev in enumerate(events):
+        v = _schemas.get(get(ev, "event.action"))
+        if v is None:
+            errors.append("event #%d %s: no schema for this event.action" % (i, describe(ev)))
+            continue
+        for e in v.iter_errors(ev):
+            where = ".".join(str(p) for p in e.absolute_path) or "(event)"
+            errors.append("event #%d %s: %s: %s" % (i, describe(ev), where, e.message))
+    assert not errors, "events do not match docs/schemas/:\n  " + "\n  ".join(errors[:10])
+
+
 def check_common(events, stopped=True):
     """Contract invariants every run must satisfy."""
     assert events, "no events written"
+    check_schemas(events)
     assert get(events[0], "event.action") == "tracer.start", \
         "first event is %s, not tracer.start" % describe(events[0])
     v = get(events[0], "secretrace.version")
@@ -460,6 +485,8 @@ class Workspace:
                 check_common(events)
             except AssertionError as e:
                 raise AssertionError("%s\n  tracer exit %s, stderr: %s" % (e, rc, stderr.strip()[-2000:]))
+        else:
+            check_schemas(events)
         return Run(rc, events, stderr, evp, errp, outp, p.pid)
 
     def start_tracer(self, tracer_args):
