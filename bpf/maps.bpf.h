@@ -237,12 +237,11 @@ ST_DECL __u64 learned_seq;	/* userspace: all Vault bytes up to here are learned 
 ST_DECL __u64 hold_bytes;	/* held since learned_seq last caught up; reset by userspace */
 ST_DECL __u64 conn_ids;
 
-/* The last buffer handed to a session's write: a retry of a failed SSL_write (same
- * buffer, length and ends) is not scanned twice. */
+/* The last bytes handed to a session's write: a retry of a failed SSL_write (the same
+ * bytes again, in the same buffer or a copy) is not scanned twice. */
 struct st_tls_last {
-	__u64 buf;
 	__u64 len;
-	__u64 head, tail;
+	__u64 hash;
 };
 
 /* bpf_loop's context must live on the stack: callbacks reach the scan state through this. */

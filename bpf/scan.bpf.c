@@ -619,3 +619,47 @@ int st_save_carry(int fd)
 	bpf_map_update_elem(&carry, &k, &s->carry_new, BPF_ANY);
 	return 0;
 }
+
+/* ---- content hash of a TLS write, to tell a retry from a new write ---- */
+
+struct st_hashwalk {
+	struct st_scan *s;
+	__u64 buf;
+	__u64 len;
+	__u64 h;
+};
+
+static long st_content_step(__u32 i, struct st_hashwalk *w)
+{
+	__u64 off = (__u64)i * ST_DATA_CHUNK, n;
+	struct st_scan *s = w->s;
+	__u32 k;
+
+	if (off >= w->len)
+		return 1;
+	n = w->len - off < ST_DATA_CHUNK ? w->len - off : ST_DATA_CHUNK;
+	if (bpf_probe_read_user(s->buf, n, (void *)(w->buf + off)))
+		return 1;
+	*(__u64 *)(s->buf + n) = 0;	/* the last word zero-padded */
+	for (k = 0; k < ST_DATA_CHUNK / 8; k++) {
+		if (k * 8 >= n)
+			break;
+		w->h = st_confirm_step(w->h, *(__u64 *)(s->buf + (k * 8 & (ST_CHUNK - 1))));
+	}
+	return 0;
+}
+
+/* A keyed hash of the first scan_limit bytes of a user buffer. */
+__u64 st_content_hash(__u64 buf, __u64 len)
+{
+	struct st_scan *s = st_scan_state();
+	struct st_hashwalk w = { .s = s, .buf = buf, .len = len };
+
+	if (!s)
+		return 0;
+	if (w.len > scan_limit)
+		w.len = scan_limit;
+	w.h = st_confirm_seed(len, keys.confirm);
+	bpf_loop(ST_SCAN_LIMIT_MAX / ST_DATA_CHUNK, st_content_step, &w, 0);
+	return w.h;
+}

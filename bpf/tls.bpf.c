@@ -2,14 +2,14 @@
 /*
  * TLS libraries: the plaintext at the library boundary, as the agent hands it over.
  * Uprobes on OpenSSL (SSL_write, SSL_write_ex, SSL_read, SSL_read_ex, SSL_set_fd,
- * SSL_do_handshake, SSL_connect) and GnuTLS (gnutls_record_send, gnutls_record_recv,
- * gnutls_transport_set_int2), attached to each library file for every process, so that a
- * process is observed from its first call; the traced-task filter runs first, so an
- * untraced process pays the trap and one map lookup.
+ * SSL_do_handshake, SSL_connect) and GnuTLS (gnutls_record_send, gnutls_record_recv, gnutls_transport_set_int2), attached to
+ * each library file for every process, so that a process is observed from its first
+ * call; the traced-task filter runs first, so an untraced process pays the trap and one
+ * map lookup.
  *
  * Writes are scanned at entry, where the buffer is the agent's own and complete (OpenSSL
- * writes all of it or nothing), with one trap per call; a retry of a failed write (same
- * buffer, length and ends) is not scanned twice. Reads need the return value, and only
+ * writes all of it or nothing), with one trap per call; a retry of a failed write (the same
+ * bytes, by content hash) is not scanned twice. Reads need the return value, and only
  * Vault sessions' reads are copied out.
  */
 #include "maps.bpf.h"
@@ -51,18 +51,14 @@ static __always_inline void st_tls_set_fd(__u64 ssl, __s32 fd)
 	bpf_map_update_elem(&tls_fd, &k, &fd, BPF_ANY);
 }
 
-/* A retry of the last write on this session (same buffer, length and ends)? */
+/* A retry of the last write on this session: the same bytes (node retries from a copy)? */
 static __always_inline bool st_tls_retry(__u64 ssl, __u64 buf, __u64 len)
 {
 	struct st_tls_key k = st_tls_key_of(ssl);
-	struct st_tls_last now = { .buf = buf, .len = len };
-	struct st_tls_last *last;
+	struct st_tls_last now = { .len = len, .hash = st_content_hash(buf, len) };
+	struct st_tls_last *last = bpf_map_lookup_elem(&tls_last, &k);
 
-	bpf_probe_read_user(&now.head, 8, (void *)buf);
-	bpf_probe_read_user(&now.tail, 8, (void *)(buf + len - 8));
-	last = bpf_map_lookup_elem(&tls_last, &k);
-	if (last && last->buf == buf && last->len == len && last->head == now.head &&
-	    last->tail == now.tail)
+	if (last && last->len == len && last->hash == now.hash)
 		return true;
 	bpf_map_update_elem(&tls_last, &k, &now, BPF_ANY);
 	return false;
@@ -77,7 +73,7 @@ static __always_inline int st_tls_write(__u64 ssl, __u64 buf, __u64 len, __u32 h
 
 	if (!st_is_traced() || !ssl || !buf || !len || (__s64)len < 0)
 		return 0;
-	if (len >= 8 && st_tls_retry(ssl, buf, len))
+	if (st_tls_retry(ssl, buf, len))
 		return 0;
 	s = st_call_begin(hook, st_tls_fd(ssl), ST_SINK_UNKNOWN);
 	if (!s)
@@ -107,24 +103,6 @@ static __always_inline int st_tls_write(__u64 ssl, __u64 buf, __u64 len, __u32 h
 	if (in_seq != learned_seq)
 		st_copy_stream(ST_DATA_HELD);
 	return 0;
-}
-
-SEC("uprobe")
-int BPF_KPROBE(handle_ssl_write, void *ssl, const void *buf, int num)
-{
-	return st_tls_write((__u64)ssl, (__u64)buf, num > 0 ? num : 0, ST_HOOK_SSL_WRITE);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(handle_ssl_write_ex, void *ssl, const void *buf, __u64 num)
-{
-	return st_tls_write((__u64)ssl, (__u64)buf, num, ST_HOOK_SSL_WRITE);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(handle_gnutls_record_send, void *session, const void *data, __u64 size)
-{
-	return st_tls_write((__u64)session, (__u64)data, size, ST_HOOK_GNUTLS_SEND);
 }
 
 /* ---- reads: only Vault sessions' are copied, after the call ---- */
@@ -190,54 +168,46 @@ static __always_inline int st_tls_read_exit(long ret)
 	return 0;
 }
 
-SEC("uprobe")
-int BPF_KPROBE(handle_ssl_read, void *ssl, void *buf, int num)
-{
-	return st_tls_read_enter((__u64)ssl, (__u64)buf, num > 0 ? num : 0, 0, ST_HOOK_SSL_READ, 0);
-}
+/* ---- one entry program and one return program for every function of every file: the
+ * attach cookie says which function fired (one uprobe_multi link per file and kind) ---- */
 
 SEC("uprobe")
-int BPF_KPROBE(handle_ssl_read_ex, void *ssl, void *buf, __u64 num, __u64 *readbytes)
+int handle_tls_enter(struct pt_regs *ctx)
 {
-	return st_tls_read_enter((__u64)ssl, (__u64)buf, num, (__u64)readbytes, ST_HOOK_SSL_READ,
-				 ST_TLS_READ_EX);
-}
+	__u64 a1 = PT_REGS_PARM1(ctx), a2 = PT_REGS_PARM2(ctx), a3 = PT_REGS_PARM3(ctx);
 
-SEC("uprobe")
-int BPF_KPROBE(handle_gnutls_record_recv, void *session, void *data, __u64 size)
-{
-	return st_tls_read_enter((__u64)session, (__u64)data, size, 0, ST_HOOK_GNUTLS_RECV, 0);
+	switch (bpf_get_attach_cookie(ctx)) {
+	case ST_TLS_SSL_WRITE:	/* int num */
+		return st_tls_write(a1, a2, (int)a3 > 0 ? (int)a3 : 0, ST_HOOK_SSL_WRITE);
+	case ST_TLS_SSL_WRITE_EX:
+		return st_tls_write(a1, a2, a3, ST_HOOK_SSL_WRITE);
+	case ST_TLS_GNUTLS_SEND:
+		return st_tls_write(a1, a2, a3, ST_HOOK_GNUTLS_SEND);
+	case ST_TLS_SSL_READ:
+		return st_tls_read_enter(a1, a2, (int)a3 > 0 ? (int)a3 : 0, 0, ST_HOOK_SSL_READ, 0);
+	case ST_TLS_SSL_READ_EX:
+		return st_tls_read_enter(a1, a2, a3, PT_REGS_PARM4(ctx), ST_HOOK_SSL_READ,
+					 ST_TLS_READ_EX);
+	case ST_TLS_GNUTLS_RECV:
+		return st_tls_read_enter(a1, a2, a3, 0, ST_HOOK_GNUTLS_RECV, 0);
+	case ST_TLS_SSL_SET_FD:
+		if (st_is_traced())
+			st_tls_set_fd(a1, (int)a2);
+		return 0;
+	case ST_TLS_GNUTLS_SET_INT2:	/* (session, recv_fd, send_fd) */
+		if (st_is_traced())
+			st_tls_set_fd(a1, (int)a3);
+		return 0;
+	case ST_TLS_HANDSHAKE:	/* its socket calls tell which socket, before any data */
+		if (st_is_traced())
+			st_tls_fd(a1);
+		return 0;
+	}
+	return 0;
 }
 
 SEC("uretprobe")
-int BPF_KRETPROBE(handle_tls_read_ret, long ret)
+int handle_tls_return(struct pt_regs *ctx)
 {
-	return st_tls_read_exit(ret);
-}
-
-/* ---- which socket a session runs over ---- */
-
-SEC("uprobe")
-int BPF_KPROBE(handle_ssl_set_fd, void *ssl, int fd)
-{
-	if (st_is_traced())
-		st_tls_set_fd((__u64)ssl, fd);
-	return 0;
-}
-
-SEC("uprobe")
-int BPF_KPROBE(handle_gnutls_transport_set_int2, void *session, int recv_fd, int send_fd)
-{
-	if (st_is_traced())
-		st_tls_set_fd((__u64)session, send_fd);
-	return 0;
-}
-
-/* A handshake on a session whose socket is not known: its next socket call tells. */
-SEC("uprobe")
-int BPF_KPROBE(handle_ssl_handshake, void *ssl)
-{
-	if (st_is_traced())
-		st_tls_fd((__u64)ssl);
-	return 0;
+	return st_tls_read_exit(PT_REGS_RC(ctx));
 }

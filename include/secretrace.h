@@ -83,6 +83,19 @@ enum st_hook {
 	ST_HOOK_MAX,
 };
 
+/* TLS library functions: the attach cookie of their uprobes (user/tls_attach.c). */
+enum st_tls_func {
+	ST_TLS_SSL_WRITE = 1,
+	ST_TLS_SSL_WRITE_EX,
+	ST_TLS_SSL_READ,
+	ST_TLS_SSL_READ_EX,
+	ST_TLS_SSL_SET_FD,
+	ST_TLS_GNUTLS_SEND,
+	ST_TLS_GNUTLS_RECV,
+	ST_TLS_GNUTLS_SET_INT2,
+	ST_TLS_HANDSHAKE,	/* SSL_do_handshake, SSL_connect: the socket is about to be used */
+};
+
 enum st_sink {
 	ST_SINK_UNKNOWN = 0,
 	ST_SINK_SOCKET,

@@ -103,7 +103,9 @@ USE = dict(PROCESS, **PEER, **DELIVERY, **{
     "secretrace.peer.pid": i("for pipes and unix sockets: the reading or peer process", minimum=1),
     "secretrace.peer.name": s("... and its name (comm)"),
 })
-USE_REQUIRED = PROCESS_FULL + ["vault.request_id", "vault.path", "vault.field", "secret.fingerprint",
+# vault.request_id and vault.path are absent for a VAULT_TOKEN from the environment, and for a
+# credential the process presented to Vault, used again before Vault answered that request
+USE_REQUIRED = PROCESS_FULL + ["vault.field", "secret.fingerprint",
                                "secret.encoding", "secretrace.syscall", "secretrace.sink"]
 
 ACTIONS = {
@@ -117,6 +119,7 @@ ACTIONS = {
                                        "description": "the command's PID, or the -p PIDs"},
             "secretrace.config.scan_limit": n("bytes of one call scanned"),
             "secretrace.probes_failed": s("probes that could not attach"),
+            "secretrace.tls_libraries": s("files with TLS uprobes, comma-separated"),
         },
         "required": ["secretrace.version", "secretrace.target.mode"],
     },

@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fingerprint.h"
@@ -85,6 +86,14 @@ int probes_load(struct probes *p, const struct probes_cfg *cfg, char *err, size_
 	s->rodata->scan_limit = cfg->scan_limit;
 	s->rodata->hold_limit = cfg->hold_limit;
 	s->rodata->keys = cfg->keys;
+	/* uprobe_multi programs must say so when they are loaded */
+	p->uprobe_multi = tls_multi_supported();
+	if (p->uprobe_multi &&
+	    (bpf_program__set_expected_attach_type(s->progs.handle_tls_enter, 48) ||
+	     bpf_program__set_expected_attach_type(s->progs.handle_tls_return, 48))) {
+		snprintf(err, errlen, "preparing the TLS probes failed");
+		return -EINVAL;
+	}
 	if (ncpu < 1 || bpf_map__set_max_entries(s->maps.scan_state, ncpu) ||
 	    bpf_map__set_max_entries(s->maps.events, cfg->ringbuf_bytes)) {
 		snprintf(err, errlen, "sizing the BPF maps failed");
@@ -158,29 +167,39 @@ static void *destroy_link(void *l)
 	return NULL;
 }
 
-/* Detaching a syscall tracepoint waits for an RCU grace period (tens of milliseconds
- * here); detaching them all at once lets those waits overlap. */
-static void destroy_links(struct probes *p)
+/* Detaching a syscall tracepoint or a uprobe waits for an RCU grace period (tens of
+ * milliseconds here); detaching them all at once lets those waits overlap. */
+void probes_destroy_links(struct bpf_link **links, size_t n)
 {
-	pthread_t th[PROBES_MAX_LINKS];
-	bool started[PROBES_MAX_LINKS];
-	int i;
+	pthread_t *th = calloc(n, sizeof(*th));
+	bool *started = calloc(n, sizeof(*started));
+	size_t i;
 
-	for (i = 0; i < p->nlinks; i++)
-		started[i] = !pthread_create(&th[i], NULL, destroy_link, p->links[i]);
-	for (i = 0; i < p->nlinks; i++) {
-		if (started[i])
+	for (i = 0; i < n; i++)
+		started[i] = th && started && !pthread_create(&th[i], NULL, destroy_link, links[i]);
+	for (i = 0; i < n; i++) {
+		if (started && started[i])
 			pthread_join(th[i], NULL);
 		else
-			bpf_link__destroy(p->links[i]);
+			bpf_link__destroy(links[i]);
 	}
-	p->nlinks = 0;
+	free(th);
+	free(started);
 }
 
 void probes_destroy(struct probes *p)
 {
+	struct timespec a, b, c;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
 	tls_detach();
-	destroy_links(p);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	probes_destroy_links(p->links, p->nlinks);
+	clock_gettime(CLOCK_MONOTONIC, &c);
+	st_debug("detached: uprobes in %.0f ms, tracepoints in %.0f ms",
+		 (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6,
+		 (c.tv_sec - b.tv_sec) * 1e3 + (c.tv_nsec - b.tv_nsec) / 1e6);
+	p->nlinks = 0;
 	if (p->prefilter)
 		munmap(p->prefilter, ST_PREFILTER_WORDS * sizeof(uint64_t));
 	p->prefilter = NULL;

@@ -30,6 +30,7 @@ struct probes {
 	char failed[512];	/* programs that did not attach (optional ones), comma-separated */
 	int nfailed;
 	uint64_t *prefilter;	/* the mmapped bitmap */
+	bool uprobe_multi;	/* TLS uprobes go on as uprobe_multi links */
 	bool mounted_tracefs;
 };
 
@@ -38,6 +39,8 @@ int probes_check(struct probes *p, char *err, size_t errlen);
 int probes_load(struct probes *p, const struct probes_cfg *cfg, char *err, size_t errlen);
 int probes_attach(struct probes *p, char *err, size_t errlen);
 void probes_destroy(struct probes *p);
+/* Destroy links, in parallel (each detach waits for a grace period). */
+void probes_destroy_links(struct bpf_link **links, size_t n);
 int probes_trace_pid(struct probes *p, uint32_t pid, uint32_t root);
 int probes_traced_count(struct probes *p);
 /* Sums of the per-CPU counters. */

@@ -6,15 +6,26 @@
  * from its very first call: at start, every OpenSSL and GnuTLS on the system's library
  * paths and node in PATH; later, any other file a traced process maps or executes that
  * exports the functions (a container's own libssl, a static build), as soon as it is seen.
+ *
+ * One entry program and one return program serve every function; the attach cookie names
+ * the function. Where the kernel has uprobe_multi links (6.6+), a file takes two links
+ * (attaching and, above all, detaching uprobes one by one waits for a grace period each);
+ * elsewhere, one perf-event uprobe per function.
  */
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
 #include <glob.h>
+#include <libelf.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "probes.h"
@@ -22,70 +33,202 @@
 #include "tls_attach.h"
 #include "u64map.h"
 
-struct hook {
-	const char *func;
-	bool ret;
-	struct bpf_program *(*prog)(struct secretrace_bpf *s);
-};
+/* uprobe_multi (Linux 6.6): not in this libbpf's headers */
+#define ST_BPF_TRACE_UPROBE_MULTI 48
+#define ST_BPF_F_UPROBE_MULTI_RETURN 1
 
-#define PROG(name)                                                                       \
-	static struct bpf_program *prog_##name(struct secretrace_bpf *s)                 \
-	{                                                                                \
-		return s->progs.name;                                                    \
-	}
-PROG(handle_ssl_write)
-PROG(handle_ssl_write_ex)
-PROG(handle_ssl_read)
-PROG(handle_ssl_read_ex)
-PROG(handle_tls_read_ret)
-PROG(handle_ssl_set_fd)
-PROG(handle_ssl_handshake)
-PROG(handle_gnutls_record_send)
-PROG(handle_gnutls_record_recv)
-PROG(handle_gnutls_transport_set_int2)
-
-static const struct hook hooks[] = {
-	{ "SSL_write", false, prog_handle_ssl_write },
-	{ "SSL_write_ex", false, prog_handle_ssl_write_ex },
-	{ "SSL_read", false, prog_handle_ssl_read },
-	{ "SSL_read", true, prog_handle_tls_read_ret },
-	{ "SSL_read_ex", false, prog_handle_ssl_read_ex },
-	{ "SSL_read_ex", true, prog_handle_tls_read_ret },
-	{ "SSL_set_fd", false, prog_handle_ssl_set_fd },
-	{ "SSL_do_handshake", false, prog_handle_ssl_handshake },
-	{ "SSL_connect", false, prog_handle_ssl_handshake },
-	{ "gnutls_record_send", false, prog_handle_gnutls_record_send },
-	{ "gnutls_record_recv", false, prog_handle_gnutls_record_recv },
-	{ "gnutls_record_recv", true, prog_handle_tls_read_ret },
-	{ "gnutls_transport_set_int2", false, prog_handle_gnutls_transport_set_int2 },
+static const struct {
+	const char *name;
+	enum st_tls_func func;
+	bool ret;		/* a return probe too (its value is the bytes read) */
+} funcs[] = {
+	{ "SSL_write", ST_TLS_SSL_WRITE, false },
+	{ "SSL_write_ex", ST_TLS_SSL_WRITE_EX, false },
+	{ "SSL_read", ST_TLS_SSL_READ, true },
+	{ "SSL_read_ex", ST_TLS_SSL_READ_EX, true },
+	{ "SSL_set_fd", ST_TLS_SSL_SET_FD, false },
+	{ "gnutls_record_send", ST_TLS_GNUTLS_SEND, false },
+	{ "gnutls_record_recv", ST_TLS_GNUTLS_RECV, true },
+	{ "gnutls_transport_set_int2", ST_TLS_GNUTLS_SET_INT2, false },
+	{ "SSL_do_handshake", ST_TLS_HANDSHAKE, false },
+	{ "SSL_connect", ST_TLS_HANDSHAKE, false },
 };
+#define NFUNCS (sizeof(funcs) / sizeof(funcs[0]))
 
 static struct u64map seen;	/* (dev, inode) of every file looked at */
 static struct bpf_link **links;
 static size_t nlinks, caplinks;
+static int *multi_fds;		/* uprobe_multi links: plain fds */
+static size_t nmulti, capmulti;
 static char attached[2048];	/* the files with uprobes, comma-separated */
+static bool use_multi;
 
-static int keep_link(struct bpf_link *l)
+static int grow(void **arr, size_t *cap, size_t n, size_t size)
 {
-	if (nlinks == caplinks) {
-		size_t cap = caplinks ? caplinks * 2 : 32;
-		struct bpf_link **n = realloc(links, cap * sizeof(*n));
+	if (n < *cap)
+		return 0;
+	*cap = *cap ? *cap * 2 : 32;
+	*arr = realloc(*arr, *cap * size);
+	return *arr ? 0 : -ENOMEM;
+}
 
-		if (!n)
-			return -ENOMEM;
-		links = n;
-		caplinks = cap;
+/* File offsets of the functions a file defines (dynamic or static symbols); 0: absent. */
+static int func_offsets(const char *path, uint64_t off[NFUNCS])
+{
+	Elf *elf;
+	Elf_Scn *scn = NULL;
+	size_t i, nph;
+	int fd, found = 0;
+
+	memset(off, 0, sizeof(uint64_t) * NFUNCS);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF || elf_getphdrnum(elf, &nph)) {
+		if (elf)
+			elf_end(elf);
+		close(fd);
+		return 0;
+	}
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *data;
+		size_t k, n;
+
+		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_DYNSYM && sh.sh_type != SHT_SYMTAB))
+			continue;
+		data = elf_getdata(scn, NULL);
+		n = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
+		for (k = 0; data && k < n; k++) {
+			GElf_Sym sym;
+			const char *name;
+
+			if (!gelf_getsym(data, k, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
+			    sym.st_shndx == SHN_UNDEF || !sym.st_value)
+				continue;
+			name = elf_strptr(elf, sh.sh_link, sym.st_name);
+			for (i = 0; name && i < NFUNCS; i++) {
+				size_t p;
+
+				if (off[i] || strcmp(name, funcs[i].name))
+					continue;
+				/* the address, as an offset into the file: through its segment */
+				for (p = 0; p < nph; p++) {
+					GElf_Phdr ph;
+
+					if (gelf_getphdr(elf, p, &ph) && ph.p_type == PT_LOAD &&
+					    (ph.p_flags & PF_X) && sym.st_value >= ph.p_vaddr &&
+					    sym.st_value < ph.p_vaddr + ph.p_memsz) {
+						off[i] = sym.st_value - ph.p_vaddr + ph.p_offset;
+						found++;
+						break;
+					}
+				}
+			}
+		}
+	}
+	elf_end(elf);
+	close(fd);
+	return found;
+}
+
+/* BPF_LINK_CREATE of an uprobe_multi link: one program on many offsets of one file. */
+static int multi_link(int prog_fd, const char *path, const uint64_t *offs, const uint64_t *cookies,
+		      uint32_t cnt, bool ret)
+{
+	struct {
+		uint32_t prog_fd, target_fd, attach_type, flags;
+		uint64_t path, offsets, ref_ctr_offsets, cookies;
+		uint32_t cnt, mflags, pid, pad;
+		uint8_t zero[64];	/* the rest of union bpf_attr, which the kernel wants zero */
+	} attr = {
+		.prog_fd = prog_fd, .attach_type = ST_BPF_TRACE_UPROBE_MULTI,
+		.path = (uintptr_t)path, .offsets = (uintptr_t)offs, .cookies = (uintptr_t)cookies,
+		.cnt = cnt, .mflags = ret ? ST_BPF_F_UPROBE_MULTI_RETURN : 0,
+	};
+
+	return syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
+}
+
+static int keep_multi(int fd)
+{
+	if (grow((void **)&multi_fds, &capmulti, nmulti, sizeof(*multi_fds))) {
+		close(fd);
+		return -ENOMEM;
+	}
+	multi_fds[nmulti++] = fd;
+	return 0;
+}
+
+static int attach_multi(struct probes *p, const char *path, const uint64_t off[NFUNCS])
+{
+	uint64_t offs[NFUNCS], cookies[NFUNCS];
+	uint32_t n = 0, i;
+	int fd;
+
+	for (i = 0; i < NFUNCS; i++)
+		if (off[i]) {
+			offs[n] = off[i];
+			cookies[n++] = funcs[i].func;
+		}
+	fd = multi_link(bpf_program__fd(p->skel->progs.handle_tls_enter), path, offs, cookies, n,
+			false);
+	if (fd < 0 || keep_multi(fd))
+		return -errno;
+	for (i = 0, n = 0; i < NFUNCS; i++)
+		if (off[i] && funcs[i].ret) {
+			offs[n] = off[i];
+			cookies[n++] = funcs[i].func;
+		}
+	if (!n)
+		return 0;
+	fd = multi_link(bpf_program__fd(p->skel->progs.handle_tls_return), path, offs, cookies, n,
+			true);
+	return fd < 0 || keep_multi(fd) ? -errno : 0;
+}
+
+static int attach_one(struct bpf_program *prog, const char *path, uint64_t off, uint64_t cookie,
+		      bool ret)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie, .retprobe = ret);
+	struct bpf_link *l = bpf_program__attach_uprobe_opts(prog, -1, path, off, &opts);
+
+	if (!l)
+		return -errno;
+	if (grow((void **)&links, &caplinks, nlinks, sizeof(*links))) {
+		bpf_link__destroy(l);
+		return -ENOMEM;
 	}
 	links[nlinks++] = l;
 	return 0;
 }
 
+static int attach_each(struct probes *p, const char *path, const uint64_t off[NFUNCS])
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < NFUNCS; i++) {
+		if (!off[i])
+			continue;
+		err = attach_one(p->skel->progs.handle_tls_enter, path, off[i], funcs[i].func, false);
+		if (!err && funcs[i].ret)
+			err = attach_one(p->skel->progs.handle_tls_return, path, off[i], funcs[i].func,
+					 true);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 int tls_attach_file(struct probes *p, const char *path)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, opts);
+	uint64_t off[NFUNCS];
 	struct stat st;
 	uint64_t key;
-	size_t i, n = 0;
+	int n, err;
 
 	if (stat(path, &st) || !S_ISREG(st.st_mode))
 		return 0;
@@ -95,27 +238,19 @@ int tls_attach_file(struct probes *p, const char *path)
 	if (u64map_get(&seen, key, NULL))
 		return 0;
 	u64map_put(&seen, key, 1);
-	for (i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
-		struct bpf_link *l;
-
-		opts.func_name = hooks[i].func;
-		opts.retprobe = hooks[i].ret;
-		/* a file without the function fails here: it is not a TLS library */
-		l = bpf_program__attach_uprobe_opts(hooks[i].prog(p->skel), -1, path, 0, &opts);
-		if (!l)
-			continue;
-		if (keep_link(l)) {
-			bpf_link__destroy(l);
-			return -ENOMEM;
-		}
-		n++;
+	n = func_offsets(path, off);
+	if (!n)	/* no TLS functions here */
+		return 0;
+	err = use_multi ? attach_multi(p, path, off) : attach_each(p, path, off);
+	if (err) {
+		st_warn("TLS probes on %s did not attach (%s): its TLS traffic is not seen", path,
+			strerror(-err));
+		return err;
 	}
-	if (n) {
-		size_t len = strlen(attached);
-
-		snprintf(attached + len, sizeof(attached) - len, "%s%s", len ? "," : "", path);
-		st_debug("TLS uprobes on %s (%zu functions)", path, n);
-	}
+	snprintf(attached + strlen(attached), sizeof(attached) - strlen(attached), "%s%s",
+		 attached[0] ? "," : "", path);
+	st_debug("TLS uprobes on %s (%d functions, %s)", path, n,
+		 use_multi ? "uprobe_multi" : "one link each");
 	return n;
 }
 
@@ -127,6 +262,27 @@ static bool tls_candidate(const char *path)
 	base = base ? base + 1 : path;
 	return !strncmp(base, "libssl.so", 9) || !strncmp(base, "libgnutls.so", 12) ||
 	       !strcmp(base, "node") || !strcmp(base, "nodejs");
+}
+
+bool tls_multi_supported(void)
+{
+	struct bpf_insn ret0[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = ST_BPF_TRACE_UPROBE_MULTI);
+	uint64_t off = 0;
+	int prog, fd;
+
+	/* as libbpf probes it: a link on "/" fails with EBADF where the kind exists */
+	prog = bpf_prog_load(BPF_PROG_TYPE_KPROBE, NULL, "GPL", ret0, 2, &opts);
+	if (prog < 0)
+		return false;
+	fd = multi_link(prog, "/", &off, NULL, 1, false);
+	if (fd >= 0)
+		close(fd);
+	close(prog);
+	return fd >= 0 || errno == EBADF;
 }
 
 int tls_attach_system(struct probes *p)
@@ -142,6 +298,7 @@ int tls_attach_system(struct probes *p)
 	size_t i, k;
 	int n = 0;
 
+	use_multi = p->uprobe_multi;
 	for (i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++) {
 		glob_t g;
 
@@ -206,11 +363,16 @@ const char *tls_attached(void)
 
 void tls_detach(void)
 {
-	while (nlinks)
-		bpf_link__destroy(links[--nlinks]);
+	probes_destroy_links(links, nlinks);
+	nlinks = 0;
 	free(links);
 	links = NULL;
 	caplinks = 0;
+	while (nmulti)
+		close(multi_fds[--nmulti]);
+	free(multi_fds);
+	multi_fds = NULL;
+	capmulti = 0;
 	u64map_free(&seen);
 	attached[0] = 0;
 }

@@ -3,10 +3,13 @@
 #ifndef SECRETRACE_TLS_ATTACH_H
 #define SECRETRACE_TLS_ATTACH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct probes;
 
+/* Does the kernel have uprobe_multi links (6.6)? Asked before the programs are loaded. */
+bool tls_multi_supported(void);
 /* Every OpenSSL/GnuTLS on the library paths, node in PATH. Returns files attached. */
 int tls_attach_system(struct probes *p);
 /* A file, if it exports TLS functions (once per file). Returns functions attached. */
