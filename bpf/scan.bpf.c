@@ -663,3 +663,44 @@ __u64 st_content_hash(__u64 buf, __u64 len)
 	bpf_loop(ST_SCAN_LIMIT_MAX / ST_DATA_CHUNK, st_content_step, &w, 0);
 	return w.h;
 }
+
+/* The first bytes of a connection, when they are a TLS ClientHello (its server name) or an
+ * HTTP request (its Host): userspace reads destination.domain from them. */
+#define ST_PEEK_MAX 512
+
+int st_peek(void)
+{
+	struct st_scan *s = st_scan_state();
+	struct st_rec_data *r;
+	struct st_seg *g;
+	__u8 head[2] = {};
+	__u64 n;
+
+	if (!s || !s->nsegs)
+		return 0;
+	g = &s->segs[0];
+	if (g->kernel || bpf_probe_read_user(head, 2, (void *)g->base))
+		return 0;
+	if (!(head[0] == 0x16 && head[1] == 3) && !(head[0] >= 'A' && head[0] <= 'Z'))
+		return 0;
+	n = g->len < ST_PEEK_MAX ? g->len : ST_PEEK_MAX;
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		st_count(ST_STAT_LOST_DATA, 1);
+		return 0;
+	}
+	st_fill_hdr(&r->hdr, ST_REC_DATA);
+	r->kind = ST_DATA_PEEK;
+	r->fd = s->fd;
+	r->call_id = s->call_id;
+	r->conn_id = r->ssl = r->offset = r->seq = 0;
+	r->flags = ST_DATA_LAST;
+	r->hook = s->hook;
+	r->gen = r->carry_len = r->nfound = 0;
+	if (bpf_probe_read_user(r->data, n & (ST_PEEK_MAX * 2 - 1), (void *)g->base))
+		n = 0;
+	r->len = n;
+	__builtin_memset(&r->si, 0, sizeof(r->si));
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}

@@ -79,6 +79,7 @@ static __always_inline int st_send_exit(long ret)
 {
 	struct st_stash a;
 	struct st_scan *s;
+	bool first = false;
 	__u64 conn;
 
 	if (!st_stash_take(&a) || ret <= 0)
@@ -90,10 +91,13 @@ static __always_inline int st_send_exit(long ret)
 	/* Vault traffic goes to the learner whole: no carry of earlier bytes there */
 	conn = st_vault_conn_of(s->fd);
 	if (!conn)
-		st_add_carry(s, s->fd);
+		first = !st_add_carry(s, s->fd);
 	if (!st_add_call(s, &a, ret))
 		return 0;
 	st_scan_stream();
+	/* a connection's first bytes name its host (TLS SNI, HTTP Host): before the uses */
+	if (first && st_fd_is_socket(s->fd))
+		st_peek();
 	st_finish_call();
 	if (conn && st_tls_record(s))
 		conn = st_drop_vault_conn(s->fd);

@@ -16,6 +16,7 @@ extern int st_finish_call(void);
 extern int st_copy_stream(__u32 kind);
 extern int st_save_carry(int fd);
 extern __u64 st_content_hash(__u64 buf, __u64 len);
+extern int st_peek(void);
 
 static __always_inline struct st_scan *st_call_begin(__u32 hook, int fd, __u32 sink)
 {

@@ -69,6 +69,7 @@ static __always_inline int st_tls_write(__u64 ssl, __u64 buf, __u64 len, __u32 h
 	struct st_tls_key k;
 	struct st_conn *c;
 	struct st_scan *s;
+	bool first = false;
 	int carry_fd;
 
 	if (!st_is_traced() || !ssl || !buf || !len || (__s64)len < 0)
@@ -83,9 +84,11 @@ static __always_inline int st_tls_write(__u64 ssl, __u64 buf, __u64 len, __u32 h
 	c = bpf_map_lookup_elem(&tls_conns, &k);
 	carry_fd = st_tls_carry_fd(ssl);
 	if (!c)
-		st_add_carry(s, carry_fd);
+		first = !st_add_carry(s, carry_fd);
 	st_seg_add(s, buf, len, 0, 0);
 	st_scan_stream();
+	if (first && s->fd >= 0)	/* the session's first request names its Host */
+		st_peek();
 	st_finish_call();
 	if (c) {
 		s->conn_id = c->id;

@@ -236,11 +236,13 @@ struct st_rec_match {
 	char path[ST_PATH_MAX];
 };
 
-/* Bytes of a Vault connection (in or out), or a held copy of an outgoing buffer. */
+/* Bytes of a Vault connection (in or out), a held copy of an outgoing buffer, or the first
+ * bytes of a connection (which name the host it is for). */
 enum st_data_kind {
 	ST_DATA_VAULT_OUT = 1,
 	ST_DATA_VAULT_IN,
 	ST_DATA_HELD,
+	ST_DATA_PEEK,		/* a socket's first bytes: a TLS ClientHello or an HTTP request */
 };
 
 #define ST_DATA_LAST (1u << 0)	/* last record of this call */

@@ -68,6 +68,7 @@ PEER = {
     "destination.ip": s("peer IP address", anyOf=[{"format": "ipv4"}, {"format": "ipv6"}]),
     "destination.port": i("peer port", minimum=0, maximum=65535),
     "destination.address": s("unix socket path (@name for abstract ones)"),
+    "destination.domain": s("host name the connection is for: its TLS SNI or HTTP Host"),
     "network.transport": s("transport", enum=["tcp", "udp", "unix", "raw", "other"]),
 }
 
@@ -102,6 +103,7 @@ USE = dict(PROCESS, **PEER, **DELIVERY, **{
     "file.path": s("file or tty path; pipe:[inode] for pipes"),
     "secretrace.peer.pid": i("for pipes and unix sockets: the reading or peer process", minimum=1),
     "secretrace.peer.name": s("... and its name (comm)"),
+    "rule.name": s("the policy rule that allowed the use (a use no rule matched has none)"),
 })
 # vault.request_id and vault.path are absent for a VAULT_TOKEN from the environment, and for a
 # credential the process presented to Vault, used again before Vault answered that request
@@ -191,6 +193,7 @@ ACTIONS = {
         "description": "a traced process received a secret from Vault (or presented one to it)",
         "fields": dict(PROCESS, **PEER, **DELIVERY, **{
             "vault.accessor": s("token accessor, for login tokens"),
+            "vault.lease_duration": i("seconds the lease (or login token) lasts, if any", minimum=1),
             "secret.fingerprint": s("keyed hash of the secret value", pattern=HASH),
             "secret.source": s("response; request for credentials the process presented; "
                                "environment for VAULT_TOKEN", enum=["response", "request", "environment"]),

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "emit.h"
@@ -12,10 +13,11 @@
 #include "u64map.h"
 
 static struct u64map connected;	/* (pid, fd) -> struct st_rec_connect * */
+static struct u64map domains;	/* (pid, fd) -> host name seen on the socket (char *) */
 
 int enrich_init(void)
 {
-	return u64map_init(&connected, 64);
+	return u64map_init(&connected, 64) || u64map_init(&domains, 64) ? -1 : 0;
 }
 
 void enrich_free(void)
@@ -26,6 +28,10 @@ void enrich_free(void)
 	while (u64map_next(&connected, &i, &k, &v))
 		free((void *)(uintptr_t)v);
 	u64map_free(&connected);
+	i = 0;
+	while (u64map_next(&domains, &i, &k, &v))
+		free((void *)(uintptr_t)v);
+	u64map_free(&domains);
 }
 
 static uint64_t fd_key(uint32_t pid, int32_t fd)
@@ -57,6 +63,11 @@ void enrich_connect(const struct st_rec_connect *r)
 	struct st_rec_connect *copy = malloc(sizeof(*copy));
 	uint64_t k = fd_key(r->hdr.pid, r->fd), old;
 
+	/* a new connection on this fd: the host name of the last one is not its own */
+	if (u64map_get(&domains, k, &old)) {
+		u64map_del(&domains, k);
+		free((void *)(uintptr_t)old);
+	}
 	if (!copy)
 		return;
 	*copy = *r;
@@ -64,6 +75,86 @@ void enrich_connect(const struct st_rec_connect *r)
 		free((void *)(uintptr_t)old);
 	if (u64map_put(&connected, k, (uintptr_t)copy))
 		free(copy);
+}
+
+/* The server name of a TLS ClientHello (RFC 8446 4.1.2, RFC 6066 3), or NULL. */
+static char *client_hello_sni(const uint8_t *p, size_t n)
+{
+	size_t at = 5 + 4 + 2 + 32, len, end;
+
+	/* record: handshake (22), ClientHello (1) */
+	if (n < at + 1 || p[0] != 22 || p[5] != 1)
+		return NULL;
+	at += 1 + p[at];			/* session id */
+	if (at + 2 > n)
+		return NULL;
+	at += 2 + (p[at] << 8 | p[at + 1]);	/* cipher suites */
+	if (at + 1 > n)
+		return NULL;
+	at += 1 + p[at];			/* compression methods */
+	if (at + 2 > n)
+		return NULL;
+	end = at + 2 + (p[at] << 8 | p[at + 1]);
+	at += 2;
+	if (end > n)
+		end = n;
+	while (at + 4 <= end) {
+		unsigned type = p[at] << 8 | p[at + 1];
+
+		len = p[at + 2] << 8 | p[at + 3];
+		at += 4;
+		/* server_name: list length (2), name type 0 (1), name length (2), name */
+		if (type == 0 && at + 5 <= end && p[at + 2] == 0) {
+			size_t nl = p[at + 3] << 8 | p[at + 4];
+
+			return at + 5 + nl <= end && nl ? strndup((const char *)p + at + 5, nl) : NULL;
+		}
+		at += len;
+	}
+	return NULL;
+}
+
+/* The Host header of an HTTP/1.x request (without a port), or NULL. */
+static char *http_host(const uint8_t *p, size_t n)
+{
+	const char *s = (const char *)p, *end = s + n, *h, *e;
+
+	for (h = s; h + 7 < end; h++) {
+		if ((h == s || h[-1] == '\n') && !strncasecmp(h, "Host:", 5)) {
+			for (h += 5; h < end && (*h == ' ' || *h == '\t'); h++)
+				;
+			for (e = h; e < end && *e != '\r' && *e != '\n' && *e != ':'; e++)
+				;
+			if (*h == '[')	/* [v6]:port */
+				return NULL;
+			return e > h && e < end ? strndup(h, e - h) : NULL;
+		}
+	}
+	return NULL;
+}
+
+void enrich_peek(const struct st_rec_data *r)
+{
+	uint64_t k = fd_key(r->hdr.pid, r->fd), old;
+	size_t n = r->len < ST_DATA_CHUNK ? r->len : ST_DATA_CHUNK;
+	char *name = client_hello_sni(r->data, n);
+
+	if (!name)
+		name = http_host(r->data, n);
+	if (name) {	/* an address literal is not a host name */
+		uint8_t a[16];
+
+		if (inet_pton(AF_INET, name, a) == 1 || inet_pton(AF_INET6, name, a) == 1) {
+			free(name);
+			name = NULL;
+		}
+	}
+	if (!name)
+		return;
+	if (u64map_get(&domains, k, &old))
+		free((void *)(uintptr_t)old);
+	if (u64map_put(&domains, k, (uintptr_t)name))
+		free(name);
 }
 
 void enrich_exit(uint32_t pid)
@@ -77,6 +168,14 @@ void enrich_exit(uint32_t pid)
 		if (c->hdr.pid == pid) {
 			u64map_del(&connected, k);
 			free(c);
+		}
+	}
+	/* the domains of its sockets: keys hold the pid */
+	i = 0;
+	while (u64map_next(&domains, &i, &k, &v)) {
+		if ((k - 1) >> 32 == pid) {
+			u64map_del(&domains, k);
+			free((void *)(uintptr_t)v);
 		}
 	}
 }
@@ -212,58 +311,57 @@ static void peer_fields(json_t *ev, const char *kind, uint64_t ino, uint32_t wri
 	}
 }
 
-void enrich_sink(json_t *ev, uint32_t pid, int32_t fd, const struct st_sinkinfo *si,
-		 const char *path)
+void enrich_view(uint32_t pid, int32_t fd, const struct st_sinkinfo *si, const char *path,
+		 struct sink_view *v)
 {
-	char ip[INET6_ADDRSTRLEN], pipe_id[48];
-	const char *upath;
-	int port;
+	const char *upath, *peer;
+	uint64_t dom;
 
-	ev_str(ev, "secretrace.sink", sink_name(si->sink));
+	memset(v, 0, sizeof(*v));
+	v->sink = sink_name(si->sink);
+	v->pid = pid;
+	v->ino = si->ino;
 	if (si->sink == ST_SINK_SOCKET) {
-		const struct st_addr *a = peer_of(pid, fd, si, &upath);
-
-		ev_str(ev, "network.transport", transport_name(si->transport));
-		enrich_addr(a, ip, sizeof(ip), &port);
-		if (ip[0]) {
-			ev_str(ev, "destination.ip", ip);
-			ev_int(ev, "destination.port", port);
-		}
-		ev_str(ev, "destination.address", unix_peer(si, path, upath));
-		if (si->transport == ST_TRANSPORT_UNIX)
-			peer_fields(ev, "socket", si->ino, pid);
+		v->transport = transport_name(si->transport);
+		enrich_addr(peer_of(pid, fd, si, &upath), v->ip, sizeof(v->ip), &v->port);
+		peer = unix_peer(si, path, upath);
+		if (peer)
+			snprintf(v->address, sizeof(v->address), "%s", peer);
+		if (u64map_get(&domains, fd_key(pid, fd), &dom))
+			v->domain = (const char *)(uintptr_t)dom;
 	} else if (si->sink == ST_SINK_PIPE) {
-		snprintf(pipe_id, sizeof(pipe_id), "pipe:[%llu]", (unsigned long long)si->ino);
-		ev_str(ev, "file.path", pipe_id);
-		peer_fields(ev, "pipe", si->ino, pid);
-	} else if (si->sink == ST_SINK_FILE || si->sink == ST_SINK_TTY) {
-		if (si->path_len && si->path_off + si->path_len <= ST_PATH_MAX) {
-			char buf[ST_PATH_MAX];
-
-			snprintf(buf, sizeof(buf), "%.*s", si->path_len, path + si->path_off);
-			ev_str(ev, "file.path", buf);
-			if (si->path_truncated)
-				ev_bool(ev, "secretrace.path_truncated", true);
-		}
+		snprintf(v->file, sizeof(v->file), "pipe:[%llu]", (unsigned long long)si->ino);
+	} else if ((si->sink == ST_SINK_FILE || si->sink == ST_SINK_TTY) && si->path_len &&
+		   si->path_off + si->path_len <= ST_PATH_MAX) {
+		snprintf(v->file, sizeof(v->file), "%.*s", si->path_len, path + si->path_off);
+		v->path_truncated = si->path_truncated;
 	}
 }
 
-void enrich_sink_key(uint32_t pid, int32_t fd, const struct st_sinkinfo *si, const char *path,
-		     char *out, size_t outlen)
+void enrich_sink(json_t *ev, const struct sink_view *v)
 {
-	char ip[INET6_ADDRSTRLEN];
-	const char *upath;
-	int port;
-
-	if (si->sink == ST_SINK_SOCKET) {
-		enrich_addr(peer_of(pid, fd, si, &upath), ip, sizeof(ip), &port);
-		snprintf(out, outlen, "s|%u|%s|%d|%s", si->transport, ip, port,
-			 unix_peer(si, path, upath) ? unix_peer(si, path, upath) : "");
-	} else if (si->sink == ST_SINK_PIPE) {
-		snprintf(out, outlen, "p|%llu", (unsigned long long)si->ino);
-	} else if (si->path_len && si->path_off + si->path_len <= ST_PATH_MAX) {
-		snprintf(out, outlen, "f|%u|%.*s", si->sink, si->path_len, path + si->path_off);
-	} else {
-		snprintf(out, outlen, "k|%u|%llu", si->sink, (unsigned long long)si->ino);
+	ev_str(ev, "secretrace.sink", v->sink);
+	ev_str(ev, "network.transport", v->transport);
+	if (v->ip[0]) {
+		ev_str(ev, "destination.ip", v->ip);
+		ev_int(ev, "destination.port", v->port);
 	}
+	ev_str(ev, "destination.domain", v->domain);
+	if (v->address[0])
+		ev_str(ev, "destination.address", v->address);
+	if (v->file[0])
+		ev_str(ev, "file.path", v->file);
+	if (v->path_truncated)
+		ev_bool(ev, "secretrace.path_truncated", true);
+	if (!strcmp(v->sink, "pipe"))
+		peer_fields(ev, "pipe", v->ino, v->pid);
+	else if (v->transport && !strcmp(v->transport, "unix"))
+		peer_fields(ev, "socket", v->ino, v->pid);
+}
+
+void enrich_sink_key(const struct sink_view *v, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s|%s|%s|%d|%s|%s|%llu", v->sink, v->transport ? v->transport : "",
+		 v->ip, v->port, v->address, v->file,
+		 v->file[0] || v->ip[0] || v->address[0] ? 0ULL : (unsigned long long)v->ino);
 }

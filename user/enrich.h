@@ -5,6 +5,7 @@
 #define SECRETRACE_ENRICH_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,12 +17,28 @@ void enrich_free(void);
 void enrich_addr(const struct st_addr *a, char *ip, size_t iplen, int *port);
 void enrich_connect(const struct st_rec_connect *r);
 void enrich_exit(uint32_t pid);
-/* secretrace.sink, destination.*, network.transport, file.path of a use. */
-void enrich_sink(json_t *ev, uint32_t pid, int32_t fd, const struct st_sinkinfo *si,
-		 const char *path);
+/* Where a use went, as events and policies name it. */
+struct sink_view {
+	const char *sink;		/* socket, file, pipe, tty, argv, env */
+	const char *transport;		/* tcp, udp, unix (sockets) */
+	char ip[46];			/* the peer's address ("" if none) */
+	int port;
+	char address[ST_PATH_MAX];	/* a unix socket peer's path */
+	char file[ST_PATH_MAX];		/* file or tty path, pipe:[inode] */
+	const char *domain;		/* TLS SNI or HTTP Host seen on the socket */
+	bool path_truncated;
+	uint32_t pid;			/* the writer */
+	uint64_t ino;			/* pipe, or unix peer socket */
+};
+
+void enrich_view(uint32_t pid, int32_t fd, const struct st_sinkinfo *si, const char *path,
+		 struct sink_view *v);
+/* secretrace.sink, destination.*, network.transport, file.path, secretrace.peer.* */
+void enrich_sink(json_t *ev, const struct sink_view *v);
 /* A short key naming the sink (for repeat aggregation). */
-void enrich_sink_key(uint32_t pid, int32_t fd, const struct st_sinkinfo *si, const char *path,
-		     char *out, size_t outlen);
+void enrich_sink_key(const struct sink_view *v, char *out, size_t outlen);
+/* The first bytes a process wrote to a socket: the TLS SNI or HTTP Host they name. */
+void enrich_peek(const struct st_rec_data *r);
 const char *transport_name(uint32_t t);
 
 #endif

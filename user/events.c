@@ -236,6 +236,10 @@ static void on_data(const struct st_rec_data *r)
 		hold_data(r, learner_idle());
 		return;
 	}
+	if (r->kind == ST_DATA_PEEK) {
+		enrich_peek(r);
+		return;
+	}
 	learner_data(r);
 	if (r->kind == ST_DATA_VAULT_IN && (r->flags & ST_DATA_LAST) && learner_idle())
 		hold_release(r->seq);

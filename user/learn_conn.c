@@ -145,13 +145,15 @@ static void learn_failed(struct vconn *c, const char *request_id, const char *pa
 }
 
 static void receive_event(struct vconn *c, uint32_t idx, const struct delivery *v,
-			  const char *accessor)
+			  const char *accessor, long long lease_duration)
 {
 	const struct secret_entry *e = dict_get(dict, idx);
 	json_t *ev = conn_event(c, "secret.receive");
 
 	ev_delivery(ev, v);
 	ev_str(ev, "vault.accessor", accessor);
+	if (lease_duration > 0)	/* with the receive time, when the lease ends */
+		ev_int(ev, "vault.lease_duration", lease_duration);
 	ev_str(ev, "secret.fingerprint", e->fingerprint);
 	ev_str(ev, "secret.source", v->source == SECRET_PRESENTED ? "request" : "response");
 	ev_emit(ev);
@@ -257,7 +259,7 @@ static void report_presented(struct vconn *c, struct pending *p, const char *req
 			continue;
 		if (request_id && !v->request_id)
 			v->request_id = strdup(request_id);
-		receive_event(c, p->presented[i], v, NULL);
+		receive_event(c, p->presented[i], v, NULL, -1);
 	}
 }
 
@@ -334,7 +336,7 @@ static void learn_response(struct vconn *c, struct pending *p, struct http_msg *
 		if (learn_item(c, it, r.request_id, req, r.lease_id, SECRET_FROM_RESPONSE, &idx) < 0)
 			continue;
 		receive_event(c, idx, dict_delivery_for(dict, idx, c->pid),
-			      !strcmp(it->field, "client_token") ? r.accessor : NULL);
+			      !strcmp(it->field, "client_token") ? r.accessor : NULL, r.lease_duration);
 	}
 	if (r.skipped_limit) {
 		snprintf(err, sizeof(err), "%zu more secrets than the %zu learned per response",

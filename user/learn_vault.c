@@ -175,7 +175,12 @@ int vault_parse_response(const uint8_t *body, size_t len, size_t max_items,
 	if (out->is_vault) {
 		json_t *kv = json_object_get(data, "data");
 
+		json_t *ld = json_object_get(json_is_object(auth) ? auth : root, "lease_duration");
+
 		out->lease_id = dup_string(root, "lease_id");
+		/* (JSON_DECODE_INT_AS_REAL: numbers arrive as reals) */
+		out->lease_duration = json_is_number(ld) && json_number_value(ld) > 0
+					      ? (long long)json_number_value(ld) : -1;
 		if (json_is_object(kv) && json_is_object(json_object_get(data, "metadata")))
 			walk(&w, kv, "", false);		/* KV v2 */
 		else if (json_is_object(data))

@@ -32,6 +32,7 @@ struct vault_response {
 	bool is_vault_error;	/* {"errors": [...]}: Vault's error shape */
 	char *request_id;
 	char *lease_id;
+	long long lease_duration;	/* seconds (auth's for a login), -1 if none */
 	char *accessor;		/* auth.accessor of a login */
 	struct vault_items items;
 	size_t skipped_short;	/* strings under 8 bytes: too short to track */

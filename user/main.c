@@ -273,7 +273,7 @@ static int start(struct tracer *t)
 				   .learned_seq = &t->probes.skel->bss->learned_seq,
 				   .hold_bytes = &t->probes.skel->bss->hold_bytes };
 	if (dict_init(&t->dict, &db, &pc.keys, fp_key) || learner_init(&t->dict, &lc) ||
-	    uses_init(&t->dict, t->cfg.repeat_s) || hold_init(&t->dict, &hs) ||
+	    uses_init(&t->dict, t->cfg.repeat_s, t->policy) || hold_init(&t->dict, &hs) ||
 	    events_init(&t->ev, &t->probes, &t->dict)) {
 		st_err("cannot initialise the dictionary (out of memory)");
 		return fail;

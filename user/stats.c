@@ -108,6 +108,7 @@ void stats_fill_stop(json_t *ev)
 	ev_int(ev, "secretrace.stats.secrets_learned", (long long)learner_secrets());
 	ev_int(ev, "secretrace.stats.learn_failed", (long long)learner_failures());
 	ev_int(ev, "secretrace.stats.uses", (long long)uses_reported());
+	ev_int(ev, "secretrace.stats.violations", (long long)uses_violations());
 	ev_int(ev, "secretrace.stats.redacted", (long long)redact_count());
 	/* after stats_poll: its tracer.loss events are among them */
 	ev_int(ev, "secretrace.stats.undelivered", (long long)sinks_undelivered());

@@ -8,6 +8,8 @@
 #include "encodings.h"
 #include "enrich.h"
 #include "hooks.h"
+#include "log.h"
+#include "policy.h"
 #include "procs.h"
 #include "u64map.h"
 #include "uses.h"
@@ -20,12 +22,14 @@ struct repeat {
 };
 
 static struct dict *dict;
-static uint64_t interval_ns, reported;
+static const struct policy *policy;
+static uint64_t interval_ns, reported, violations;
 static struct u64map repeats;	/* (process, secret, sink) -> struct repeat * */
 
-int uses_init(struct dict *d, unsigned repeat_interval_s)
+int uses_init(struct dict *d, unsigned repeat_interval_s, const struct policy *pol)
 {
 	dict = d;
+	policy = pol;
 	interval_ns = (uint64_t)repeat_interval_s * 1000000000ULL;
 	return u64map_init(&repeats, 64);
 }
@@ -57,40 +61,88 @@ void uses_free(void)
 	u64map_free(&repeats);
 }
 
-static uint64_t repeat_key(const struct proc *p, const struct use *u)
+static uint64_t repeat_key(const struct proc *p, const struct use *u, const struct sink_view *v)
 {
-	char sink[ST_PATH_MAX + 64], buf[sizeof(sink) + 64];
+	char sink[2 * ST_PATH_MAX + 128], buf[sizeof(sink) + 64];
 	uint64_t h;
 	int n;
 
-	enrich_sink_key(u->hdr->pid, u->fd, u->si, u->path, sink, sizeof(sink));
-	n = snprintf(buf, sizeof(buf), "%s|%u|%d|%s", p ? p->entity_id : "", u->secret, hook_is_tls(u->hook),
-		     sink);
+	enrich_sink_key(v, sink, sizeof(sink));
+	n = snprintf(buf, sizeof(buf), "%s|%u|%d|%s", p ? p->entity_id : "", u->secret,
+		     hook_is_tls(u->hook), sink);
 	crypto_generichash((uint8_t *)&h, sizeof(h), (const uint8_t *)buf,
 			   n < (int)sizeof(buf) ? n : (int)sizeof(buf) - 1, NULL, 0);
 	return u64map_key(h);
 }
 
+/* Vault credentials: sent back to the server they came from, they are always allowed. */
+static bool is_credential(const char *field)
+{
+	static const char *const creds[] = { "client_token", "wrap_info.token", "secret_id",
+					     "token", "password", "jwt", NULL };
+	int i;
+
+	for (i = 0; field && creds[i]; i++)
+		if (!strcmp(field, creds[i]))
+			return true;
+	return false;
+}
+
+static enum policy_verdict judge(const struct delivery *d, const struct proc *p,
+				 const struct sink_view *v, const char **rule)
+{
+	char dest[sizeof(v->ip) + 8];
+	struct policy_use pu = {
+		.vault_path = d ? d->path : NULL,
+		.ns = d ? d->ns : NULL,
+		.field = d ? d->field : NULL,
+		.sink = v->sink,
+		.dest_ip = v->ip[0] ? v->ip : NULL,
+		.dest_port = v->port,
+		.dest_domain = v->domain,
+		.unix_path = v->address[0] ? v->address : NULL,
+		.executable = p ? p->exe : NULL,
+	};
+
+	*rule = NULL;
+	if (!policy)
+		return POLICY_NONE;
+	snprintf(dest, sizeof(dest), "%s:%d", v->ip, v->port);
+	pu.to_vault_server = d && d->server && v->ip[0] && !strcmp(d->server, dest) &&
+			     is_credential(d->field);
+	return policy_decide(policy, &pu, rule);
+}
+
 void uses_report(const struct use *u)
 {
 	const struct secret_entry *e = dict_get(dict, u->secret);
-	const struct delivery *v = dict_delivery_for(dict, u->secret, u->hdr->pid);
+	const struct delivery *d = dict_delivery_for(dict, u->secret, u->hdr->pid);
 	struct proc *p = procs_from_hdr(u->hdr);
-	uint64_t key = repeat_key(p, u), found;
+	enum policy_verdict verdict;
+	struct sink_view v;
+	const char *rule;
 	struct repeat *r;
+	uint64_t key, found;
 	json_t *ev;
 
 	if (!e)
 		return;
-	if (u64map_get(&repeats, key, &found)) {
+	enrich_view(u->hdr->pid, u->fd, u->si, u->path, &v);
+	verdict = judge(d, p, &v, &rule);
+	key = repeat_key(p, u, &v);
+	/* violations are reported one by one; other uses once, then as repeat counts */
+	if (verdict != POLICY_VIOLATION && u64map_get(&repeats, key, &found)) {
 		r = (void *)(uintptr_t)found;
 		r->pending += u->count ? u->count : 1;
 		return;
 	}
-	ev = ev_new("secret.use");
+	ev = ev_new(verdict == POLICY_VIOLATION ? "secret.violation" : "secret.use");
+	if (verdict == POLICY_VIOLATION)
+		ev_str(ev, "event.kind", "alert");
+	ev_str(ev, "rule.name", rule);
 	ev_time(ev, u->hdr->ts_ns);
 	ev_process(ev, p, u->hdr->tid);
-	ev_delivery(ev, v);
+	ev_delivery(ev, d);
 	ev_str(ev, "secret.fingerprint", e->fingerprint);
 	ev_str(ev, "secret.encoding", encoding_name(e->encoding));
 	ev_str(ev, "secretrace.syscall", hook_name(u->hook));
@@ -103,8 +155,16 @@ void uses_report(const struct use *u)
 		ev_int(ev, "secretrace.occurrences", u->count);
 	if (u->rescanned)
 		ev_bool(ev, "secretrace.rescanned", true);
-	enrich_sink(ev, u->hdr->pid, u->fd, u->si, u->path);
-
+	enrich_sink(ev, &v);
+	if (verdict == POLICY_VIOLATION) {
+		st_warn("policy %s: %s of %s went to %s %s%s%s (pid %u)", rule,
+			d && d->field ? d->field : "a secret", d && d->path ? d->path : "?", v.sink,
+			v.ip[0] ? v.ip : v.file, v.domain ? " " : "", v.domain ? v.domain : "",
+			u->hdr->pid);
+		violations++;
+		ev_emit(ev);
+		return;
+	}
 	r = calloc(1, sizeof(*r));
 	if (r) {
 		r->ev = json_deep_copy(ev);
@@ -138,4 +198,9 @@ void uses_flush(uint64_t now, bool all, uint32_t only_pid)
 uint64_t uses_reported(void)
 {
 	return reported;
+}
+
+uint64_t uses_violations(void)
+{
+	return violations;
 }

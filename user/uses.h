@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* A secret left a traced process: name it (Vault request, process, sink) and report it,
- * the first use at once and identical repeats as one event per interval. */
+/* A secret left a traced process: name it (Vault request, process, sink), judge it by
+ * the policy, and report it: a violation every time, any other use at once and identical
+ * repeats as one event per interval. */
 #ifndef SECRETRACE_USES_H
 #define SECRETRACE_USES_H
 
@@ -10,6 +11,7 @@
 #include "secretrace.h"
 
 struct dict;
+struct policy;
 
 struct use {
 	const struct st_rec_hdr *hdr;
@@ -23,11 +25,13 @@ struct use {
 	bool rescanned;		/* found by the userspace rescan of a held buffer */
 };
 
-int uses_init(struct dict *d, unsigned repeat_interval_s);
+/* pol: --policy, NULL for none (every use is a secret.use) */
+int uses_init(struct dict *d, unsigned repeat_interval_s, const struct policy *pol);
 void uses_free(void);
 void uses_report(const struct use *u);
 /* Report repeats that are due (all of them with all set, or those of one pid). */
 void uses_flush(uint64_t now_boot_ns, bool all, uint32_t only_pid);
 uint64_t uses_reported(void);
+uint64_t uses_violations(void);
 
 #endif
