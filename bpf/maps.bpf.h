@@ -21,14 +21,12 @@
 #define ST_DECL extern
 #endif
 
-/* Arguments of a syscall, stashed by thread at entry, consumed at exit. */
+/* A call's arguments: read at a syscall's exit, or stashed at a TLS read's entry. */
 struct st_stash {
 	__u64 arg[6];
 	__u32 hook;
 	__u32 flags;
 };
-
-#define ST_STASH_VAULT (1u << 0)	/* the fd is a Vault connection */
 
 /* One contiguous piece of the stream a call transferred. */
 struct st_seg {
@@ -109,13 +107,6 @@ ST_DECL struct {
 	__type(key, __u64);			/* cgroup id */
 	__type(value, __u8);
 } traced_cgroups SEC(".maps");
-
-ST_DECL struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);			/* pid_tgid */
-	__type(value, struct st_stash);
-} stash SEC(".maps");
 
 ST_DECL struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Learning and connection tracking: connect (Vault addresses, network.connect), the read
- * family on Vault connections only (their bytes go to the learner), close.
+ * family (include/syscalls.h) on Vault connections only (their bytes go to the learner),
+ * close. Exit tracepoints read the arguments from the saved registers (stream.bpf.h).
  */
 #include "maps.bpf.h"
 #include "filter.bpf.h"
@@ -17,32 +18,19 @@ static __always_inline struct st_conn *st_conn_of(int fd)
 	return bpf_map_lookup_elem(&vault_conns, &k);
 }
 
-/* Stash a read only when its fd is a Vault connection: other reads cost one lookup. */
-static __always_inline int st_recv_enter(struct trace_event_raw_sys_enter *ctx, __u32 hook)
-{
-	struct st_stash a = { .hook = hook };
-	struct st_conn *c;
-
-	if (!st_is_traced())
-		return 0;
-	st_tls_associate((int)ctx->args[0]);
-	c = st_conn_of((int)ctx->args[0]);
-	if (!c)
-		return 0;
-	a.arg[0] = ctx->args[0];
-	a.arg[1] = ctx->args[1];
-	a.arg[2] = ctx->args[2];
-	a.arg[5] = c->id;	/* (recvfrom's own sixth argument is not needed) */
-	st_stash_put(&a);
-	return 0;
-}
-
-static __always_inline int st_recv_exit(long ret)
+/* Reads: only a Vault connection's bytes go anywhere; other reads cost a lookup. */
+static __always_inline int st_recv_exit(long ret, __u32 hook)
 {
 	struct st_stash a;
+	struct st_conn *c;
 	struct st_scan *s;
 
-	if (!st_stash_take(&a) || ret <= 0)
+	if (ret <= 0 || !st_is_traced())
+		return 0;
+	st_exit_args(&a, hook);
+	st_tls_associate((int)a.arg[0]);
+	c = st_conn_of((int)a.arg[0]);
+	if (!c)
 		return 0;
 	s = st_call_begin(a.hook, (int)a.arg[0], ST_SINK_SOCKET);
 	if (!s)
@@ -50,54 +38,40 @@ static __always_inline int st_recv_exit(long ret)
 	/* Before the bytes reach the process: from here on, its writes are held until
 	 * userspace has learned what these bytes teach. */
 	s->seq = __sync_fetch_and_add(&in_seq, 1) + 1;
-	s->conn_id = a.arg[5];
+	s->conn_id = c->id;
 	if (st_add_call(s, &a, ret))
 		st_copy_stream(ST_DATA_VAULT_IN);
 	return 0;
 }
 
-#define ST_RECV_HOOK(name, hook)                                                             \
-	SEC("tracepoint/syscalls/sys_enter_" #name)                                          \
-	int handle_sys_enter_##name(struct trace_event_raw_sys_enter *ctx)                   \
-	{                                                                                    \
-		return st_recv_enter(ctx, hook);                                             \
-	}                                                                                    \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                                           \
-	int handle_sys_exit_##name(struct trace_event_raw_sys_exit *ctx)                     \
-	{                                                                                    \
-		return st_recv_exit(ctx->ret);                                               \
-	}
-
-ST_RECV_HOOK(read, ST_HOOK_READ)
-ST_RECV_HOOK(readv, ST_HOOK_READV)
-ST_RECV_HOOK(recvfrom, ST_HOOK_RECVFROM)
-ST_RECV_HOOK(recvmsg, ST_HOOK_RECVMSG)
-ST_RECV_HOOK(recvmmsg, ST_HOOK_RECVMMSG)
-
-SEC("tracepoint/syscalls/sys_enter_connect")
-int handle_sys_enter_connect(struct trace_event_raw_sys_enter *ctx)
+static __always_inline __u32 st_recv_hook(int nr)
 {
-	struct st_stash a = { .hook = ST_HOOK_CONNECT };
-
-	if (!st_is_traced())
-		return 0;
-	a.arg[0] = ctx->args[0];
-	a.arg[1] = ctx->args[1];
-	a.arg[2] = ctx->args[2];
-	st_stash_put(&a);
+	switch (nr) {
+	ST_RECV_SYSCALLS(ST_HOOK_CASE)
+	}
 	return 0;
 }
 
+/* Attached to the exit tracepoint of every ST_RECV_SYSCALLS syscall (user/probes.c). */
+SEC("tracepoint")
+int handle_recv_exit(struct st_sys_exit *ctx)
+{
+	__u32 hook = st_recv_hook(ctx->nr);
+
+	return hook ? st_recv_exit(ctx->ret, hook) : 0;
+}
+
 SEC("tracepoint/syscalls/sys_exit_connect")
-int handle_sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
+int handle_sys_exit_connect(struct st_sys_exit *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct st_rec_connect *r;
 	struct file *f;
 	struct st_stash a;
 
-	if (!st_stash_take(&a) || a.hook != ST_HOOK_CONNECT || (ctx->ret != 0 && ctx->ret != -ST_EINPROGRESS))
+	if ((ctx->ret != 0 && ctx->ret != -ST_EINPROGRESS) || !st_is_traced())
 		return 0;
+	st_exit_args(&a, ST_HOOK_CONNECT);
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
 		st_count(ST_STAT_LOST_PROC, 1);

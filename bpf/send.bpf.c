@@ -1,39 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Outgoing buffers: write, pwrite64, writev, pwritev(2), sendto, sendmsg, sendmmsg.
- * Arguments are stashed by thread at entry; at exit, the bytes actually transferred (the
- * return value, each message's msg_len) are scanned as one stream. Writes on a Vault
- * connection also go to the learner; while a Vault response is being learned, every
+ * Outgoing buffers: write, pwrite64, writev, pwritev(2), sendto, sendmsg, sendmmsg
+ * (include/syscalls.h). One program on their exit tracepoints: the arguments are read
+ * from the saved registers, and the bytes actually transferred (the return value, each
+ * message's msg_len) are scanned as one stream. Writes on a Vault connection also go to
+ * the learner; while a Vault response is being learned, every
  * outgoing stream is also held for a rescan (see hold.c in userspace).
  */
 #include "maps.bpf.h"
 #include "filter.bpf.h"
 #include "fdinfo.bpf.h"
 #include "stream.bpf.h"
-
-/* A syscall tracepoint's context holds only that syscall's arguments: reading past them
- * makes the attach fail (EACCES), hence nargs. */
-/* A syscall tracepoint's context holds only that syscall's arguments: reading past them
- * makes the attach fail (EACCES), hence nargs. */
-static __always_inline int st_stash_args(struct trace_event_raw_sys_enter *ctx, __u32 hook,
-					 __u32 nargs)
-{
-	struct st_stash a = { .hook = hook };
-
-	if (!st_is_traced())
-		return 0;
-	a.arg[0] = ctx->args[0];
-	a.arg[1] = ctx->args[1];
-	if (nargs > 2)
-		a.arg[2] = ctx->args[2];
-	if (nargs > 5) {
-		a.arg[3] = ctx->args[3];
-		a.arg[4] = ctx->args[4];
-		a.arg[5] = ctx->args[5];
-	}
-	st_stash_put(&a);
-	return 0;
-}
 
 /* The Vault connection this fd is, if any. */
 static __always_inline __u64 st_vault_conn_of(int fd)
@@ -75,15 +52,16 @@ static __always_inline __u64 st_drop_vault_conn(int fd)
 	return 0;
 }
 
-static __always_inline int st_send_exit(long ret)
+static __always_inline int st_send_exit(long ret, __u32 hook)
 {
 	struct st_stash a;
 	struct st_scan *s;
 	bool first = false;
 	__u64 conn;
 
-	if (!st_stash_take(&a) || ret <= 0)
+	if (ret <= 0 || !st_is_traced())
 		return 0;
+	st_exit_args(&a, hook);
 	st_tls_associate((int)a.arg[0]);
 	s = st_call_begin(a.hook, (int)a.arg[0], ST_SINK_UNKNOWN);
 	if (!s)
@@ -113,23 +91,19 @@ static __always_inline int st_send_exit(long ret)
 	return 0;
 }
 
-#define ST_SEND_HOOK(name, hook, nargs)                                                      \
-	SEC("tracepoint/syscalls/sys_enter_" #name)                                          \
-	int handle_sys_enter_##name(struct trace_event_raw_sys_enter *ctx)                   \
-	{                                                                                    \
-		return st_stash_args(ctx, hook, nargs);                                      \
-	}                                                                                    \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                                           \
-	int handle_sys_exit_##name(struct trace_event_raw_sys_exit *ctx)                     \
-	{                                                                                    \
-		return st_send_exit(ctx->ret);                                               \
+static __always_inline __u32 st_send_hook(int nr)
+{
+	switch (nr) {
+	ST_SEND_SYSCALLS(ST_HOOK_CASE)
 	}
+	return 0;
+}
 
-ST_SEND_HOOK(write, ST_HOOK_WRITE, 3)
-ST_SEND_HOOK(pwrite64, ST_HOOK_PWRITE64, 3)
-ST_SEND_HOOK(writev, ST_HOOK_WRITEV, 3)
-ST_SEND_HOOK(pwritev, ST_HOOK_PWRITEV, 3)
-ST_SEND_HOOK(pwritev2, ST_HOOK_PWRITEV2, 3)
-ST_SEND_HOOK(sendto, ST_HOOK_SENDTO, 6)
-ST_SEND_HOOK(sendmsg, ST_HOOK_SENDMSG, 2)
-ST_SEND_HOOK(sendmmsg, ST_HOOK_SENDMMSG, 3)
+/* Attached to the exit tracepoint of every ST_SEND_SYSCALLS syscall (user/probes.c). */
+SEC("tracepoint")
+int handle_send_exit(struct st_sys_exit *ctx)
+{
+	__u32 hook = st_send_hook(ctx->nr);
+
+	return hook ? st_send_exit(ctx->ret, hook) : 0;
+}

@@ -8,6 +8,7 @@
 #define SECRETRACE_STREAM_BPF_H
 
 #include "maps.bpf.h"
+#include "syscalls.h"
 #include "fdinfo.bpf.h"
 
 /* scan.bpf.c */
@@ -219,27 +220,37 @@ static __always_inline void st_tls_associate(int fd)
 	bpf_map_delete_elem(&tls_pending, &id);
 }
 
-/* ---- syscall arguments, stashed by thread at entry and taken at exit ---- */
+/* ---- a syscall's arguments, at its exit ---- */
 
-static __always_inline void st_stash_put(const struct st_stash *a)
+/* The context of a syscalls:sys_exit_* tracepoint (its tracefs format): unlike
+ * raw_syscalls:sys_exit's, the syscall number is an int. */
+struct st_sys_exit {
+	__u64 common;
+	int nr;
+	int pad;
+	long ret;
+};
+
+/* include/syscalls.h's tables as switch cases: syscall number -> hook */
+#define ST_HOOK_CASE(name, nr, hook) case nr: return hook;
+
+/*
+ * The registers the task entered the syscall with are still saved at the top of its
+ * kernel stack when the syscall returns (x86-64: rdi, rsi, rdx, r10, r8, r9), so an exit
+ * tracepoint alone knows the arguments: one hook per call, nothing stashed at entry.
+ */
+static __always_inline void st_exit_args(struct st_stash *a, __u32 hook)
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 
-	if (bpf_map_update_elem(&stash, &id, a, BPF_ANY))
-		st_count(ST_STAT_STASH_FULL, 1);
-}
-
-/* The arguments of this thread's call, if they were stashed; always removes them. */
-static __always_inline bool st_stash_take(struct st_stash *out)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct st_stash *p = bpf_map_lookup_elem(&stash, &id);
-
-	if (!p)
-		return false;
-	*out = *p;
-	bpf_map_delete_elem(&stash, &id);
-	return true;
+	a->hook = hook;
+	a->flags = 0;
+	a->arg[0] = BPF_CORE_READ(regs, di);
+	a->arg[1] = BPF_CORE_READ(regs, si);
+	a->arg[2] = BPF_CORE_READ(regs, dx);
+	a->arg[3] = BPF_CORE_READ(regs, r10);
+	a->arg[4] = BPF_CORE_READ(regs, r8);
+	a->arg[5] = BPF_CORE_READ(regs, r9);
 }
 
 #endif /* SECRETRACE_STREAM_BPF_H */

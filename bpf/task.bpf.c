@@ -138,27 +138,14 @@ int handle_sched_process_exit(struct trace_event_raw_sched_process_template *ctx
 
 /* ---- calls whose bytes are not scanned: counted and reported ---- */
 
-static __always_inline int st_unscanned_enter(struct trace_event_raw_sys_enter *ctx, __u32 hook)
-{
-	struct st_stash a = { .hook = hook };
-
-	if (!st_is_traced())
-		return 0;
-	a.arg[0] = ctx->args[0];
-	a.arg[2] = ctx->args[2];
-	st_stash_put(&a);
-	return 0;
-}
-
-static __always_inline int st_unscanned_exit(long ret)
+static __always_inline int st_unscanned_exit(long ret, __u32 hook)
 {
 	struct st_rec_unscanned *r;
 	struct st_stash a;
 
-	if (!st_stash_take(&a))
+	if (ret < 0 || (ret == 0 && hook != ST_HOOK_IO_URING) || !st_is_traced())
 		return 0;
-	if (ret < 0 || (ret == 0 && a.hook != ST_HOOK_IO_URING))
-		return 0;
+	st_exit_args(&a, hook);
 	/* io_uring_enter returns submissions, not bytes: the byte count is unknown */
 	if (a.hook == ST_HOOK_IO_URING)
 		ret = 0;
@@ -178,19 +165,19 @@ static __always_inline int st_unscanned_exit(long ret)
 	return 0;
 }
 
-#define ST_UNSCANNED_HOOK(name, hook)                                                        \
-	SEC("tracepoint/syscalls/sys_enter_" #name)                                          \
-	int handle_sys_enter_##name(struct trace_event_raw_sys_enter *ctx)                   \
-	{                                                                                    \
-		return st_unscanned_enter(ctx, hook);                                        \
-	}                                                                                    \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                                           \
-	int handle_sys_exit_##name(struct trace_event_raw_sys_exit *ctx)                     \
-	{                                                                                    \
-		return st_unscanned_exit(ctx->ret);                                          \
+static __always_inline __u32 st_unscanned_hook(int nr)
+{
+	switch (nr) {
+	ST_UNSCANNED_SYSCALLS(ST_HOOK_CASE)
 	}
+	return 0;
+}
 
-ST_UNSCANNED_HOOK(sendfile64, ST_HOOK_SENDFILE)
-ST_UNSCANNED_HOOK(splice, ST_HOOK_SPLICE)
-ST_UNSCANNED_HOOK(process_vm_writev, ST_HOOK_PROCESS_VM_WRITEV)
-ST_UNSCANNED_HOOK(io_uring_enter, ST_HOOK_IO_URING)
+/* Attached to the exit tracepoint of every ST_UNSCANNED_SYSCALLS syscall (user/probes.c). */
+SEC("tracepoint")
+int handle_unscanned_exit(struct st_sys_exit *ctx)
+{
+	__u32 hook = st_unscanned_hook(ctx->nr);
+
+	return hook ? st_unscanned_exit(ctx->ret, hook) : 0;
+}

@@ -131,7 +131,7 @@ enum st_stat {
 	ST_STAT_CONFIRMS,		/* candidates whose span was hashed */
 	ST_STAT_CHAIN_OVERFLOW,		/* dictionary chains longer than ST_MAX_CHAIN */
 	ST_STAT_TRACED_FULL,		/* a child could not be added to the traced map */
-	ST_STAT_STASH_FULL,		/* syscall arguments could not be stashed */
+	ST_STAT_STASH_FULL,		/* a TLS read's arguments could not be stashed */
 	ST_STAT_MAX,
 };
 

@@ -145,6 +145,10 @@ ACTIONS = {
             ("redacted", "strings the redactor replaced"),
             ("undelivered", "events network outputs had not delivered when this was written "
                             "(kept in their spools)"),
+            ("cpu_user_ms", "the tracer's own CPU time in user mode"),
+            ("cpu_system_ms", "the tracer's own CPU time in the kernel (its BPF programs run "
+                              "in the traced processes and are not counted here)"),
+            ("peak_rss_kib", "the tracer's peak resident memory"),
         ]}, **{"process.exit_code": i("the command's exit status (-- COMMAND)")}),
         "required": ["secretrace.stats.events", "secretrace.stats.lost",
                      "secretrace.stats.bytes_scanned", "secretrace.stats.bytes_not_scanned"],

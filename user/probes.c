@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,13 +17,38 @@
 #include "probes.h"
 #include "tls_attach.h"
 #include "secretrace.skel.h"
+#include "syscalls.h"
 
 #define TRACEFS "/sys/kernel/tracing"
 
-/* Programs without which nothing works: the process lifecycle and the plain write. */
+/* Hooks without which nothing works: the process lifecycle and the plain write. */
 static const char *const essential[] = {
 	"handle_sched_process_fork", "handle_sched_process_exec", "handle_sched_process_exit",
-	"handle_sys_enter_write", "handle_sys_exit_write", NULL,
+	"sys_exit_write", NULL,
+};
+
+/* The BPF programs tell syscalls apart by number: check the table against this build's. */
+#ifndef __NR_sendfile64
+#define __NR_sendfile64 __NR_sendfile
+#endif
+#define CHECK_NR(name, nr, hook) _Static_assert(__NR_##name == nr, "syscall number of " #name);
+ST_SEND_SYSCALLS(CHECK_NR)
+ST_RECV_SYSCALLS(CHECK_NR)
+ST_UNSCANNED_SYSCALLS(CHECK_NR)
+
+/* Each family's one program, and the exit tracepoints it goes on. */
+struct family_tp {
+	const char *prog;
+	const char *tp;
+};
+
+#define SEND_TP(name, nr, hook) { "handle_send_exit", "sys_exit_" #name },
+#define RECV_TP(name, nr, hook) { "handle_recv_exit", "sys_exit_" #name },
+#define UNSCANNED_TP(name, nr, hook) { "handle_unscanned_exit", "sys_exit_" #name },
+static const struct family_tp family_tps[] = {
+	ST_SEND_SYSCALLS(SEND_TP)
+	ST_RECV_SYSCALLS(RECV_TP)
+	ST_UNSCANNED_SYSCALLS(UNSCANNED_TP)
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -126,37 +152,63 @@ static bool is_essential(const char *name)
 	return false;
 }
 
+/* A hook that did not attach: fatal if it is essential, else warned about and reported
+ * in tracer.start's secretrace.probes_failed. */
+static int attach_failed(struct probes *p, const char *name, int e, char *err, size_t errlen)
+{
+	if (is_essential(name)) {
+		snprintf(err, errlen, "attaching %s failed: %s", name, strerror(-e));
+		return e;
+	}
+	st_warn("probe %s did not attach (%s): what it hooks is not traced", name, strerror(-e));
+	snprintf(p->failed + strlen(p->failed), sizeof(p->failed) - strlen(p->failed), "%s%s",
+		 p->nfailed ? "," : "", name);
+	p->nfailed++;
+	return 0;
+}
+
+static int add_link(struct probes *p, struct bpf_link *l, const char *name, char *err,
+		    size_t errlen)
+{
+	if (!l)
+		return attach_failed(p, name, -errno, err, errlen);
+	if (p->nlinks == PROBES_MAX_LINKS) {
+		bpf_link__destroy(l);
+		snprintf(err, errlen, "too many BPF links");
+		return -E2BIG;
+	}
+	p->links[p->nlinks++] = l;
+	return 0;
+}
+
 int probes_attach(struct probes *p, char *err, size_t errlen)
 {
 	struct bpf_program *prog;
+	size_t i;
+	int e;
 
+	for (i = 0; i < sizeof(family_tps) / sizeof(family_tps[0]); i++) {
+		prog = bpf_object__find_program_by_name(p->skel->obj, family_tps[i].prog);
+		if (!prog) {
+			snprintf(err, errlen, "BPF program %s missing", family_tps[i].prog);
+			return -ENOENT;
+		}
+		e = add_link(p, bpf_program__attach_tracepoint(prog, "syscalls", family_tps[i].tp),
+			     family_tps[i].tp, err, errlen);
+		if (e)
+			return e;
+	}
 	bpf_object__for_each_program(prog, p->skel->obj) {
 		const char *name = bpf_program__name(prog);
-		struct bpf_link *l;
+		const char *sec = bpf_program__section_name(prog);
 
-		/* uprobes go on library files: tls_attach.c */
-		if (bpf_program__type(prog) == BPF_PROG_TYPE_KPROBE)
+		/* uprobes go on library files (tls_attach.c); bare "tracepoint" sections are
+		 * the families above */
+		if (bpf_program__type(prog) == BPF_PROG_TYPE_KPROBE || !strcmp(sec, "tracepoint"))
 			continue;
-		if (p->nlinks == PROBES_MAX_LINKS) {
-			snprintf(err, errlen, "too many BPF programs");
-			return -E2BIG;
-		}
-		l = bpf_program__attach(prog);
-		if (!l) {
-			int e = -errno;
-
-			if (is_essential(name)) {
-				snprintf(err, errlen, "attaching %s failed: %s", name, strerror(-e));
-				return e;
-			}
-			st_warn("probe %s did not attach (%s): what it hooks is not traced",
-				name, strerror(-e));
-			snprintf(p->failed + strlen(p->failed), sizeof(p->failed) - strlen(p->failed),
-				 "%s%s", p->nfailed ? "," : "", name);
-			p->nfailed++;
-			continue;
-		}
-		p->links[p->nlinks++] = l;
+		e = add_link(p, bpf_program__attach(prog), name, err, errlen);
+		if (e)
+			return e;
 	}
 	return 0;
 }

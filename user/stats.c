@@ -2,6 +2,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "emit.h"
 #include "hold.h"
@@ -28,7 +29,7 @@ static const struct {
 	{ ST_STAT_LOST_DATA, "ringbuf_full_data", "Vault traffic or held buffers lost: ring buffer full", false },
 	{ ST_STAT_LOST_PROC, "ringbuf_full_process", "process or connection records lost: ring buffer full", false },
 	{ ST_STAT_MATCHES_DROPPED, "matches_per_call", "secrets past the per-call match limit not reported", false },
-	{ ST_STAT_STASH_FULL, "stash_full", "syscalls not scanned: argument stash full", false },
+	{ ST_STAT_STASH_FULL, "stash_full", "TLS reads not learned from: argument stash full", false },
 	{ ST_STAT_TRACED_FULL, "traced_full", "child processes not traced: traced-process map full", false },
 	{ ST_STAT_HOLD_OVERFLOW, "hold_overflow", "bytes written while learning not rescanned: hold bound reached", true },
 	{ ST_STAT_VAULT_TRUNCATED, "vault_truncated", "Vault response bytes not learned: per-call copy limit", true },
@@ -90,6 +91,20 @@ void stats_poll(void)
 		loss_at(reason, what, n, which, false);
 }
 
+/* What the tracer itself cost: CPU time in each mode and its peak resident memory. */
+static void stats_fill_usage(json_t *ev)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		return;
+	ev_int(ev, "secretrace.stats.cpu_user_ms",
+	       (long long)ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000);
+	ev_int(ev, "secretrace.stats.cpu_system_ms",
+	       (long long)ru.ru_stime.tv_sec * 1000 + ru.ru_stime.tv_usec / 1000);
+	ev_int(ev, "secretrace.stats.peak_rss_kib", (long long)ru.ru_maxrss);
+}
+
 void stats_fill_stop(json_t *ev)
 {
 	stats_poll();
@@ -110,6 +125,7 @@ void stats_fill_stop(json_t *ev)
 	ev_int(ev, "secretrace.stats.uses", (long long)uses_reported());
 	ev_int(ev, "secretrace.stats.violations", (long long)uses_violations());
 	ev_int(ev, "secretrace.stats.redacted", (long long)redact_count());
+	stats_fill_usage(ev);
 	/* after stats_poll: its tracer.loss events are among them */
 	ev_int(ev, "secretrace.stats.undelivered", (long long)sinks_undelivered());
 }
