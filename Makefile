@@ -102,18 +102,20 @@ demo:
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tools/demo/run.sh
 
-$(BUILD)/bench/write_loop: tools/bench/write_loop.c
+BENCH_LOOPS := $(BUILD)/bench/write_loop $(BUILD)/bench/use_loop $(BUILD)/bench/ssl_loop
+
+$(BUILD)/bench/write_loop $(BUILD)/bench/use_loop: $(BUILD)/bench/%: tools/bench/%.c
 	$(Q)mkdir -p $(dir $@)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $<
 
-# What tracing costs, side by side with untraced and bpftrace runs (build/bench.json).
 $(BUILD)/bench/ssl_loop: tools/bench/ssl_loop.c
 	$(Q)mkdir -p $(dir $@)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $< -lssl -lcrypto -lpthread
 
-bench: $(BUILD)/secretrace $(BUILD)/bench/write_loop $(BUILD)/bench/ssl_loop
+# What tracing costs, side by side with untraced and bpftrace runs (build/bench.json).
+bench: $(BUILD)/secretrace $(BENCH_LOOPS)
 	$(Q)tools/install-deps.sh
 	$(Q)/usr/bin/python3 tools/bench/bench.py
 

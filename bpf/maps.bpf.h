@@ -89,6 +89,7 @@ struct st_scan {
 	struct st_carry carry_new;	/* the next carry, built here (too big for the stack) */
 	struct st_sinkinfo si;	/* where the call's bytes went, once described */
 	char path[ST_PATH_MAX];
+	struct st_rec_match rec;	/* a use, built here and sent as long as its path */
 };
 
 #define ST_SCAN_VAULT_REQ (1u << 0)	/* this call is a request to Vault */

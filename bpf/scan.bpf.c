@@ -458,20 +458,18 @@ static __always_inline void st_describe(struct st_scan *s, __u64 offset)
 	st_describe_fd(s->fd, g->name, g->namelen, &s->si, s->path);
 }
 
+/* A use goes out only as long as its path: most are a few dozen bytes, not ST_PATH_MAX,
+ * so the ring buffer holds many more of them through a burst. */
 static long st_emit_step(__u32 i, struct st_ref *ref)
 {
 	struct st_scan *s = ref->s;
+	struct st_rec_match *r = &s->rec;
 	struct st_found *f;
-	struct st_rec_match *r;
+	__u32 len;
 
 	if (i >= s->nfound)
 		return 1;
 	f = &s->found[i & (ST_MAX_MATCHES_PER_CALL - 1)];
-	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-	if (!r) {
-		st_count(ST_STAT_LOST_MATCH, 1);
-		return 0;
-	}
 	st_fill_hdr(&r->hdr, ST_REC_MATCH);
 	r->call_id = s->call_id;
 	r->offset = f->offset;
@@ -483,8 +481,16 @@ static long st_emit_step(__u32 i, struct st_ref *ref)
 	r->fd = s->fd;
 	st_describe(s, f->offset);
 	r->si = s->si;
-	bpf_probe_read_kernel(r->path, sizeof(r->path), s->path);
-	bpf_ringbuf_submit(r, 0);
+	len = s->si.path_len;
+	if (len > ST_PATH_MAX - 256)
+		len = ST_PATH_MAX - 256;
+	barrier_var(len);
+	bpf_probe_read_kernel(r->path, len & (ST_PATH_MAX - 1),
+			      s->path + (s->si.path_off & (ST_PATH_MAX - 256 - 1)));
+	r->si.path_off = 0;
+	r->si.path_len = len;
+	if (bpf_ringbuf_output(&events, r, offsetof(struct st_rec_match, path) + len, 0))
+		st_count(ST_STAT_LOST_MATCH, 1);
 	return 0;
 }
 

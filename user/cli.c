@@ -36,6 +36,8 @@ static const char usage[] =
 	"      --repeat-interval S  report repeated identical uses at most every S seconds (default 60)\n"
 	"      --scan-limit BYTES   bytes of one call scanned; the rest is counted (default 65536)\n"
 	"      --max-response BYTES largest Vault response body learned (default 1048576)\n"
+	"      --ring-buffer MIB    kernel-to-tracer buffer, a power of two (default 8); a larger\n"
+	"                           one rides out longer bursts of uses (docs/performance.md)\n"
 	"      --key-file PATH      fingerprint key, shared by every node that should agree on\n"
 	"                           secret.fingerprint (default " DEFAULT_KEY_FILE ", created if absent)\n"
 	"  -v, --verbose            diagnostics on stderr\n"
@@ -96,6 +98,7 @@ enum {
 	OPT_BATCH_BYTES,
 	OPT_BATCH_WAIT,
 	OPT_POLICY,
+	OPT_RING_BUFFER,
 };
 
 static const struct option options[] = {
@@ -125,6 +128,7 @@ static const struct option options[] = {
 	{ "batch-bytes", required_argument, NULL, OPT_BATCH_BYTES },
 	{ "batch-wait", required_argument, NULL, OPT_BATCH_WAIT },
 	{ "policy", required_argument, NULL, OPT_POLICY },
+	{ "ring-buffer", required_argument, NULL, OPT_RING_BUFFER },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -161,7 +165,7 @@ enum cli_result cli_parse(int argc, char **argv, struct config *c)
 	c->scan_limit = ST_SCAN_LIMIT_DEFAULT;
 	c->max_response = 1024 * 1024;
 	c->max_items = 1000;
-	c->ringbuf_bytes = 16 * 1024 * 1024;
+	c->ringbuf_bytes = 8 * 1024 * 1024;
 	c->key_file = DEFAULT_KEY_FILE;
 	sinks_cfg_defaults(&c->sinks);
 	for (i = 1; i < argc; i++)
@@ -227,6 +231,17 @@ enum cli_result cli_parse(int argc, char **argv, struct config *c)
 			break;
 		case OPT_KEY_FILE:
 			c->key_file = optarg;
+			break;
+		case OPT_RING_BUFFER:
+			/* the kernel wants a power of two; the tracer maps it twice (RSS) */
+			if (!number("--ring-buffer", optarg, 1, 1024, &v))
+				return CLI_USAGE;
+			if (v & (v - 1)) {
+				fprintf(stderr, "secretrace: --ring-buffer: %s MiB is not a power of two\n",
+					optarg);
+				return CLI_USAGE;
+			}
+			c->ringbuf_bytes = v * 1024 * 1024;
 			break;
 		case OPT_ROTATE_SIZE:
 			if (!number("--rotate-size", optarg, 0, 1ULL << 50, &v))

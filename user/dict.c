@@ -104,9 +104,11 @@ void dict_free(struct dict *d)
 {
 	uint32_t i, j;
 
-	for (i = 0; i < d->nsecrets; i++)
+	for (i = 0; i < d->nsecrets; i++) {
 		for (j = 0; j < d->secrets[i].ndeliv; j++)
 			delivery_free(&d->secrets[i].deliv[j]);
+		free(d->secrets[i].deliv);
+	}
 	free(d->secrets);
 	free(d->windows);
 	free(d->pf_hashes);
@@ -122,10 +124,12 @@ static char *dup_or_null(const char *s)
 	return s && *s ? strdup(s) : NULL;
 }
 
-static void add_delivery(struct secret_entry *e, const struct secret_origin *o)
+static int add_delivery(struct secret_entry *e, const struct secret_origin *o)
 {
 	struct delivery *v;
 
+	if (!e->deliv && !(e->deliv = calloc(DICT_MAX_DELIVERIES, sizeof(*e->deliv))))
+		return -ENOMEM;
 	if (e->ndeliv == DICT_MAX_DELIVERIES) {
 		delivery_free(&e->deliv[0]);
 		memmove(&e->deliv[0], &e->deliv[1], sizeof(e->deliv[0]) * (DICT_MAX_DELIVERIES - 1));
@@ -144,6 +148,7 @@ static void add_delivery(struct secret_entry *e, const struct secret_origin *o)
 	v->start_ns = o->start_ns;
 	v->ts_ns = o->ts_ns;
 	v->source = o->source;
+	return 0;
 }
 
 /* ---- the prefilter bitmap ---- */
@@ -398,15 +403,13 @@ int dict_add(struct dict *d, const uint8_t *value, size_t len, const struct secr
 	if (u64map_get(&d->by_fp, key, &found) &&
 	    !strcmp(d->secrets[found - 1].fingerprint, fp)) {
 		*idx = found - 1;
-		add_delivery(&d->secrets[*idx], o);
-		return 0;
+		return add_delivery(&d->secrets[*idx], o);
 	}
 	ret = add_entry(d, value, len, 0, fp, UINT32_MAX, ENC_RAW, idx);
 	if (ret < 0)
 		return ret;
 	u64map_put(&d->by_fp, key, *idx + 1);
-	add_delivery(&d->secrets[*idx], o);
-	if (redact_add(value, len, publics))
+	if (add_delivery(&d->secrets[*idx], o) || redact_add(value, len, publics))
 		return -ENOMEM;
 	ret = add_forms(d, value, len, *idx, publics);
 	return ret < 0 ? ret : 1;

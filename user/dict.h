@@ -58,7 +58,9 @@ struct secret_entry {
 	uint32_t gen;		/* dictionary generation that added it */
 	uint64_t hash;		/* st_confirm_hash of the first min(len, ST_MAX_SECRET_LEN) bytes */
 	char fingerprint[DICT_FP_HEX];	/* of the secret, for every form */
-	struct delivery deliv[DICT_MAX_DELIVERIES];	/* newest last; oldest dropped (raw form) */
+	/* raw forms only (encoded forms name their parent): DICT_MAX_DELIVERIES of them,
+	 * allocated on the first, newest last, the oldest dropped */
+	struct delivery *deliv;
 	uint32_t ndeliv;
 };
 

@@ -6,12 +6,15 @@
 
 #include "dict.h"
 #include "emit.h"
+#include "json_line.h"
+#include "log.h"
 #include "procs.h"
 #include "redact.h"
 #include "sinks.h"
 
 static char host[256];
-static uint64_t sequence;
+static struct json_line line;	/* the event being written, reused */
+static uint64_t sequence, failed;
 static int64_t boot_to_unix;	/* realtime - boottime, ns */
 
 static uint64_t clock_ns(clockid_t c)
@@ -39,16 +42,28 @@ int emit_init(const char *host_name)
 	return 0;
 }
 
+/* RFC 3339 in UTC with microseconds; the date and time of day are formatted once a second. */
 static void set_timestamp(json_t *ev, uint64_t unix_ns)
 {
-	char buf[64];
+	static time_t last_sec = -1;
+	static char buf[40];	/* "YYYY-MM-DDTHH:MM:SS" then ".uuuuuuZ" */
+	static size_t n;
 	time_t sec = unix_ns / 1000000000ULL;
-	struct tm tm;
-	size_t n;
+	unsigned us = unix_ns % 1000000000ULL / 1000;
+	int i;
 
-	gmtime_r(&sec, &tm);
-	n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, sizeof(buf) - n, ".%06uZ", (unsigned)(unix_ns % 1000000000ULL / 1000));
+	if (sec != last_sec) {
+		struct tm tm;
+
+		gmtime_r(&sec, &tm);
+		n = strftime(buf, sizeof(buf) - 9, "%Y-%m-%dT%H:%M:%S", &tm);
+		last_sec = sec;
+	}
+	buf[n] = '.';
+	for (i = 6; i >= 1; i--, us /= 10)
+		buf[n + i] = '0' + us % 10;
+	buf[n + 7] = 'Z';
+	buf[n + 8] = 0;
 	json_object_set_new(ev, "@timestamp", json_string(buf));
 }
 
@@ -111,18 +126,32 @@ void ev_bool(json_t *ev, const char *dotted, bool v)
 	ev_set(ev, dotted, json_boolean(v));
 }
 
+/* event.id: a random (version 4) UUID. The randomness is drawn 4 KiB at a time rather
+ * than with a getrandom call per event. */
 void ev_new_identity(json_t *ev)
 {
-	unsigned char id[16];
+	static const char hex[] = "0123456789abcdef";
+	static unsigned char pool[4096];
+	static size_t used = sizeof(pool);
+	unsigned char *id;
 	char uuid[37];
+	int i, o = 0;
 
-	randombytes_buf(id, sizeof(id));
+	if (used + 16 > sizeof(pool)) {
+		randombytes_buf(pool, sizeof(pool));
+		used = 0;
+	}
+	id = pool + used;
+	used += 16;
 	id[6] = (id[6] & 0x0f) | 0x40;	/* UUID version 4 */
-	id[8] = (id[8] & 0x3f) | 0x80;
-	snprintf(uuid, sizeof(uuid),
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", id[0], id[1],
-		 id[2], id[3], id[4], id[5], id[6], id[7], id[8], id[9], id[10], id[11], id[12], id[13],
-		 id[14], id[15]);
+	id[8] = (id[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
+	for (i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			uuid[o++] = '-';
+		uuid[o++] = hex[id[i] >> 4];
+		uuid[o++] = hex[id[i] & 15];
+	}
+	uuid[o] = 0;
 	ev_str(ev, "event.id", uuid);
 }
 
@@ -188,10 +217,10 @@ static bool is_generated(const char *path)
 	return false;
 }
 
-/* The last gate: any string holding a run of a learned secret is replaced. */
-static void redact_json(json_t *v, const char *path)
+/* The last gate: any string holding a run of a learned secret is replaced. path holds the
+ * dotted name of v (len bytes) and has room to extend it. */
+static void redact_json(json_t *v, char *path, size_t len, size_t room)
 {
-	char sub[128];
 	const char *key;
 	json_t *child;
 	size_t i;
@@ -203,31 +232,40 @@ static void redact_json(json_t *v, const char *path)
 			json_string_set(v, REDACTED);
 	} else if (json_is_object(v)) {
 		json_object_foreach(v, key, child) {
-			snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", key);
-			redact_json(child, sub);
+			size_t k = strlen(key), n = len + (len != 0) + k;
+
+			if (n >= room) {	/* deeper than any generated field: check it */
+				redact_json(child, (char[1]){ 0 }, 0, 0);
+				continue;
+			}
+			if (len)
+				path[len] = '.';
+			memcpy(path + n - k, key, k + 1);
+			redact_json(child, path, n, room);
+			path[len] = 0;
 		}
 	} else if (json_is_array(v)) {
 		json_array_foreach(v, i, child)
-			redact_json(child, path);
+			redact_json(child, path, len, room);
 	}
 }
 
 void ev_emit(json_t *ev)
 {
-	char *line;
+	char path[128] = "";
 
-	redact_json(ev, "");
+	redact_json(ev, path, 0, sizeof(path));
 	ev_int(ev, "event.sequence", (long long)++sequence);
-	line = json_dumps(ev, JSON_COMPACT);
-	if (line) {
-		json_free_t release;
-
-		sinks_write(line, strlen(line));
-		/* allocated by jansson's allocator (see secmem.c), so freed by it */
-		json_get_alloc_funcs(NULL, &release);
-		release(line);
-	}
+	if (json_line_dump(&line, ev) == 0)
+		sinks_write(line.buf, line.len);
+	else
+		failed++;	/* reported by stats_poll as a loss */
 	json_decref(ev);
+}
+
+uint64_t emit_failed(void)
+{
+	return failed;
 }
 
 uint64_t emit_count(void)

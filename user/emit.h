@@ -29,6 +29,8 @@ void ev_delivery(json_t *ev, const struct delivery *v);
 /* Redact, number, serialize and write; frees ev. */
 void ev_emit(json_t *ev);
 uint64_t emit_count(void);
+/* events that could not be serialized (out of memory): lost */
+uint64_t emit_failed(void);
 uint64_t boot_to_unix_ns(uint64_t boot_ns);
 uint64_t now_boot_ns(void);
 

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <sodium.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,14 +218,25 @@ static void on_unscanned(const struct st_rec_unscanned *r)
 	ev_emit(ev);
 }
 
-static void on_match(const struct st_rec_match *r)
+/* A use record is as long as its path (bpf/scan.bpf.c): whole again here. */
+static void on_match(const void *data, size_t size)
 {
-	struct use u = {
-		.hdr = &r->hdr, .hook = r->hook, .fd = r->fd, .si = &r->si, .path = r->path,
-		.secret = r->secret, .count = r->count,
-		.offset = (int64_t)r->offset - r->carry_len,
-	};
+	const size_t head = offsetof(struct st_rec_match, path);
+	struct st_rec_match m;
+	struct use u;
 
+	if (size < head || size > sizeof(m))
+		return;
+	memcpy(&m, data, size);
+	if (m.si.path_len > size - head)
+		m.si.path_len = size - head;
+	m.si.path_off = 0;
+	m.path[m.si.path_len < sizeof(m.path) ? m.si.path_len : sizeof(m.path) - 1] = 0;
+	u = (struct use){
+		.hdr = &m.hdr, .hook = m.hook, .fd = m.fd, .si = &m.si, .path = m.path,
+		.secret = m.secret, .count = m.count,
+		.offset = (int64_t)m.offset - m.carry_len,
+	};
 	uses_report(&u);
 }
 
@@ -282,8 +294,7 @@ int events_handle(void *ctx, void *data, size_t size)
 		on_connect(c, data);
 		break;
 	case ST_REC_MATCH:
-		NEED(struct st_rec_match);
-		on_match(data);
+		on_match(data, size);
 		break;
 	case ST_REC_DATA:
 		NEED(struct st_rec_data);

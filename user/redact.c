@@ -15,7 +15,7 @@ int redact_init(void)
 {
 	randombytes_buf(run_key, sizeof(run_key));
 	ready = true;
-	return u64map_init(&runs, 1024);
+	return u64map_init_set(&runs, 1024);
 }
 
 void redact_free(void)

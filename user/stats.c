@@ -15,7 +15,7 @@
 #include "uses.h"
 
 static struct probes *probes;
-static uint64_t seen[ST_STAT_MAX], seen_recursion, lost_total;
+static uint64_t seen[ST_STAT_MAX], seen_recursion, seen_emit_failed, lost_total;
 
 /* Kernel counters that mean something was lost, and how tracer.loss names them. Events
  * (records, lines) add up in secretrace.stats.lost; bytes have counters of their own. */
@@ -39,7 +39,7 @@ void stats_init(struct probes *p)
 {
 	probes = p;
 	memset(seen, 0, sizeof(seen));
-	seen_recursion = lost_total = 0;
+	seen_recursion = seen_emit_failed = lost_total = 0;
 }
 
 /* output: the output that lost events (secretrace.lost.output), NULL for the tracer's own;
@@ -87,6 +87,10 @@ void stats_poll(void)
 		loss("recursion_miss", "BPF program runs skipped by the kernel (nested on a CPU)",
 		     rec - seen_recursion, false);
 	seen_recursion = rec;
+	if (emit_failed() > seen_emit_failed)
+		loss("out_of_memory", "events not written: out of memory",
+		     emit_failed() - seen_emit_failed, false);
+	seen_emit_failed = emit_failed();
 	while ((n = sinks_take_failures(&which, &reason, &what)))
 		loss_at(reason, what, n, which, false);
 }

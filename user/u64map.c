@@ -14,15 +14,15 @@ static size_t slot_of(uint64_t key, size_t cap)
 	return key & (cap - 1);
 }
 
-int u64map_init(struct u64map *m, size_t cap_hint)
+static int init(struct u64map *m, size_t cap_hint, bool set)
 {
 	size_t cap = 16;
 
 	while (cap < cap_hint * 2)
 		cap <<= 1;
 	m->keys = calloc(cap, sizeof(*m->keys));
-	m->vals = calloc(cap, sizeof(*m->vals));
-	if (!m->keys || !m->vals) {
+	m->vals = set ? NULL : calloc(cap, sizeof(*m->vals));
+	if (!m->keys || (!set && !m->vals)) {
 		free(m->keys);
 		free(m->vals);
 		m->keys = m->vals = NULL;
@@ -31,6 +31,16 @@ int u64map_init(struct u64map *m, size_t cap_hint)
 	m->cap = cap;
 	m->used = m->live = 0;
 	return 0;
+}
+
+int u64map_init(struct u64map *m, size_t cap_hint)
+{
+	return init(m, cap_hint, false);
+}
+
+int u64map_init_set(struct u64map *m, size_t cap_hint)
+{
+	return init(m, cap_hint, true);
 }
 
 void u64map_free(struct u64map *m)
@@ -46,11 +56,12 @@ static int grow(struct u64map *m)
 	struct u64map n;
 	size_t i;
 
-	if (u64map_init(&n, m->live * 2 + 16))
+	/* init doubles the hint: the new table starts half full of live keys at most */
+	if (init(&n, m->live + 16, !m->vals))
 		return -ENOMEM;
 	for (i = 0; i < m->cap; i++)
 		if (m->keys[i] && m->keys[i] != TOMB)
-			u64map_put(&n, m->keys[i], m->vals[i]);
+			u64map_put(&n, m->keys[i], m->vals ? m->vals[i] : 1);
 	u64map_free(m);
 	*m = n;
 	return 0;
@@ -60,13 +71,14 @@ int u64map_put(struct u64map *m, uint64_t key, uint64_t val)
 {
 	size_t i, tomb = SIZE_MAX;
 
-	if (!m->cap && u64map_init(m, 16))
+	if (!m->cap && init(m, 16, false))
 		return -ENOMEM;
 	if ((m->used + 1) * 4 > m->cap * 3 && grow(m))
 		return -ENOMEM;
 	for (i = slot_of(key, m->cap);; i = (i + 1) & (m->cap - 1)) {
 		if (m->keys[i] == key) {
-			m->vals[i] = val;
+			if (m->vals)
+				m->vals[i] = val;
 			return 0;
 		}
 		if (m->keys[i] == TOMB && tomb == SIZE_MAX)
@@ -79,7 +91,8 @@ int u64map_put(struct u64map *m, uint64_t key, uint64_t val)
 	else
 		m->used++;
 	m->keys[i] = key;
-	m->vals[i] = val;
+	if (m->vals)
+		m->vals[i] = val;
 	m->live++;
 	return 0;
 }
@@ -103,7 +116,7 @@ bool u64map_get(const struct u64map *m, uint64_t key, uint64_t *val)
 	if (i == SIZE_MAX)
 		return false;
 	if (val)
-		*val = m->vals[i];
+		*val = m->vals ? m->vals[i] : 1;
 	return true;
 }
 
@@ -123,7 +136,7 @@ bool u64map_next(const struct u64map *m, size_t *i, uint64_t *key, uint64_t *val
 	for (; *i < m->cap; (*i)++) {
 		if (m->keys[*i] && m->keys[*i] != TOMB) {
 			*key = m->keys[*i];
-			*val = m->vals[*i];
+			*val = m->vals ? m->vals[*i] : 1;
 			(*i)++;
 			return true;
 		}

@@ -11,13 +11,15 @@
 
 struct u64map {
 	uint64_t *keys;		/* 0: empty, UINT64_MAX: deleted */
-	uint64_t *vals;
+	uint64_t *vals;		/* NULL in a set: every value reads 1 */
 	size_t cap;		/* a power of two */
 	size_t used;		/* live + deleted slots */
 	size_t live;
 };
 
 int u64map_init(struct u64map *m, size_t cap_hint);
+/* A set: keys only, half the memory (the redactor's millions of runs); values are ignored. */
+int u64map_init_set(struct u64map *m, size_t cap_hint);
 void u64map_free(struct u64map *m);
 /* key must not be 0 or UINT64_MAX; returns -ENOMEM on failure */
 int u64map_put(struct u64map *m, uint64_t key, uint64_t val);

@@ -25,13 +25,14 @@ static struct dict *dict;
 static const struct policy *policy;
 static uint64_t interval_ns, reported, violations;
 static struct u64map repeats;	/* (process, secret, sink) -> struct repeat * */
+static struct u64map warned;	/* (process, secret, sink) violations already on stderr */
 
 int uses_init(struct dict *d, unsigned repeat_interval_s, const struct policy *pol)
 {
 	dict = d;
 	policy = pol;
 	interval_ns = (uint64_t)repeat_interval_s * 1000000000ULL;
-	return u64map_init(&repeats, 64);
+	return u64map_init(&repeats, 64) || u64map_init(&warned, 64) ? -1 : 0;
 }
 
 static void emit_repeat(struct repeat *r, uint64_t now)
@@ -59,6 +60,7 @@ void uses_free(void)
 		free(r);
 	}
 	u64map_free(&repeats);
+	u64map_free(&warned);
 }
 
 static uint64_t repeat_key(const struct proc *p, const struct use *u, const struct sink_view *v)
@@ -157,10 +159,12 @@ void uses_report(const struct use *u)
 		ev_bool(ev, "secretrace.rescanned", true);
 	enrich_sink(ev, &v);
 	if (verdict == POLICY_VIOLATION) {
-		st_warn("policy %s: %s of %s went to %s %s%s%s (pid %u)", rule,
-			d && d->field ? d->field : "a secret", d && d->path ? d->path : "?", v.sink,
-			v.ip[0] ? v.ip : v.file, v.domain ? " " : "", v.domain ? v.domain : "",
-			u->hdr->pid);
+		/* every violation is an event; stderr names each kind once, not a flood */
+		if (!u64map_get(&warned, key, &found) && !u64map_put(&warned, key, 1))
+			st_warn("policy %s: %s of %s went to %s %s%s%s (pid %u; more of the same: "
+				"events only)", rule, d && d->field ? d->field : "a secret",
+				d && d->path ? d->path : "?", v.sink, v.ip[0] ? v.ip : v.file,
+				v.domain ? " " : "", v.domain ? v.domain : "", u->hdr->pid);
 		violations++;
 		ev_emit(ev);
 		return;

@@ -80,7 +80,10 @@ static int on_record(void *ctx, void *data, size_t size)
 	const struct st_rec_match *m = data;
 
 	(void)ctx;
-	if (size >= sizeof(*m) && m->hdr.type == ST_REC_MATCH && F.nfound < ST_MAX_MATCHES_PER_CALL)
+	/* a use record is as long as its path */
+	if (size >= offsetof(struct st_rec_match, path) &&
+	    size >= offsetof(struct st_rec_match, path) + m->si.path_len &&
+	    m->hdr.type == ST_REC_MATCH && F.nfound < ST_MAX_MATCHES_PER_CALL)
 		F.found[F.nfound++] = (struct found){ m->secret, m->count, m->offset, m->hook,
 						      m->carry_len };
 	return 0;

@@ -9,12 +9,22 @@ workload (tools/bench/write_loop.c, tools/bench/ssl_loop.c):
   bpftrace        Debian's bpftrace counting the same call for that PID (a peer's bare hook:
                   a syscall tracepoint, or a uprobe on libssl's SSL_write)
   secretrace-0    traced by secretrace, no secret learned
-  secretrace-1k   traced by secretrace holding 1,000 learned secrets (from a Vault stand-in)
+  secretrace-1k   traced by secretrace holding 1,000 learned secrets (from a Vault stand-in;
+                  8 to 64 bytes long, every encoded form in the dictionary)
   bystander       untraced, while secretrace traces another process (for SSL_write it
                   takes the trap too: secretrace's uprobes are on the library file)
+  bt-bystander    untraced, while bpftrace's hook filters for another process
 
 Each configuration runs REPEATS times, interleaved; the median is reported. Ratios: the cost
-secretrace adds over untraced, divided by the cost bpftrace adds. Writes build/bench.json.
+secretrace adds over untraced, divided by the cost bpftrace adds; a bystander's cost under
+secretrace divided by its cost under bpftrace's filtered hook.
+
+Then the tracer's capacity, once each: in-kernel scan throughput per core (a 64 KiB write's
+added cost, with 0, 1,000 and 10,000 secrets), the secret.violation events per second a
+file output takes with no loss (tools/bench/use_loop.c at rising rates under a deny-all
+policy), the tracer's CPU time and peak RSS holding 10,000 secrets, and the time from
+launch to tracer.start (and from the command's exit to the tracer's). Writes
+build/bench.json.
 """
 import json
 import os
@@ -31,6 +41,7 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 BUILD = os.path.join(TOP, "build")
 TRACER = os.path.join(BUILD, "secretrace")
 LOOP = os.path.join(BUILD, "bench", "write_loop")
+USE_LOOP = os.path.join(BUILD, "bench", "use_loop")
 SSL_LOOP = os.path.join(BUILD, "bench", "ssl_loop")
 SSL_SIZES = [64, 4096]
 LIBSSL = "/usr/lib/x86_64-linux-gnu/libssl.so.3"
@@ -42,6 +53,9 @@ def sizes_of(call):
     return SSL_SIZES if call == "SSL_write" else SIZES
 BUDGET_MS = int(os.environ.get("BENCH_MS", "250"))
 REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
+EVENT_RATES = [50000, 100000, 200000, 400000]
+EVENT_MS = 3000		# long enough that the ring buffer cannot absorb a deficit
+ALPHA = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
 def wait_for(pred, what, timeout=20):
@@ -74,17 +88,20 @@ def run_untraced(call):
     return parse(subprocess.check_output(loop_args(call), text=True))
 
 
-def run_bpftrace(call, work):
+def run_bpftrace(call, work, bystander=False):
+    """bpftrace's hook counting the loop's calls, or (bystander) another process's."""
     fifo = os.path.join(work, "go")
     if not os.path.exists(fifo):
         os.mkfifo(fifo)
     loop = subprocess.Popen(loop_args(call, fifo), stdout=subprocess.PIPE, text=True)
+    other = subprocess.Popen(["sleep", "600"]) if bystander else None
     if call == "SSL_write":
         probe = "uprobe:%s:SSL_write" % LIBSSL
     else:
-        probe = "tracepoint:syscalls:sys_enter_%s" % call
+        probe = "tracepoint:syscalls:sys_exit_%s" % call
     # BEGIN runs once every probe is attached; stdbuf: bpftrace's stdout is a pipe here
-    prog = 'BEGIN { printf("ready\\n"); } %s /pid == %d/ { @calls = count(); }' % (probe, loop.pid)
+    prog = 'BEGIN { printf("ready\\n"); } %s /pid == %d/ { @calls = count(); }' % (
+        probe, (other or loop).pid)
     bt = subprocess.Popen(["stdbuf", "-oL", "bpftrace", "-e", prog], stdout=subprocess.PIPE,
                           stderr=subprocess.DEVNULL, text=True)
     try:
@@ -97,9 +114,10 @@ def run_bpftrace(call, work):
             f.write("g")
         out = loop.communicate()[0]
     finally:
-        if loop.poll() is None:
-            loop.kill()
-            loop.wait()
+        for p in (loop, other):
+            if p and p.poll() is None:
+                p.kill()
+                p.wait()
         bt.send_signal(signal.SIGINT)
         try:
             bt.wait(30)
@@ -109,21 +127,33 @@ def run_bpftrace(call, work):
     return parse(out)
 
 
-def run_traced(call, work, preload_cmd=None, learned=0):
+def traced(work, inner, fetch=(), learned=0, policy=None, count=None):
+    """Runs the shell command inner under secretrace (events to a file), after fetching the
+    given Vault URLs and waiting until learned secrets are learned: steady state, not the
+    brief window in which writes are held while a response is being learned. Returns inner's
+    stdout, tracer.stop's stats and how many event lines count() accepted."""
     events = os.path.join(work, "events.json")
-    inner = " ".join(loop_args(call))
-    if preload_cmd:
-        # fetch, then wait until the tracer has learned them all: steady state, not the
-        # brief window in which writes are held while a response is being learned
-        cmd = ("%s >/dev/null && until [ $(grep -c secret.receive %s) -ge %d ]; "
-               "do sleep 0.05; done && exec %s" % (preload_cmd, events, learned, inner))
-    else:
-        cmd = "exec " + inner
-    out = subprocess.check_output([TRACER, "-o", "file:" + events, "--", "/bin/sh", "-c", cmd],
+    cmd = "".join("%s >/dev/null && " % f for f in fetch)
+    if learned:
+        cmd += ("until [ $(grep -c secret.receive %s) -ge %d ]; do sleep 0.05; done && "
+                % (events, learned))
+    args = [TRACER, "-o", "file:" + events] + (["--policy", policy] if policy else [])
+    out = subprocess.check_output(args + ["--", "/bin/sh", "-c", cmd + "exec " + inner],
                                   text=True)
-    stats = [json.loads(l) for l in open(events) if '"tracer.stop"' in l]
+    stats, n = {}, 0
+    with open(events) as f:
+        for line in f:
+            if count and count(line):
+                n += 1
+            elif '"tracer.stop"' in line:
+                stats = json.loads(line)["secretrace"]["stats"]
     os.unlink(events)
-    return parse(out), stats[0]["secretrace"]["stats"] if stats else {}
+    return out, stats, n
+
+
+def run_traced(call, work, fetch=(), learned=0):
+    out, stats, _ = traced(work, " ".join(loop_args(call)), fetch, learned)
+    return parse(out), stats
 
 
 def run_bystander(call, work):
@@ -139,10 +169,22 @@ def run_bystander(call, work):
         os.unlink(events)
 
 
-def start_vault(work, n):
-    seed = {"kv": {"secret/bench": {"k%04d" % i: secrets.token_urlsafe(24) for i in range(n)}}}
+def random_secret(n):
+    return "".join(secrets.choice(ALPHA) for _ in range(n))
+
+
+def start_vault(work):
+    """A Vault stand-in holding secret/bench (1,000 secrets of 8 to 64 bytes), big0..big9
+    (1,000 each) and secret/rate (one password, also written to rate.secret for the
+    workload that uses it). Returns the process and a curl command per path."""
+    kv = {"secret/bench": {"k%04d" % i: random_secret(8 + i % 57) for i in range(1000)},
+          "secret/rate": {"password": random_secret(32)}}
+    for p in range(10):
+        kv["secret/big%d" % p] = {"k%04d" % i: random_secret(8 + i % 57) for i in range(1000)}
     with open(os.path.join(work, "seed.json"), "w") as f:
-        json.dump(seed, f)
+        json.dump({"kv": kv}, f)
+    with open(os.path.join(work, "rate.secret"), "w") as f:
+        f.write(kv["secret/rate"]["password"])
     ready = os.path.join(work, "vault.ready")
     proc = subprocess.Popen(["/usr/bin/python3", os.path.join(TOP, "tests", "vault_standin.py"),
                              "--listen", "127.0.0.1:0", "--ready-file", ready,
@@ -151,16 +193,73 @@ def start_vault(work, n):
     wait_for(lambda: os.path.exists(ready), "the Vault stand-in")
     addr = open(ready).read().split()[0]
     token = json.load(open(ready + ".creds.json"))["root_token"]
-    return proc, "curl -sf -H 'X-Vault-Token: %s' %s/v1/secret/data/bench" % (token, addr)
+    return proc, {p: "curl -sf -H 'X-Vault-Token: %s' %s/v1/secret/data/%s"
+                  % (token, addr, p.split("/", 1)[1]) for p in kv}
+
+
+def scan_10k(work, fetch):
+    """A 64 KiB write's cost holding 10,000 secrets, and the tracer's CPU and peak RSS."""
+    urls = [fetch["secret/big%d" % p] for p in range(10)]
+    out, stats, _ = traced(work, "%s write 65536 %d" % (LOOP, BUDGET_MS), urls, 10000)
+    if stats.get("secrets_learned", 0) < 10000:
+        raise SystemExit("bench: the 10,000-secret run learned only %s secrets"
+                         % stats.get("secrets_learned"))
+    return parse(out)[65536], stats
+
+
+def event_rates(work, fetch):
+    """secret.violation events per second into a file: use_loop at rising rates, every
+    write a violation of a deny-all policy, until the tracer loses or misses one."""
+    policy = os.path.join(work, "deny-all.yaml")
+    with open(policy, "w") as f:
+        f.write("default: deny\n")
+    steps = []
+    for rate in EVENT_RATES:
+        out, stats, n = traced(work, "%s %s %d %d" % (USE_LOOP, os.path.join(work, "rate.secret"),
+                                                      rate, EVENT_MS),
+                               [fetch["secret/rate"]], 1, policy,
+                               lambda l: '"secret.violation"' in l and '"use_loop"' in l)
+        writes, achieved = out.split()
+        steps.append({"rate": rate, "achieved": float(achieved), "writes": int(writes),
+                      "events": n, "lost": stats.get("lost", 0)})
+        if n != int(writes) or stats.get("lost", 0):
+            break
+    return steps
+
+
+def start_stop(work, runs=3):
+    """Seconds from launch to tracer.start, and from the command's exit (true exits at
+    once) to the tracer's: medians of runs."""
+    events = os.path.join(work, "start.json")
+    starts, stops = [], []
+    for _ in range(runs):
+        t0 = time.monotonic()
+        tracer = subprocess.Popen([TRACER, "-o", "file:" + events, "--", "true"])
+        started = None
+        while tracer.poll() is None:
+            if started is None and os.path.exists(events) and "tracer.start" in open(events).read():
+                started = time.monotonic()
+            time.sleep(0.002)
+        if started is None or tracer.returncode != 0:
+            raise SystemExit("bench: secretrace -- true failed (status %s)" % tracer.returncode)
+        starts.append(started - t0)
+        stops.append(time.monotonic() - started)
+        os.unlink(events)
+    return statistics.median(starts), statistics.median(stops)
+
+
+MODES = ("untraced", "bpftrace", "secretrace-0", "secretrace-1k", "bystander", "bt-bystander")
+
+
+def ratio(a, b):
+    return a / b if b > 0 else float("nan")
 
 
 def main():
-    results = {c: {m: {s: [] for s in sizes_of(c)} for m in
-                   ("untraced", "bpftrace", "secretrace-0", "secretrace-1k", "bystander")}
-               for c in CALLS}
+    results = {c: {m: {s: [] for s in sizes_of(c)} for m in MODES} for c in CALLS}
     tracer_stats = {}
     with tempfile.TemporaryDirectory(prefix="secretrace-bench.") as work:
-        vault, fetch = start_vault(work, 1000)
+        vault, fetch = start_vault(work)
         try:
             for rep in range(REPEATS):
                 for call in CALLS:
@@ -169,28 +268,32 @@ def main():
                         "bpftrace": lambda: run_bpftrace(call, work),
                         "secretrace-0": lambda: run_traced(call, work)[0],
                         "bystander": lambda: run_bystander(call, work),
+                        "bt-bystander": lambda: run_bpftrace(call, work, bystander=True),
                     }
                     for mode, fn in runs.items():
                         for size, ns in fn().items():
                             results[call][mode][size].append(ns)
-                    r, stats = run_traced(call, work, fetch, 1000)
-                    tracer_stats = stats
+                    r, tracer_stats = run_traced(call, work, [fetch["secret/bench"]], 1000)
                     for size, ns in r.items():
                         results[call]["secretrace-1k"][size].append(ns)
                 print("bench: repeat %d/%d done" % (rep + 1, REPEATS), file=sys.stderr)
+            if tracer_stats.get("secrets_learned", 0) < 1000:
+                raise SystemExit("bench: the 1,000-secret run learned only %s secrets"
+                                 % tracer_stats.get("secrets_learned"))
+            write_64k_10k, stats_10k = scan_10k(work, fetch)
+            rates = event_rates(work, fetch)
+            start_s, stop_s = start_stop(work)
         finally:
             vault.terminate()
             vault.wait()
-    if tracer_stats.get("secrets_learned", 0) < 1000:
-        raise SystemExit("bench: the 1,000-secret run learned only %s secrets"
-                         % tracer_stats.get("secrets_learned"))
 
     report = {"budget_ms": BUDGET_MS, "repeats": REPEATS, "ns_per_call": {}, "ratios": {}}
-    print("ns per call (median of %d), added cost over untraced, and secretrace's added cost "
-          "divided by bpftrace's" % REPEATS)
-    print("%-9s %6s %9s %9s %9s %9s %9s   %7s %7s %9s" % (
-        "call", "size", "untraced", "bpftrace", "st-0", "st-1k", "bystander",
-        "ratio-0", "ratio-1k", "bystander"))
+    print("ns per call (median of %d); ratios: secretrace's added cost over untraced divided by "
+          "bpftrace's, and a bystander's cost under secretrace divided by its cost under "
+          "bpftrace's filtered hook" % REPEATS)
+    print("%-9s %6s %9s %9s %9s %9s %9s %9s   %7s %7s %7s" % (
+        "call", "size", "untraced", "bpftrace", "st-0", "st-1k", "bystander", "bt-byst",
+        "ratio-0", "ratio-1k", "byst"))
     for call in CALLS:
         report["ns_per_call"][call] = {}
         report["ratios"][call] = {}
@@ -198,17 +301,42 @@ def main():
             med = {m: statistics.median(v[size]) for m, v in results[call].items()}
             base = med["untraced"]
             bt_added = med["bpftrace"] - base
-            r0 = (med["secretrace-0"] - base) / bt_added if bt_added > 0 else float("nan")
-            r1 = (med["secretrace-1k"] - base) / bt_added if bt_added > 0 else float("nan")
-            by = med["bystander"] / base
+            r0 = ratio(med["secretrace-0"] - base, bt_added)
+            r1 = ratio(med["secretrace-1k"] - base, bt_added)
+            by = ratio(med["bystander"], med["bt-bystander"])
             report["ns_per_call"][call][size] = med
             report["ratios"][call][size] = {"added_vs_bpftrace_0": r0, "added_vs_bpftrace_1k": r1,
-                                            "bystander_vs_untraced": by,
+                                            "bystander_vs_bpftrace_bystander": by,
                                             "added_ns_0": med["secretrace-0"] - base,
                                             "added_ns_1k": med["secretrace-1k"] - base}
-            print("%-9s %6d %9.0f %9.0f %9.0f %9.0f %9.0f   %7.2f %7.2f %8.2fx" % (
+            print("%-9s %6d %9.0f %9.0f %9.0f %9.0f %9.0f %9.0f   %7.2f %7.2f %7.2f" % (
                 call, size, base, med["bpftrace"], med["secretrace-0"], med["secretrace-1k"],
-                med["bystander"], r0, r1, by))
+                med["bystander"], med["bt-bystander"], r0, r1, by))
+
+    # a 64 KiB write's added cost is almost all scanning, on the writer's own core
+    w = report["ns_per_call"]["write"][65536]
+    gbps = {n: ratio(65536, ns - w["untraced"]) for n, ns in
+            (("0", w["secretrace-0"]), ("1000", w["secretrace-1k"]), ("10000", write_64k_10k))}
+    sustained = max([r["achieved"] for r in rates if r["events"] == r["writes"] and not r["lost"]],
+                    default=0)
+    cpu_ms = stats_10k.get("cpu_user_ms", 0) + stats_10k.get("cpu_system_ms", 0)
+    report["capacity"] = {
+        "scan_gb_per_s_per_core": gbps,
+        "event_rates": rates, "events_per_s_no_loss": sustained,
+        "secrets_10k": {"cpu_ms": cpu_ms, "peak_rss_kib": stats_10k.get("peak_rss_kib"),
+                        "secrets_learned": stats_10k.get("secrets_learned")},
+        "launch_to_tracer_start_s": start_s, "command_exit_to_tracer_exit_s": stop_s,
+    }
+    print()
+    print("in-kernel scan, GB/s per core (64 KiB writes): %.2f with 0 secrets, %.2f with 1,000, "
+          "%.2f with 10,000" % (gbps["0"], gbps["1000"], gbps["10000"]))
+    for r in rates:
+        print("events to a file: asked %6d/s, wrote %8.0f/s: %7d writes, %7d events, %d lost"
+              % (r["rate"], r["achieved"], r["writes"], r["events"], r["lost"]))
+    print("events per second to a file with no loss: %.0f" % sustained)
+    print("holding 10,000 secrets: tracer CPU %d ms over the run, peak RSS %.1f MiB"
+          % (cpu_ms, (stats_10k.get("peak_rss_kib") or 0) / 1024.0))
+    print("launch to tracer.start: %.2f s; command exit to tracer exit: %.2f s" % (start_s, stop_s))
     with open(os.path.join(BUILD, "bench.json"), "w") as f:
         json.dump(report, f, indent=1)
     print("written: build/bench.json")
