@@ -44,22 +44,7 @@ static __always_inline int st_recv_exit(long ret, __u32 hook)
 	return 0;
 }
 
-static __always_inline __u32 st_recv_hook(int nr)
-{
-	switch (nr) {
-	ST_RECV_SYSCALLS(ST_HOOK_CASE)
-	}
-	return 0;
-}
-
-/* Attached to the exit tracepoint of every ST_RECV_SYSCALLS syscall (user/probes.c). */
-SEC("tracepoint")
-int handle_recv_exit(struct st_sys_exit *ctx)
-{
-	__u32 hook = st_recv_hook(ctx->nr);
-
-	return hook ? st_recv_exit(ctx->ret, hook) : 0;
-}
+ST_SYSCALL_FAMILY(handle_recv_exit, ST_RECV_SYSCALLS, st_recv_exit)
 
 SEC("tracepoint/syscalls/sys_exit_connect")
 int handle_sys_exit_connect(struct st_sys_exit *ctx)

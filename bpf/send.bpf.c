@@ -91,19 +91,4 @@ static __always_inline int st_send_exit(long ret, __u32 hook)
 	return 0;
 }
 
-static __always_inline __u32 st_send_hook(int nr)
-{
-	switch (nr) {
-	ST_SEND_SYSCALLS(ST_HOOK_CASE)
-	}
-	return 0;
-}
-
-/* Attached to the exit tracepoint of every ST_SEND_SYSCALLS syscall (user/probes.c). */
-SEC("tracepoint")
-int handle_send_exit(struct st_sys_exit *ctx)
-{
-	__u32 hook = st_send_hook(ctx->nr);
-
-	return hook ? st_send_exit(ctx->ret, hook) : 0;
-}
+ST_SYSCALL_FAMILY(handle_send_exit, ST_SEND_SYSCALLS, st_send_exit)

@@ -231,8 +231,20 @@ struct st_sys_exit {
 	long ret;
 };
 
-/* include/syscalls.h's tables as switch cases: syscall number -> hook */
-#define ST_HOOK_CASE(name, nr, hook) case nr: return hook;
+/* One program for a family of syscalls (an include/syscalls.h table): attached to each
+ * one's exit tracepoint (user/probes.c), it tells them apart by number. */
+#define ST_HOOK_CASE(name, nr, h) case nr: hook = h; break;
+#define ST_SYSCALL_FAMILY(prog, table, handler)                                             \
+	SEC("tracepoint")                                                                    \
+	int prog(struct st_sys_exit *ctx)                                                    \
+	{                                                                                    \
+		__u32 hook = 0;                                                              \
+                                                                                             \
+		switch (ctx->nr) {                                                           \
+			table(ST_HOOK_CASE)                                                  \
+		}                                                                            \
+		return hook ? handler(ctx->ret, hook) : 0;                                   \
+	}
 
 /*
  * The registers the task entered the syscall with are still saved at the top of its

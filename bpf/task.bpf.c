@@ -165,19 +165,4 @@ static __always_inline int st_unscanned_exit(long ret, __u32 hook)
 	return 0;
 }
 
-static __always_inline __u32 st_unscanned_hook(int nr)
-{
-	switch (nr) {
-	ST_UNSCANNED_SYSCALLS(ST_HOOK_CASE)
-	}
-	return 0;
-}
-
-/* Attached to the exit tracepoint of every ST_UNSCANNED_SYSCALLS syscall (user/probes.c). */
-SEC("tracepoint")
-int handle_unscanned_exit(struct st_sys_exit *ctx)
-{
-	__u32 hook = st_unscanned_hook(ctx->nr);
-
-	return hook ? st_unscanned_exit(ctx->ret, hook) : 0;
-}
+ST_SYSCALL_FAMILY(handle_unscanned_exit, ST_UNSCANNED_SYSCALLS, st_unscanned_exit)

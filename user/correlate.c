@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "correlate.h"
+#include "emit.h"
 
 #define MAX_GRANTS 64		/* renewals remembered per lease (the latest are kept) */
 #define MAX_FIELDS 64		/* distinct field names listed per chain */
@@ -237,57 +238,17 @@ static json_t *jobj(json_t *o, const char *path, bool *bad)
 	return v;
 }
 
-/* Copies a string field into out (dotted key: nested objects), unless it is huge. */
+/* A string field into out (dotted key: nested objects), unless it is huge. */
 static void put_str(json_t *out, const char *key, const char *v)
 {
-	char part[64];
-	const char *dot;
-
-	if (!v || strlen(v) > MAX_STR)
-		return;
-	while ((dot = strchr(key, '.'))) {
-		json_t *sub;
-		size_t n = (size_t)(dot - key);
-
-		if (n >= sizeof(part))
-			return;
-		memcpy(part, key, n);
-		part[n] = 0;
-		sub = json_object_get(out, part);
-		if (!sub) {
-			sub = json_object();
-			json_object_set_new(out, part, sub);
-		}
-		out = sub;
-		key = dot + 1;
-	}
-	json_object_set_new(out, key, json_string(v));
+	if (v && strlen(v) <= MAX_STR)
+		ev_set(out, key, json_string(v));
 }
 
 static void put_int(json_t *out, const char *key, long long v)
 {
-	char part[64];
-	const char *dot;
-
-	if (v < 0)
-		return;
-	while ((dot = strchr(key, '.'))) {
-		json_t *sub;
-		size_t n = (size_t)(dot - key);
-
-		if (n >= sizeof(part))
-			return;
-		memcpy(part, key, n);
-		part[n] = 0;
-		sub = json_object_get(out, part);
-		if (!sub) {
-			sub = json_object();
-			json_object_set_new(out, part, sub);
-		}
-		out = sub;
-		key = dot + 1;
-	}
-	json_object_set_new(out, key, json_integer(v));
+	if (v >= 0)
+		ev_set(out, key, json_integer(v));
 }
 
 static void copy_str(json_t *out, const char *key, json_t *in, const char *path, bool *bad)

@@ -1,5 +1,5 @@
 """The other hooked calls and sinks: pwrite64, sendmsg, sendmmsg, a unix
-socket, and the environment of an execve."""
+socket, and the environment of an execve; calls whose bytes cannot be scanned."""
 import os
 
 from harness import (Workspace, agent_bin, assert_no_learn_failures, assert_uses, get, rand_secret,
@@ -42,3 +42,39 @@ def test_other_syscalls_and_sinks():
                      fingerprint=fp["ux"], **{"destination.address": upath}),
             use_spec(rec["env"], "env", "execve", fingerprint=fp["env"]),
         ], allowed=[to_vault(vault)])
+
+
+UNSCANNED_AGENT = r"""
+import os, socket, sys
+a, b = socket.socketpair()
+src = os.open(sys.argv[1], os.O_RDONLY)
+sent = os.sendfile(a.fileno(), src, 0, 50000)
+r, w = os.pipe()
+os.write(w, b"x" * 1000)
+null = os.open("/dev/null", os.O_WRONLY)
+spliced = os.splice(r, null, 1000)
+print(a.fileno(), sent, null, spliced)
+"""
+
+
+@timeout(60)
+def test_unscanned_calls_are_counted():
+    """sendfile and splice move bytes no hook can read: each call is a
+    tracer.unscanned event naming the syscall, the destination fd and the
+    bytes, counted in calls_not_scanned and bytes_not_scanned."""
+    with Workspace() as ws:
+        src = os.path.join(ws.root, "payload.bin")
+        with open(src, "wb") as f:
+            f.write(os.urandom(100000))
+        run = ws.run_traced(["/usr/bin/python3", "-c", UNSCANNED_AGENT, src])
+        rc, events, err = run
+        assert rc == 0, "agent exit status %s; stderr: %s" % (rc, err)
+        sock_fd, sent, null_fd, spliced = map(int, run.stdout().split())
+        assert (sent, spliced) == (50000, 1000), (sent, spliced)
+        got = sorted((get(e, "secretrace.syscall"), get(e, "secretrace.fd"), get(e, "secretrace.bytes"))
+                     for e in events if get(e, "event.action") == "tracer.unscanned")
+        assert got == sorted([("sendfile", sock_fd, 50000), ("splice", null_fd, 1000)]), got
+        stats = get(events[-1], "secretrace.stats")
+        assert stats["calls_not_scanned"] == 2, stats
+        assert stats["bytes_not_scanned"] >= 51000, stats
+        assert "splice" in err and "sendfile" in err, err
