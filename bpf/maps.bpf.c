@@ -12,6 +12,7 @@ const volatile struct st_keys keys;
 __u32 prefilter_mask;
 __u32 have_short;
 __u32 dict_gen;
+__u32 carry_want;
 __u64 in_seq;
 __u64 learned_seq;
 __u64 hold_bytes;

@@ -224,6 +224,7 @@ ST_DECL const volatile struct st_keys keys;
 ST_DECL __u32 prefilter_mask;	/* live bitmap size - 1 (bits) */
 ST_DECL __u32 have_short;	/* secrets of 8..14 bytes are indexed */
 ST_DECL __u32 dict_gen;		/* bumped by userspace after each batch it indexes */
+ST_DECL __u32 carry_want;	/* the longest indexed form - 1, at most ST_CARRY */
 ST_DECL __u64 in_seq;		/* kernel: Vault bytes handed to the learner so far */
 ST_DECL __u64 learned_seq;	/* userspace: all Vault bytes up to here are learned */
 ST_DECL __u64 hold_bytes;	/* held since learned_seq last caught up; reset by userspace */

@@ -593,7 +593,9 @@ int st_copy_stream(__u32 kind)
 	return 0;
 }
 
-/* Keep the stream's last ST_CARRY bytes as fd's carry, for its next write. */
+/* Keep the stream's last bytes as fd's carry, for its next write: as many as the longest
+ * indexed form less one (a secret that ends in the next write starts no earlier), so the
+ * next scan re-reads only those; all ST_CARRY while a Vault response is being learned. */
 int st_save_carry(int fd)
 {
 	struct st_conn_key k = { .tgid = bpf_get_current_pid_tgid() >> 32, .fd = fd };
@@ -604,7 +606,11 @@ int st_save_carry(int fd)
 
 	if (!s)
 		return 0;
-	n = s->total < ST_CARRY ? s->total : ST_CARRY;
+	n = in_seq != learned_seq ? ST_CARRY : carry_want;
+	if (n > ST_CARRY)
+		n = ST_CARRY;
+	if (n > s->total)
+		n = s->total;
 	s->cand_pos = s->total - n;
 	s->span_want = n;
 	s->span_len = 0;

@@ -80,6 +80,7 @@ int dict_init(struct dict *d, const struct dict_bpf *bpf, const struct st_keys *
 		d->bpf = (struct dict_bpf){
 			.windows_fd = -1, .secrets_fd = -1, .prefilter = d->own_prefilter,
 			.mask = &d->own_mask, .have_short = &d->own_short, .gen = &d->own_gen,
+			.carry_want = &d->own_carry,
 		};
 	}
 	*d->bpf.mask = (1u << PF_BITS_LOG2_MIN) - 1;
@@ -343,6 +344,10 @@ static int add_entry(struct dict *d, const uint8_t *value, size_t len, uint32_t 
 			return -errno;
 	}
 	d->nsecrets++;
+	/* before its windows: a write that finds one keeps a carry long enough for it */
+	if (clen - 1 > *d->bpf.carry_want)
+		__atomic_store_n(d->bpf.carry_want, clen - 1 < ST_CARRY ? clen - 1 : ST_CARRY,
+				 __ATOMIC_RELEASE);
 	err = index_windows(d, *idx, value, clen);
 	if (err)
 		return err;

@@ -72,6 +72,7 @@ struct dict_bpf {
 	volatile uint32_t *mask;
 	volatile uint32_t *have_short;
 	volatile uint32_t *gen;
+	volatile uint32_t *carry_want;	/* the longest form indexed - 1 (ST_CARRY at most) */
 };
 
 struct dict {
@@ -88,7 +89,7 @@ struct dict {
 	uint64_t *pf_hashes;		/* every prefilter hash set, to regrow the bitmap */
 	uint32_t npf, pfcap;
 	uint64_t *own_prefilter;
-	uint32_t own_mask, own_short, own_gen;
+	uint32_t own_mask, own_short, own_gen, own_carry;
 	uint64_t chain_overflow;
 };
 

@@ -216,6 +216,7 @@ static void setup_dict_bpf(struct tracer *t, struct dict_bpf *b)
 		.mask = &s->bss->prefilter_mask,
 		.have_short = &s->bss->have_short,
 		.gen = &s->bss->dict_gen,
+		.carry_want = &s->bss->carry_want,
 	};
 }
 

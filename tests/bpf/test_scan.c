@@ -221,7 +221,8 @@ static int setup(void **state)
 	db = (struct dict_bpf){ .windows_fd = bpf_map__fd(s->maps.windows),
 				.secrets_fd = bpf_map__fd(s->maps.secrets),
 				.prefilter = F.p.prefilter, .mask = &s->bss->prefilter_mask,
-				.have_short = &s->bss->have_short, .gen = &s->bss->dict_gen };
+				.have_short = &s->bss->have_short, .gen = &s->bss->dict_gen,
+				.carry_want = &s->bss->carry_want };
 	if (dict_init(&F.d, &db, &pc.keys, NULL))
 		return -1;
 	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
@@ -496,22 +497,21 @@ static int write_piece(int op, const uint8_t *src, size_t n, uint32_t idx)
 	return got;
 }
 
-/* A secret spread over consecutive calls on one fd is found once, by the call that
- * completes it: one byte per call, three bytes per call, every two-call split, and after a
- * large write whose tail holds the secret's start. */
-static void test_split_across_calls(void **state)
+/* Secrets of up to max_len bytes spread over consecutive calls on one fd are found once,
+ * by the call that completes them: one byte per call, three bytes per call, every two-call
+ * split, and after a large write whose tail holds the secret's start. */
+static void split_across_calls(size_t max_len)
 {
 	static const int ops[] = { OP_WRITE, OP_SENDTO, OP_WRITEV };
 	uint8_t text[6000];
 	size_t k, step, at;
 	int i, o, got;
 
-	(void)state;
 	for (o = 0; o < 3; o++)
 		for (i = 0; i < F.n; i++) {
 			size_t len = F.len[i];
 
-			if (len > 200)
+			if (len > max_len)
 				continue;
 			for (step = 1; step <= 3; step += 2) {
 				got = write_piece(ops[o], (const uint8_t *)FILLER FILLER, 20, F.idx[i]);
@@ -536,7 +536,7 @@ static void test_split_across_calls(void **state)
 	for (i = 0; i < F.n; i++) {
 		size_t len = F.len[i], half = len / 2;
 
-		if (len > 200)
+		if (len > max_len)
 			continue;
 		for (k = 0; k < sizeof(text); k++)
 			text[k] = FILLER[k % 10];
@@ -546,6 +546,21 @@ static void test_split_across_calls(void **state)
 		if (got != 1 && F.failures++ < 20)
 			print_message("%zu-byte secret after a large write: found %d times\n", len, got);
 	}
+}
+
+static void test_split_across_calls(void **state)
+{
+	volatile uint32_t *want = &F.p.skel->bss->carry_want;
+	uint32_t dict_want = *want;
+
+	(void)state;
+	/* the dictionary holds forms longer than ST_CARRY: every call keeps all of it */
+	assert_int_equal(dict_want, ST_CARRY);
+	split_across_calls(200);
+	/* as if the longest form were 64 bytes: calls keep 63, and secrets up to 64 are found */
+	*want = 63;
+	split_across_calls(64);
+	*want = dict_want;
 	assert_no_failures();
 }
 

@@ -234,6 +234,36 @@ static void test_fingerprint_is_keyed_and_stable(void **state)
 	dict_free(&other);
 }
 
+/* The carry a write keeps for the next is the longest indexed form less one (the raw
+ * value or a longer encoding of it), up to ST_CARRY. */
+static uint32_t longest_form(const struct dict *d)
+{
+	uint32_t i, max = 0;
+
+	for (i = 0; i < d->nsecrets; i++)
+		if (d->secrets[i].len > max)
+			max = d->secrets[i].len;
+	return max;
+}
+
+static void test_carry_follows_longest_form(void **state)
+{
+	struct dict *d = *state;
+	uint8_t s[600];
+
+	assert_int_equal(*d->bpf.carry_want, 0);
+	make_secret(s, 20, 42);
+	add(d, s, 20);
+	assert_true(longest_form(d) >= 40);	/* its hex form */
+	assert_int_equal(*d->bpf.carry_want, longest_form(d) - 1);
+	make_secret(s, 12, 43);
+	add(d, s, 12);	/* shorter: the carry stays */
+	assert_int_equal(*d->bpf.carry_want, longest_form(d) - 1);
+	make_secret(s, sizeof(s), 44);
+	add(d, s, sizeof(s));
+	assert_int_equal(*d->bpf.carry_want, ST_CARRY);
+}
+
 /* The bitmap grows with the dictionary and nothing indexed before is lost. */
 static void test_prefilter_growth(void **state)
 {
@@ -269,6 +299,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_known_secret_is_a_new_delivery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_short_values_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fingerprint_is_keyed_and_stable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_carry_follows_longest_form, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prefilter_growth, setup, teardown),
 	};
 
