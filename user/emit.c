@@ -43,10 +43,10 @@ int emit_init(const char *host_name)
 }
 
 /* RFC 3339 in UTC with microseconds; the date and time of day are formatted once a second. */
-static void set_timestamp(json_t *ev, uint64_t unix_ns)
+static size_t format_timestamp(char out[EV_TIME_LEN], uint64_t unix_ns)
 {
 	static time_t last_sec = -1;
-	static char buf[40];	/* "YYYY-MM-DDTHH:MM:SS" then ".uuuuuuZ" */
+	static char day[32];	/* "YYYY-MM-DDTHH:MM:SS" */
 	static size_t n;
 	time_t sec = unix_ns / 1000000000ULL;
 	unsigned us = unix_ns % 1000000000ULL / 1000;
@@ -56,14 +56,28 @@ static void set_timestamp(json_t *ev, uint64_t unix_ns)
 		struct tm tm;
 
 		gmtime_r(&sec, &tm);
-		n = strftime(buf, sizeof(buf) - 9, "%Y-%m-%dT%H:%M:%S", &tm);
+		n = strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm);
 		last_sec = sec;
 	}
-	buf[n] = '.';
+	memcpy(out, day, n);
+	out[n] = '.';
 	for (i = 6; i >= 1; i--, us /= 10)
-		buf[n + i] = '0' + us % 10;
-	buf[n + 7] = 'Z';
-	buf[n + 8] = 0;
+		out[n + i] = '0' + us % 10;
+	out[n + 7] = 'Z';
+	out[n + 8] = 0;
+	return n + 8;
+}
+
+size_t ev_format_time(char out[EV_TIME_LEN], uint64_t boot_ns)
+{
+	return format_timestamp(out, boot_to_unix_ns(boot_ns));
+}
+
+static void set_timestamp(json_t *ev, uint64_t unix_ns)
+{
+	char buf[EV_TIME_LEN];
+
+	format_timestamp(buf, unix_ns);
 	json_object_set_new(ev, "@timestamp", json_string(buf));
 }
 
@@ -128,13 +142,12 @@ void ev_bool(json_t *ev, const char *dotted, bool v)
 
 /* event.id: a random (version 4) UUID. The randomness is drawn 4 KiB at a time rather
  * than with a getrandom call per event. */
-void ev_new_identity(json_t *ev)
+void ev_format_id(char uuid[EV_ID_LEN])
 {
 	static const char hex[] = "0123456789abcdef";
 	static unsigned char pool[4096];
 	static size_t used = sizeof(pool);
 	unsigned char *id;
-	char uuid[37];
 	int i, o = 0;
 
 	if (used + 16 > sizeof(pool)) {
@@ -152,6 +165,13 @@ void ev_new_identity(json_t *ev)
 		uuid[o++] = hex[id[i] & 15];
 	}
 	uuid[o] = 0;
+}
+
+void ev_new_identity(json_t *ev)
+{
+	char uuid[EV_ID_LEN];
+
+	ev_format_id(uuid);
 	ev_str(ev, "event.id", uuid);
 }
 
@@ -250,17 +270,32 @@ static void redact_json(json_t *v, char *path, size_t len, size_t room)
 	}
 }
 
-void ev_emit(json_t *ev)
+void ev_redact(json_t *ev)
 {
 	char path[128] = "";
 
 	redact_json(ev, path, 0, sizeof(path));
+}
+
+void ev_emit(json_t *ev)
+{
+	ev_redact(ev);
 	ev_int(ev, "event.sequence", (long long)++sequence);
 	if (json_line_dump(&line, ev) == 0)
 		sinks_write(line.buf, line.len);
 	else
 		failed++;	/* reported by stats_poll as a loss */
 	json_decref(ev);
+}
+
+uint64_t ev_next_sequence(void)
+{
+	return ++sequence;
+}
+
+void ev_emit_failed(void)
+{
+	failed++;
 }
 
 uint64_t emit_failed(void)

@@ -28,6 +28,14 @@ void ev_process(json_t *ev, const struct proc *p, uint32_t tid);
 void ev_delivery(json_t *ev, const struct delivery *v);
 /* Redact, number, serialize and write; frees ev. */
 void ev_emit(json_t *ev);
+/* The parts of ev_emit, for events rendered from a template (ev_template.h). */
+void ev_redact(json_t *ev);
+uint64_t ev_next_sequence(void);
+void ev_emit_failed(void);
+#define EV_TIME_LEN 40	/* "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" and room */
+#define EV_ID_LEN 37
+size_t ev_format_time(char out[EV_TIME_LEN], uint64_t boot_ns);
+void ev_format_id(char uuid[EV_ID_LEN]);
 uint64_t emit_count(void);
 /* events that could not be serialized (out of memory): lost */
 uint64_t emit_failed(void);

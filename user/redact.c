@@ -91,6 +91,16 @@ size_t redact_buffer(char *s, size_t n)
 	return masked;
 }
 
+uint64_t redact_generation(void)
+{
+	return runs.live;
+}
+
+void redact_recount(uint64_t n)
+{
+	refused += n;
+}
+
 uint64_t redact_count(void)
 {
 	return refused;

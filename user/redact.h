@@ -23,6 +23,10 @@ int redact_add(const uint8_t *secret, size_t len, const char *const *publics);
 bool redact_contains(const char *s, size_t n);
 /* Overwrite every run of a learned secret in s with '*'; returns how many bytes. */
 size_t redact_buffer(char *s, size_t n);
+/* Changes whenever a run is added: a string checked before may not pass now. */
+uint64_t redact_generation(void);
+/* Count n refusals again (an event rendered from a template redacted once). */
+void redact_recount(uint64_t n);
 /* Strings refused since start (events and diagnostics). */
 uint64_t redact_count(void);
 

@@ -7,10 +7,12 @@
 #include "emit.h"
 #include "encodings.h"
 #include "enrich.h"
+#include "ev_template.h"
 #include "hooks.h"
 #include "log.h"
 #include "policy.h"
 #include "procs.h"
+#include "redact.h"
 #include "u64map.h"
 #include "uses.h"
 
@@ -26,13 +28,19 @@ static const struct policy *policy;
 static uint64_t interval_ns, reported, violations;
 static struct u64map repeats;	/* (process, secret, sink) -> struct repeat * */
 static struct u64map warned;	/* (process, secret, sink) violations already on stderr */
+static struct u64map templates;	/* everything a violation event says -> struct ev_template * */
+static uint8_t template_key[crypto_shorthash_KEYBYTES];
+
+#define TEMPLATES_MAX 4096	/* then they are dropped and made again as needed */
 
 int uses_init(struct dict *d, unsigned repeat_interval_s, const struct policy *pol)
 {
 	dict = d;
 	policy = pol;
 	interval_ns = (uint64_t)repeat_interval_s * 1000000000ULL;
-	return u64map_init(&repeats, 64) || u64map_init(&warned, 64) ? -1 : 0;
+	randombytes_buf(template_key, sizeof(template_key));
+	return u64map_init(&repeats, 64) || u64map_init(&warned, 64) ||
+	       u64map_init(&templates, 64) ? -1 : 0;
 }
 
 static void emit_repeat(struct repeat *r, uint64_t now)
@@ -48,6 +56,16 @@ static void emit_repeat(struct repeat *r, uint64_t now)
 	r->last_ns = now;
 }
 
+static void templates_free(void)
+{
+	size_t i = 0;
+	uint64_t k, v;
+
+	while (u64map_next(&templates, &i, &k, &v))
+		ev_template_free((void *)(uintptr_t)v);
+	u64map_free(&templates);
+}
+
 void uses_free(void)
 {
 	size_t i = 0;
@@ -61,6 +79,7 @@ void uses_free(void)
 	}
 	u64map_free(&repeats);
 	u64map_free(&warned);
+	templates_free();
 }
 
 static uint64_t repeat_key(const struct proc *p, const struct use *u, const struct sink_view *v)
@@ -115,31 +134,105 @@ static enum policy_verdict judge(const struct delivery *d, const struct proc *p,
 	return policy_decide(policy, &pu, rule);
 }
 
-void uses_report(const struct use *u)
-{
-	const struct secret_entry *e = dict_get(dict, u->secret);
-	const struct delivery *d = dict_delivery_for(dict, u->secret, u->hdr->pid);
-	struct proc *p = procs_from_hdr(u->hdr);
-	enum policy_verdict verdict;
-	struct sink_view v;
-	const char *rule;
-	struct repeat *r;
-	uint64_t key, found;
-	json_t *ev;
+struct sig {
+	char buf[4096];
+	size_t n;
+	bool full;
+};
 
-	if (!e)
-		return;
-	enrich_view(u->hdr->pid, u->fd, u->si, u->path, &v);
-	verdict = judge(d, p, &v, &rule);
-	key = repeat_key(p, u, &v);
-	/* violations are reported one by one; other uses once, then as repeat counts */
-	if (verdict != POLICY_VIOLATION && u64map_get(&repeats, key, &found)) {
-		r = (void *)(uintptr_t)found;
-		r->pending += u->count ? u->count : 1;
+static void sig_add(struct sig *g, const void *p, size_t n)
+{
+	if (g->n + n + 1 > sizeof(g->buf)) {
+		g->full = true;
 		return;
 	}
-	ev = ev_new(verdict == POLICY_VIOLATION ? "secret.violation" : "secret.use");
-	if (verdict == POLICY_VIOLATION)
+	memcpy(g->buf + g->n, p, n);
+	g->n += n;
+	g->buf[g->n++] = 0;
+}
+
+static void sig_str(struct sig *g, const char *s)
+{
+	sig_add(g, s ? s : "", s ? strlen(s) : 0);
+}
+
+/*
+ * A keyed hash of everything a violation event says but its slots (ev_template.h): two
+ * uses with the same one make the same event text. Only for the events whose shape the
+ * slots cover (no split, no count, no rescan) and whose sink needs no lookup at event
+ * time (pipes and unix sockets name their peer); 0 for the others.
+ */
+static uint64_t template_sig(uint64_t key, const struct use *u, const struct proc *p,
+			     const struct delivery *d, const struct secret_entry *e,
+			     const struct sink_view *v, const char *rule)
+{
+	uint64_t gen = redact_generation(), h;
+	uint32_t nums[6] = { u->hook, e->encoding, !!u->hdr->tid, v->path_truncated,
+			     p ? p->ppid : 0, p ? p->uid : 0 };
+	struct sig g = { .n = 0 };
+
+	if (u->offset < 0 || u->count > 1 || u->rescanned || !strcmp(v->sink, "pipe") ||
+	    (v->transport && !strcmp(v->transport, "unix")))
+		return 0;
+	sig_add(&g, &key, sizeof(key));
+	sig_add(&g, &gen, sizeof(gen));
+	sig_add(&g, nums, sizeof(nums));
+	sig_str(&g, rule);
+	sig_str(&g, v->domain);
+	if (p) {
+		sig_str(&g, p->name);
+		sig_str(&g, p->exe);
+		sig_str(&g, p->container_id);
+	}
+	if (d) {
+		sig_str(&g, d->request_id);
+		sig_str(&g, d->path);
+		sig_str(&g, d->field);
+		sig_str(&g, d->lease_id);
+		sig_str(&g, d->ns);
+		sig_str(&g, d->correlation_id);
+	}
+	if (g.full)
+		return 0;
+	crypto_shorthash((uint8_t *)&h, (const uint8_t *)g.buf, g.n, template_key);
+	return h ? h : 1;
+}
+
+/* A violation through its template (made from ev, which this frees, when there is none). */
+static bool emit_templated(uint64_t sig, const struct use *u, json_t *ev)
+{
+	struct ev_slots slots = { .boot_ns = u->hdr->ts_ns, .tid = u->hdr->tid, .fd = u->fd,
+				  .offset = u->offset };
+	struct ev_template *t;
+	uint64_t found;
+
+	if (u64map_get(&templates, u64map_key(sig), &found)) {
+		ev_template_emit((void *)(uintptr_t)found, &slots);
+		return true;
+	}
+	if (!ev || !(t = ev_template_make(json_deep_copy(ev))))
+		return false;
+	if (templates.live >= TEMPLATES_MAX) {
+		templates_free();
+		u64map_init(&templates, 64);
+	}
+	if (u64map_put(&templates, u64map_key(sig), (uintptr_t)t)) {
+		ev_template_free(t);
+		return false;
+	}
+	ev_template_emit(t, &slots);
+	json_decref(ev);
+	return true;
+}
+
+/* The event of a use (or violation), built field by field. */
+static json_t *use_event(const struct use *u, const struct proc *p, const struct delivery *d,
+			 const struct secret_entry *e, const struct sink_view *v, bool violation,
+			 const char *rule)
+{
+	json_t *ev = ev_new(violation ? "secret.violation" : "secret.use");
+
+	if (violation)
 		ev_str(ev, "event.kind", "alert");
 	ev_str(ev, "rule.name", rule);
 	ev_time(ev, u->hdr->ts_ns);
@@ -157,18 +250,61 @@ void uses_report(const struct use *u)
 		ev_int(ev, "secretrace.occurrences", u->count);
 	if (u->rescanned)
 		ev_bool(ev, "secretrace.rescanned", true);
-	enrich_sink(ev, &v);
-	if (verdict == POLICY_VIOLATION) {
-		/* every violation is an event; stderr names each kind once, not a flood */
-		if (!u64map_get(&warned, key, &found) && !u64map_put(&warned, key, 1))
-			st_warn("policy %s: %s of %s went to %s %s%s%s (pid %u; more of the same: "
-				"events only)", rule, d && d->field ? d->field : "a secret",
-				d && d->path ? d->path : "?", v.sink, v.ip[0] ? v.ip : v.file,
-				v.domain ? " " : "", v.domain ? v.domain : "", u->hdr->pid);
-		violations++;
+	enrich_sink(ev, v);
+	return ev;
+}
+
+/* Every violation is an event; stderr names each kind once, not a flood. */
+static void report_violation(uint64_t key, const struct use *u, const struct proc *p,
+			     const struct delivery *d, const struct secret_entry *e,
+			     const struct sink_view *v, const char *rule)
+{
+	uint64_t found, sig;
+	json_t *ev;
+
+	if (!u64map_get(&warned, key, &found) && !u64map_put(&warned, key, 1))
+		st_warn("policy %s: %s of %s went to %s %s%s%s (pid %u; more of the same: "
+			"events only)", rule, d && d->field ? d->field : "a secret",
+			d && d->path ? d->path : "?", v->sink, v->ip[0] ? v->ip : v->file,
+			v->domain ? " " : "", v->domain ? v->domain : "", u->hdr->pid);
+	violations++;
+	/* the same violation again and again: rendered from its template */
+	sig = template_sig(key, u, p, d, e, v, rule);
+	if (sig && emit_templated(sig, u, NULL))
+		return;
+	ev = use_event(u, p, d, e, v, true, rule);
+	if (!sig || !emit_templated(sig, u, ev))
 		ev_emit(ev);
+}
+
+void uses_report(const struct use *u)
+{
+	const struct secret_entry *e = dict_get(dict, u->secret);
+	const struct delivery *d = dict_delivery_for(dict, u->secret, u->hdr->pid);
+	struct proc *p = procs_from_hdr(u->hdr);
+	enum policy_verdict verdict;
+	struct sink_view v;
+	const char *rule;
+	struct repeat *r;
+	uint64_t key, found;
+	json_t *ev;
+
+	if (!e)
+		return;
+	enrich_view(u->hdr->pid, u->fd, u->si, u->path, &v);
+	verdict = judge(d, p, &v, &rule);
+	key = repeat_key(p, u, &v);
+	if (verdict == POLICY_VIOLATION) {
+		report_violation(key, u, p, d, e, &v, rule);
 		return;
 	}
+	/* other uses once, then as repeat counts */
+	if (u64map_get(&repeats, key, &found)) {
+		r = (void *)(uintptr_t)found;
+		r->pending += u->count ? u->count : 1;
+		return;
+	}
+	ev = use_event(u, p, d, e, &v, false, rule);
 	r = calloc(1, sizeof(*r));
 	if (r) {
 		r->ev = json_deep_copy(ev);

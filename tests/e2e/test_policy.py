@@ -92,3 +92,40 @@ def test_default_deny_and_the_vault_credential_exception():
         assert tok and all(get(e, "event.action") == "secret.use" and
                            get(e, "destination.port") == vault.port for e in tok), \
             "the token sent back to Vault must be allowed:%s" % describe_all(tok)
+
+
+@timeout(90)
+def test_repeated_violations_each_reported():
+    """Violations are reported one by one: the same secret written to the same file 20
+    times, then through a second descriptor, is 21 events with their own ids, sequence
+    numbers, descriptors and offsets (the repeats are rendered from one template), and
+    one line on stderr."""
+    with Workspace() as ws:
+        vault = ws.vault()
+        d = os.path.realpath(ws.mkdir("agent", 0o700))
+        pol = os.path.join(d, "policy.yaml")
+        with open(pol, "w") as f:
+            f.write("default: deny\n")
+        out = os.path.join(d, "key.txt")
+        run = ws.run_traced([PY, agent("py_repeat_leak.py"), vault.url, vault.creds_path, out],
+                            tracer_args=["--policy", pol])
+        assert run.rc == 0, "agent exit status %s; stderr: %s" % (run.rc, run.stderr)
+        with open(run.stdout_path) as f:
+            fd, again = map(int, f.read().split())
+        evs = [e for e in verdicts(run.events, "api_key") if get(e, "file.path") == out]
+        assert len(evs) == 21 and all(get(e, "event.action") == "secret.violation" and
+                                      get(e, "rule.name") == "default" for e in evs), \
+            describe_all(evs)
+        want = [(fd, len("n=%d key=" % i)) for i in range(20)] + [(again, len("last key="))]
+        assert [(get(e, "secretrace.fd"), get(e, "secretrace.offset")) for e in evs] == want, \
+            describe_all(evs)
+        seqs = [get(e, "event.sequence") for e in evs]
+        assert seqs == sorted(seqs) and len(set(seqs)) == 21, seqs
+        assert len({get(e, "event.id") for e in evs}) == 21
+        stamps = [get(e, "@timestamp") for e in evs]
+        assert stamps == sorted(stamps), stamps
+        first = {k: v for k, v in evs[0].items() if k not in ("@timestamp", "event", "secretrace")}
+        assert all({k: v for k, v in e.items() if k not in ("@timestamp", "event", "secretrace")}
+                   == first for e in evs), describe_all(evs)
+        assert all(get(e, "process.thread.id") == get(e, "process.pid") for e in evs)
+        assert run.stderr.count("policy default: api_key") == 1, run.stderr
