@@ -17,5 +17,6 @@ __u64 in_seq;
 __u64 learned_seq;
 __u64 hold_bytes;
 __u64 conn_ids;
+__u64 tls_waiting;
 
 char LICENSE[] SEC("license") = "GPL";

@@ -229,6 +229,7 @@ ST_DECL __u64 in_seq;		/* kernel: Vault bytes handed to the learner so far */
 ST_DECL __u64 learned_seq;	/* userspace: all Vault bytes up to here are learned */
 ST_DECL __u64 hold_bytes;	/* held since learned_seq last caught up; reset by userspace */
 ST_DECL __u64 conn_ids;
+ST_DECL __u64 tls_waiting;	/* tls_pending's entries, or more: at 0 no socket call looks */
 
 /* The last bytes handed to a session's write: a retry of a failed SSL_write (the same
  * bytes again, in the same buffer or a copy) is not scanned twice. */

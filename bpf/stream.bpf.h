@@ -205,11 +205,14 @@ static __always_inline bool st_add_call(struct st_scan *s, const struct st_stash
 static __always_inline void st_tls_associate(int fd)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u64 *ssl = bpf_map_lookup_elem(&tls_pending, &id);
 	struct st_tls_key k = { .tgid = id >> 32 };
 	struct file *f;
+	__u64 *ssl;
 	__s32 v = fd;
 
+	if (!tls_waiting)	/* no session anywhere waits: every socket call but TLS ones */
+		return;
+	ssl = bpf_map_lookup_elem(&tls_pending, &id);
 	if (!ssl)
 		return;
 	f = st_fd_file(fd);
@@ -217,7 +220,8 @@ static __always_inline void st_tls_associate(int fd)
 		return;
 	k.ssl = *ssl;
 	bpf_map_update_elem(&tls_fd, &k, &v, BPF_ANY);
-	bpf_map_delete_elem(&tls_pending, &id);
+	if (!bpf_map_delete_elem(&tls_pending, &id))
+		__sync_fetch_and_sub(&tls_waiting, 1);
 }
 
 /* ---- a syscall's arguments, at its exit ---- */
@@ -255,14 +259,15 @@ static __always_inline void st_exit_args(struct st_stash *a, __u32 hook)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 
+	/* a trusted pointer: plain loads, not a probe-read helper call each */
 	a->hook = hook;
 	a->flags = 0;
-	a->arg[0] = BPF_CORE_READ(regs, di);
-	a->arg[1] = BPF_CORE_READ(regs, si);
-	a->arg[2] = BPF_CORE_READ(regs, dx);
-	a->arg[3] = BPF_CORE_READ(regs, r10);
-	a->arg[4] = BPF_CORE_READ(regs, r8);
-	a->arg[5] = BPF_CORE_READ(regs, r9);
+	a->arg[0] = regs->di;
+	a->arg[1] = regs->si;
+	a->arg[2] = regs->dx;
+	a->arg[3] = regs->r10;
+	a->arg[4] = regs->r8;
+	a->arg[5] = regs->r9;
 }
 
 #endif /* SECRETRACE_STREAM_BPF_H */

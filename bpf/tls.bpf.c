@@ -40,7 +40,10 @@ static __always_inline int st_tls_fd(__u64 ssl)
 
 	if (fd)
 		return *fd;
-	bpf_map_update_elem(&tls_pending, &id, &ssl, BPF_ANY);
+	if (!bpf_map_update_elem(&tls_pending, &id, &ssl, BPF_NOEXIST))
+		__sync_fetch_and_add(&tls_waiting, 1);
+	else
+		bpf_map_update_elem(&tls_pending, &id, &ssl, BPF_ANY);
 	return -1;
 }
 
