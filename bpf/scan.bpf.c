@@ -253,20 +253,16 @@ static __always_inline __u64 st_bit(const __u64 *bm, __u32 b)
 	return (bm[(b >> 6) & (ST_PREFILTER_WORDS - 1)] >> (b & 63)) & 1;
 }
 
-static __always_inline bool st_bloom(const __u64 *bm, __u64 h, __u32 mask)
-{
-	return st_bit(bm, st_pf_bit1(h, mask)) & st_bit(bm, st_pf_bit2(h, mask));
-}
-
-/* Words of a block whose first prefilter bit is set: one multiply, one load, no branch per
- * word, and no call, so that the keys and pointers stay in registers. */
+/* Words of a block (of `words` words, a constant) whose first prefilter bit is set: one
+ * multiply, one load, no branch per word, and no call, so that the keys and pointers stay
+ * in registers. */
 static __always_inline __u32 st_block_hits(const __u8 *blk, const __u64 *bm, __u64 kx, __u64 km,
-					   __u32 mask)
+					   __u32 mask, const __u32 words)
 {
 	__u32 hits = 0, k;
 
 #pragma unroll
-	for (k = 0; k < ST_BLOCK_WORDS; k++) {
+	for (k = 0; k < words; k++) {
 		__u64 h = (*(const __u64 *)(blk + k * 8) ^ kx) * km;
 
 		hits |= (__u32)st_bit(bm, st_pf_bit1(h, mask)) << k;
@@ -277,13 +273,13 @@ static __always_inline __u32 st_block_hits(const __u8 *blk, const __u64 *bm, __u
 
 /* The same for the 4-byte halves of each word (short secrets): bit 2k low, 2k+1 high. */
 static __always_inline __u64 st_block_hits_short(const __u8 *blk, const __u64 *bm, __u64 kx,
-						 __u64 km, __u32 mask)
+						 __u64 km, __u32 mask, const __u32 words)
 {
 	__u64 hits = 0;
 	__u32 k;
 
 #pragma unroll
-	for (k = 0; k < 2 * ST_BLOCK_WORDS; k++) {
+	for (k = 0; k < 2 * words; k++) {
 		__u64 h = ((__u64)*(const __u32 *)(blk + k * 4) ^ kx) * km;
 
 		hits |= st_bit(bm, st_pf_bit1(h, mask)) << k;
@@ -322,29 +318,34 @@ static __noinline void st_block_candidates(struct st_scan *s, __u32 q, __u32 hit
 	}
 }
 
-/* The chunk's last, partial block: word by word, within bounds. */
-static __noinline void st_sample_tail(struct st_scan *s, __u32 q, const __u64 *bm, __u32 mask,
-				      __u32 shorts)
-{
-	__u32 k;
+/* The chunk's last, partial block, in 64-byte pieces tested like blocks: the words past
+ * the chunk's end (stale bytes of the scratch) are masked out of the hits. */
+#define ST_PIECE_WORDS 8
 
-	for (k = 0; k < ST_BLOCK_WORDS; k++) {
-		__u32 o = q + k * 8;
-		__u64 w = *(__u64 *)(s->buf + (o & (ST_CHUNK - 1)));
-		__u64 pos = s->chunk_start + o;
+static __always_inline void st_tail_hits(struct st_scan *s, __u32 q, const __u64 *bm,
+					 __u32 mask, __u32 *hits, __u64 *short_hits)
+{
+	__u32 m;
+
+	for (m = 0; m < ST_BLOCK_WORDS / ST_PIECE_WORDS; m++) {
+		__u32 o = q + m * ST_PIECE_WORDS * 8, left, h;
+		const __u8 *blk = s->buf + (o & (ST_CHUNK - 1));
+		__u64 sh;
 
 		if (o + 4 > s->chunk_len)
 			break;
-		if (o + 8 <= s->chunk_len &&
-		    st_bloom(bm, st_pf_hash(w, keys.pf_xor, keys.pf_mul), mask))
-			st_candidate(pos, w, 0);
-		if (!shorts)
+		left = s->chunk_len - o;	/* bytes of the chunk from o */
+		h = st_block_hits(blk, bm, keys.pf_xor, keys.pf_mul, mask, ST_PIECE_WORDS);
+		if (left < ST_PIECE_WORDS * 8)
+			h &= (1u << (left / 8)) - 1;
+		*hits |= h << (m * ST_PIECE_WORDS);
+		if (!have_short)
 			continue;
-		if (st_bloom(bm, st_pf_hash((__u32)w, keys.pfs_xor, keys.pfs_mul), mask))
-			st_candidate(pos, (__u32)w, 1);
-		if (o + 8 <= s->chunk_len &&
-		    st_bloom(bm, st_pf_hash(w >> 32, keys.pfs_xor, keys.pfs_mul), mask))
-			st_candidate(pos + 4, w >> 32, 1);
+		sh = st_block_hits_short(blk, bm, keys.pfs_xor, keys.pfs_mul, mask,
+					 ST_PIECE_WORDS);
+		if (left < ST_PIECE_WORDS * 8)
+			sh &= (1ULL << (left / 4)) - 1;
+		*short_hits |= sh << (m * 2 * ST_PIECE_WORDS);
 	}
 }
 
@@ -363,16 +364,19 @@ static long st_sample_step(__u32 i, struct st_ref *ref)
 	if (!pf)
 		return 1;
 	if (q + ST_SAMPLE_BYTES > s->chunk_len) {
-		st_sample_tail(s, q, pf->word, mask, have_short);
-		return 1;
+		hits = 0;
+		st_tail_hits(s, q, pf->word, mask, &hits, &short_hits);
+	} else {
+		blk = s->buf + (q & (ST_CHUNK - 1));
+		hits = st_block_hits(blk, pf->word, keys.pf_xor, keys.pf_mul, mask,
+				     ST_BLOCK_WORDS);
+		if (have_short)
+			short_hits = st_block_hits_short(blk, pf->word, keys.pfs_xor,
+							 keys.pfs_mul, mask, ST_BLOCK_WORDS);
 	}
-	blk = s->buf + (q & (ST_CHUNK - 1));
-	hits = st_block_hits(blk, pf->word, keys.pf_xor, keys.pf_mul, mask);
-	if (have_short)
-		short_hits = st_block_hits_short(blk, pf->word, keys.pfs_xor, keys.pfs_mul, mask);
 	if (hits | short_hits)
 		st_block_candidates(s, q, hits, short_hits, mask);
-	return 0;
+	return q + ST_SAMPLE_BYTES >= s->chunk_len;
 }
 
 /* A request line "METHOD /v1/..." at the start of a socket stream marks a Vault connection. */
