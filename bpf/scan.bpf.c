@@ -145,6 +145,8 @@ static __always_inline __u32 st_seg_of(struct st_scan *s, __u64 pos)
 {
 	struct st_bsearch b = { .s = s, .pos = pos, .lo = 0, .hi = s->nsegs };
 
+	if (s->nsegs <= 2)	/* a buffer, after a carry or not: most calls */
+		return s->nsegs == 2 && s->segs[1].start <= pos;
 	bpf_loop(12, st_bsearch_step, &b, 0);	/* 2^12 > ST_MAX_SEGS */
 	return b.lo;
 }
