@@ -151,9 +151,14 @@ static void sig_add(struct sig *g, const void *p, size_t n)
 	g->buf[g->n++] = 0;
 }
 
+/* NULL (a field left out) and "" (a field set empty) differ */
 static void sig_str(struct sig *g, const char *s)
 {
-	sig_add(g, s ? s : "", s ? strlen(s) : 0);
+	uint8_t present = s != NULL;
+
+	sig_add(g, &present, 1);
+	if (s)
+		sig_add(g, s, strlen(s));
 }
 
 /*
