@@ -15,6 +15,10 @@
 #include "secretrace.h"
 #include "fingerprint.h"
 
+#ifndef EEXIST
+#define EEXIST 17	/* a map update with BPF_NOEXIST found the key */
+#endif
+
 #ifdef ST_DEFINE_MAPS
 #define ST_DECL
 #else
@@ -85,7 +89,7 @@ struct st_scan {
 	__u32 flags;
 	__u32 data_kind;
 	__u32 carry_len;	/* bytes of earlier writes at the head of the stream */
-	__u32 pad2;
+	__u32 sample_from;	/* chunk 0 is sampled from here (the carry's relevant tail) */
 	struct st_carry carry_new;	/* the next carry, built here (too big for the stack) */
 	struct st_sinkinfo si;	/* where the call's bytes went, once described */
 	char path[ST_PATH_MAX];
@@ -224,7 +228,7 @@ ST_DECL const volatile struct st_keys keys;
 ST_DECL __u32 prefilter_mask;	/* live bitmap size - 1 (bits) */
 ST_DECL __u32 have_short;	/* secrets of 8..14 bytes are indexed */
 ST_DECL __u32 dict_gen;		/* bumped by userspace after each batch it indexes */
-ST_DECL __u32 carry_want;	/* the longest indexed form - 1, at most ST_CARRY */
+ST_DECL __u32 carry_want;	/* the longest indexed form - 1: a carry's part a scan samples */
 ST_DECL __u64 in_seq;		/* kernel: Vault bytes handed to the learner so far */
 ST_DECL __u64 learned_seq;	/* userspace: all Vault bytes up to here are learned */
 ST_DECL __u64 hold_bytes;	/* held since learned_seq last caught up; reset by userspace */

@@ -37,12 +37,15 @@ static __always_inline int st_tls_fd(__u64 ssl)
 	struct st_tls_key k = st_tls_key_of(ssl);
 	__u64 id = bpf_get_current_pid_tgid();
 	__s32 *fd = bpf_map_lookup_elem(&tls_fd, &k);
+	long err;
 
 	if (fd)
 		return *fd;
-	if (!bpf_map_update_elem(&tls_pending, &id, &ssl, BPF_NOEXIST))
+	/* counted when new, so that the count is never below the entries */
+	err = bpf_map_update_elem(&tls_pending, &id, &ssl, BPF_NOEXIST);
+	if (!err)
 		__sync_fetch_and_add(&tls_waiting, 1);
-	else
+	else if (err == -EEXIST)
 		bpf_map_update_elem(&tls_pending, &id, &ssl, BPF_ANY);
 	return -1;
 }

@@ -37,9 +37,9 @@
 #define ST_ENV_MAX 16384
 /* Distinct secrets reported per call; more are counted in ST_STAT_MATCHES_DROPPED. */
 #define ST_MAX_MATCHES_PER_CALL 64
-/* Bytes of a file descriptor's last writes kept to find a secret split across calls: the
- * longest indexed form less one (carry_want), up to this; all of it while a Vault response
- * is being learned, when the forms to come are not known yet. */
+/* Bytes of a file descriptor's last writes kept to find a secret split across calls. A scan
+ * samples only the last carry_want of them (the longest indexed form less one); all of
+ * them while a Vault response is being learned, when the forms to come are not known. */
 #define ST_CARRY 512
 /* Chain length of one dictionary window (identical windows of several secrets). */
 #define ST_MAX_CHAIN 16

@@ -71,6 +71,7 @@ struct ev_template *ev_template_make(json_t *ev)
 	struct ev_template *t = calloc(1, sizeof(*t));
 	const char *hit[NSLOTS] = { 0 };
 	uint64_t refused = redact_count();
+	bool placed[NSLOTS] = { 0 };
 	char tok[16];
 	size_t from;
 	int s, i;
@@ -81,19 +82,22 @@ struct ev_template *ev_template_make(json_t *ev)
 		char ph[3] = { 1, '0' + s, 0 };
 
 		/* the time, id and sequence every event has; the others if this one does */
-		if (s <= SLOT_SEQ || has_field(ev, slot_field[s]))
+		placed[s] = s <= SLOT_SEQ || has_field(ev, slot_field[s]);
+		if (placed[s])
 			ev_str(ev, slot_field[s], ph);
 	}
 	ev_redact(ev);
+	/* counted by each event rendered, the first one too, not by this */
 	t->redacted = redact_count() - refused;
+	redact_recount(-(int64_t)t->redacted);
 	if (json_line_dump(&line, ev))
 		goto fail;
+	/* each placed placeholder once, and no other: a string imitating one fails */
 	for (s = 0; s < NSLOTS; s++) {
 		token_of(s, tok);
-		if (strstr(line.buf, tok) && !(hit[s] = find_once(line.buf, tok)))
+		hit[s] = find_once(line.buf, tok);
+		if (placed[s] ? !hit[s] : strstr(line.buf, tok) != NULL)
 			goto fail;
-		if (s <= SLOT_SEQ && !hit[s])
-			goto fail;	/* redacted away */
 	}
 	t->text = malloc(line.len + 1);
 	if (!t->text)

@@ -96,7 +96,7 @@ uint64_t redact_generation(void)
 	return runs.live;
 }
 
-void redact_recount(uint64_t n)
+void redact_recount(int64_t n)
 {
 	refused += n;
 }

@@ -25,8 +25,8 @@ bool redact_contains(const char *s, size_t n);
 size_t redact_buffer(char *s, size_t n);
 /* Changes whenever a run is added: a string checked before may not pass now. */
 uint64_t redact_generation(void);
-/* Count n refusals again (an event rendered from a template redacted once). */
-void redact_recount(uint64_t n);
+/* Count n refusals more, or fewer (an event rendered from a template redacted once). */
+void redact_recount(int64_t n);
 /* Strings refused since start (events and diagnostics). */
 uint64_t redact_count(void);
 

@@ -82,17 +82,21 @@ void uses_free(void)
 	templates_free();
 }
 
-static uint64_t repeat_key(const struct proc *p, const struct use *u, const struct sink_view *v)
+#define USE_KEY_MAX (2 * ST_PATH_MAX + 192)
+
+/* process|secret|tls|sink: what makes two uses "the same" (text holds it, NUL-ended) */
+static uint64_t repeat_key(const struct proc *p, const struct use *u, const struct sink_view *v,
+			   char text[USE_KEY_MAX])
 {
-	char sink[2 * ST_PATH_MAX + 128], buf[sizeof(sink) + 64];
+	char sink[2 * ST_PATH_MAX + 128];
 	uint64_t h;
 	int n;
 
 	enrich_sink_key(v, sink, sizeof(sink));
-	n = snprintf(buf, sizeof(buf), "%s|%u|%d|%s", p ? p->entity_id : "", u->secret,
+	n = snprintf(text, USE_KEY_MAX, "%s|%u|%d|%s", p ? p->entity_id : "", u->secret,
 		     hook_is_tls(u->hook), sink);
-	crypto_generichash((uint8_t *)&h, sizeof(h), (const uint8_t *)buf,
-			   n < (int)sizeof(buf) ? n : (int)sizeof(buf) - 1, NULL, 0);
+	crypto_generichash((uint8_t *)&h, sizeof(h), (const uint8_t *)text,
+			   n < USE_KEY_MAX ? n : USE_KEY_MAX - 1, NULL, 0);
 	return u64map_key(h);
 }
 
@@ -135,7 +139,7 @@ static enum policy_verdict judge(const struct delivery *d, const struct proc *p,
 }
 
 struct sig {
-	char buf[4096];
+	char buf[8192];
 	size_t n;
 	bool full;
 };
@@ -167,7 +171,7 @@ static void sig_str(struct sig *g, const char *s)
  * slots cover (no split, no count, no rescan) and whose sink needs no lookup at event
  * time (pipes and unix sockets name their peer); 0 for the others.
  */
-static uint64_t template_sig(uint64_t key, const struct use *u, const struct proc *p,
+static uint64_t template_sig(const char *use_key, const struct use *u, const struct proc *p,
 			     const struct delivery *d, const struct secret_entry *e,
 			     const struct sink_view *v, const char *rule)
 {
@@ -179,7 +183,9 @@ static uint64_t template_sig(uint64_t key, const struct use *u, const struct pro
 	if (u->offset < 0 || u->count > 1 || u->rescanned || !strcmp(v->sink, "pipe") ||
 	    (v->transport && !strcmp(v->transport, "unix")))
 		return 0;
-	sig_add(&g, &key, sizeof(key));
+	/* the key's text, not its unkeyed hash: a traced process could search for a path
+	 * whose hash collides with another's and have its event rendered from that one */
+	sig_str(&g, use_key);
 	sig_add(&g, &gen, sizeof(gen));
 	sig_add(&g, nums, sizeof(nums));
 	sig_str(&g, rule);
@@ -203,7 +209,8 @@ static uint64_t template_sig(uint64_t key, const struct use *u, const struct pro
 	return h ? h : 1;
 }
 
-/* A violation through its template (made from ev, which this frees, when there is none). */
+/* A violation through its template, if it has one; with ev (built for it), made from ev,
+ * which is then freed. False: nothing was emitted, and ev is the caller's still. */
 static bool emit_templated(uint64_t sig, const struct use *u, json_t *ev)
 {
 	struct ev_slots slots = { .boot_ns = u->hdr->ts_ns, .tid = u->hdr->tid, .fd = u->fd,
@@ -213,6 +220,7 @@ static bool emit_templated(uint64_t sig, const struct use *u, json_t *ev)
 
 	if (u64map_get(&templates, u64map_key(sig), &found)) {
 		ev_template_emit((void *)(uintptr_t)found, &slots);
+		json_decref(ev);
 		return true;
 	}
 	if (!ev || !(t = ev_template_make(json_deep_copy(ev))))
@@ -260,9 +268,10 @@ static json_t *use_event(const struct use *u, const struct proc *p, const struct
 }
 
 /* Every violation is an event; stderr names each kind once, not a flood. */
-static void report_violation(uint64_t key, const struct use *u, const struct proc *p,
-			     const struct delivery *d, const struct secret_entry *e,
-			     const struct sink_view *v, const char *rule)
+static void report_violation(uint64_t key, const char *key_text, const struct use *u,
+			     const struct proc *p, const struct delivery *d,
+			     const struct secret_entry *e, const struct sink_view *v,
+			     const char *rule)
 {
 	uint64_t found, sig;
 	json_t *ev;
@@ -274,7 +283,7 @@ static void report_violation(uint64_t key, const struct use *u, const struct pro
 			v->domain ? " " : "", v->domain ? v->domain : "", u->hdr->pid);
 	violations++;
 	/* the same violation again and again: rendered from its template */
-	sig = template_sig(key, u, p, d, e, v, rule);
+	sig = template_sig(key_text, u, p, d, e, v, rule);
 	if (sig && emit_templated(sig, u, NULL))
 		return;
 	ev = use_event(u, p, d, e, v, true, rule);
@@ -288,6 +297,7 @@ void uses_report(const struct use *u)
 	const struct delivery *d = dict_delivery_for(dict, u->secret, u->hdr->pid);
 	struct proc *p = procs_from_hdr(u->hdr);
 	enum policy_verdict verdict;
+	char key_text[USE_KEY_MAX];
 	struct sink_view v;
 	const char *rule;
 	struct repeat *r;
@@ -298,9 +308,9 @@ void uses_report(const struct use *u)
 		return;
 	enrich_view(u->hdr->pid, u->fd, u->si, u->path, &v);
 	verdict = judge(d, p, &v, &rule);
-	key = repeat_key(p, u, &v);
+	key = repeat_key(p, u, &v, key_text);
 	if (verdict == POLICY_VIOLATION) {
-		report_violation(key, u, p, d, e, &v, rule);
+		report_violation(key, key_text, u, p, d, e, &v, rule);
 		return;
 	}
 	/* other uses once, then as repeat counts */

@@ -552,14 +552,36 @@ static void test_split_across_calls(void **state)
 {
 	volatile uint32_t *want = &F.p.skel->bss->carry_want;
 	uint32_t dict_want = *want;
+	int i, got;
 
 	(void)state;
 	/* the dictionary holds forms longer than ST_CARRY: every call keeps all of it */
 	assert_int_equal(dict_want, ST_CARRY);
 	split_across_calls(200);
-	/* as if the longest form were 64 bytes: calls keep 63, and secrets up to 64 are found */
+	/* as if the longest form were 64 bytes: a call samples the carry's last 63 bytes, and
+	 * secrets up to 64 are found */
 	*want = 63;
 	split_across_calls(64);
+	/* ... so a 100-byte one is found when it starts in them, and not when it starts well
+	 * before (no dictionary holds it while the carry says 63) */
+	for (i = 0; i < F.n && F.len[i] != 100; i++)
+		;
+	assert_int_equal(F.len[i], 100);
+	got = write_piece(OP_WRITE, F.value[i], 30, F.idx[i]);
+	got += write_piece(OP_WRITE, F.value[i] + 30, 70, F.idx[i]);
+	assert_int_equal(got, 1);
+	got = write_piece(OP_WRITE, F.value[i], 90, F.idx[i]);	/* 90 > 63 + 7 (alignment) */
+	got += write_piece(OP_WRITE, F.value[i] + 90, 10, F.idx[i]);
+	assert_int_equal(got, 0);
+	/* a secret learned between its two parts (a credential the agent already had): the
+	 * whole carry was kept, and the scan after the dictionary grew samples enough of it */
+	for (i = 0; i < F.n && F.len[i] != 64; i++)
+		;
+	*want = 14;
+	got = write_piece(OP_WRITE, F.value[i], 50, F.idx[i]);
+	*want = 63;
+	got += write_piece(OP_WRITE, F.value[i] + 50, 14, F.idx[i]);
+	assert_int_equal(got, 1);
 	*want = dict_want;
 	assert_no_failures();
 }
