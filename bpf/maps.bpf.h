@@ -42,12 +42,15 @@ struct st_seg {
 	__u32 kernel;	/* base is kernel memory (the carry of earlier writes) */
 };
 
-/* The last bytes written to a file descriptor, scanned again as the head of its next
- * write so that a secret split across calls is found. */
+/* The last bytes written to a file descriptor, whose tail heads its next write's stream so
+ * that a secret split across calls is found. Each write appends its own last bytes (at most
+ * ST_CARRY); past 2 * ST_CARRY the last ST_CARRY move to the front. So a write copies
+ * about twice its own bytes, not the whole carry, and bytes[len - ST_CARRY, len) always
+ * hold the fd's last ST_CARRY bytes (fewer at first). */
 struct st_carry {
 	__u32 len;
 	__u32 pad;
-	__u8 bytes[ST_CARRY];
+	__u8 bytes[3 * ST_CARRY];	/* 2 * ST_CARRY used; the rest keeps appends verifiable */
 };
 
 struct st_found {
@@ -89,7 +92,7 @@ struct st_scan {
 	__u32 flags;
 	__u32 data_kind;
 	__u32 carry_len;	/* bytes of earlier writes at the head of the stream */
-	__u32 sample_from;	/* chunk 0 is sampled from here (the carry's relevant tail) */
+	__u32 pad2;
 	struct st_carry carry_new;	/* the next carry, built here (too big for the stack) */
 	struct st_sinkinfo si;	/* where the call's bytes went, once described */
 	char path[ST_PATH_MAX];

@@ -354,7 +354,7 @@ static __always_inline void st_tail_hits(struct st_scan *s, __u32 q, const __u64
 static long st_sample_step(__u32 i, struct st_ref *ref)
 {
 	struct st_scan *s = ref->s;
-	__u32 zero = 0, mask = prefilter_mask, q = s->sample_from + i * ST_SAMPLE_BYTES;
+	__u32 zero = 0, mask = prefilter_mask, q = i * ST_SAMPLE_BYTES;
 	struct st_prefilter *pf;
 	__u64 short_hits = 0;
 	const __u8 *blk;
@@ -421,32 +421,18 @@ static long st_chunk_step(__u32 i, struct st_ref *ref)
 	bpf_loop(ST_MAX_SEGS, st_fill_step, ref, 0);
 	if (i == 0 && s->sink == ST_SINK_UNKNOWN && st_vault_request_line(s))
 		s->flags |= ST_SCAN_VAULT_REQ;
-	if (i)
-		s->sample_from = 0;
-	if (s->sample_from >= s->chunk_len)
-		return 0;
-	bpf_loop((s->chunk_len - s->sample_from + ST_SAMPLE_BYTES - 1) / ST_SAMPLE_BYTES,
-		 st_sample_step, ref, 0);
+	bpf_loop((s->chunk_len + ST_SAMPLE_BYTES - 1) / ST_SAMPLE_BYTES, st_sample_step, ref, 0);
 	return 0;
 }
 
-/*
- * Scan the stream the caller put in the scan state, up to the scan limit. Of the carry,
- * only its last bytes can hold the start of a secret that ends in this call: as many as
- * the longest indexed form less one (carry_want, read now, so that a secret learned
- * since the carry was saved is found whole), or all of it while a Vault response is being
- * learned. Sampling begins at the 8-aligned offset before them.
- */
+/* Scan the stream the caller put in the scan state, up to the scan limit. */
 int st_scan_stream(void)
 {
 	struct st_scan *s = st_scan_state();
 	struct st_ref ref = { .s = s };
-	__u32 want;
 
 	if (!s)
 		return 0;
-	want = in_seq != learned_seq ? ST_CARRY : carry_want;
-	s->sample_from = s->carry_len > want ? (s->carry_len - want) & ~7u : 0;
 	/* the limit is on the call's own bytes; the carry of earlier calls comes on top */
 	s->limit = s->total - s->carry_len < scan_limit ? s->total : s->carry_len + scan_limit;
 	if (s->total > s->limit)
@@ -613,37 +599,47 @@ int st_copy_stream(__u32 kind)
 	return 0;
 }
 
-/* Keep the stream's last ST_CARRY bytes as fd's carry, for its next write (which samples
- * only the part a secret it completes can start in: st_scan_stream). */
+/* Append the call's last bytes (at most ST_CARRY) to fd's carry (struct st_carry). */
 int st_save_carry(int fd)
 {
 	struct st_conn_key k = { .tgid = bpf_get_current_pid_tgid() >> 32, .fd = fd };
 	struct st_scan *s = st_scan_state();
 	struct st_ref ref = { .s = s };
 	struct st_carry *c;
-	__u64 n;
+	__u64 n, len;
 
 	if (!s)
 		return 0;
-	n = s->total < ST_CARRY ? s->total : ST_CARRY;
+	n = s->total - s->carry_len;	/* the call's own bytes */
+	if (n > ST_CARRY)
+		n = ST_CARRY;
 	s->cand_pos = s->total - n;
 	s->span_want = n;
 	s->span_len = 0;
 	s->span_seg = st_seg_of(s, s->cand_pos);
 	bpf_loop(ST_MAX_SEGS, st_gather_step, &ref, 0);
 	n = s->span_len;
-	if (n > ST_CARRY)
+	if (!n || n > ST_CARRY)
 		return 0;
 	c = bpf_map_lookup_elem(&carry, &k);
-	if (c) {
-		/* in place: the old carry was read (it headed the stream) before this */
-		bpf_probe_read_kernel(c->bytes, n, s->span);
-		c->len = n;
+	if (!c) {
+		s->carry_new.len = n;
+		bpf_probe_read_kernel(s->carry_new.bytes, n, s->span);
+		bpf_map_update_elem(&carry, &k, &s->carry_new, BPF_ANY);
 		return 0;
 	}
-	s->carry_new.len = n;
-	bpf_probe_read_kernel(s->carry_new.bytes, n, s->span);
-	bpf_map_update_elem(&carry, &k, &s->carry_new, BPF_ANY);
+	len = c->len;
+	if (len > 2 * ST_CARRY)
+		len = 0;	/* never so; a corrupt value starts over */
+	if (len + n > 2 * ST_CARRY) {
+		/* the last ST_CARRY bytes to the front, through the scratch (they overlap) */
+		bpf_probe_read_kernel(s->span + ST_MAX_SECRET_LEN, ST_CARRY,
+				      c->bytes + ((len - ST_CARRY) & (2 * ST_CARRY - 1)));
+		bpf_probe_read_kernel(c->bytes, ST_CARRY, s->span + ST_MAX_SECRET_LEN);
+		len = ST_CARRY;
+	}
+	bpf_probe_read_kernel(c->bytes + (len & (2 * ST_CARRY - 1)), n, s->span);
+	c->len = len + n;
 	return 0;
 }
 
