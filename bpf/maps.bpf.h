@@ -44,9 +44,10 @@ struct st_seg {
 
 /* The last bytes written to a file descriptor, whose tail heads its next write's stream so
  * that a secret split across calls is found. Each write appends its own last bytes (at most
- * ST_CARRY); past 2 * ST_CARRY the last ST_CARRY move to the front. So a write copies
- * about twice its own bytes, not the whole carry, and bytes[len - ST_CARRY, len) always
- * hold the fd's last ST_CARRY bytes (fewer at first). */
+ * ST_CARRY); when they would pass 2 * ST_CARRY, the old bytes still among the last ST_CARRY
+ * move to the front first. So a write copies about twice its own bytes, not the whole
+ * carry, and bytes[len - ST_CARRY, len) always hold the fd's last ST_CARRY bytes (fewer
+ * at first). */
 struct st_carry {
 	__u32 len;
 	__u32 pad;

@@ -632,11 +632,14 @@ int st_save_carry(int fd)
 	if (len > 2 * ST_CARRY)
 		len = 0;	/* never so; a corrupt value starts over */
 	if (len + n > 2 * ST_CARRY) {
-		/* the last ST_CARRY bytes to the front, through the scratch (they overlap) */
-		bpf_probe_read_kernel(s->span + ST_MAX_SECRET_LEN, ST_CARRY,
-				      c->bytes + ((len - ST_CARRY) & (2 * ST_CARRY - 1)));
-		bpf_probe_read_kernel(c->bytes, ST_CARRY, s->span + ST_MAX_SECRET_LEN);
-		len = ST_CARRY;
+		/* the old bytes still among the last ST_CARRY to the front, through the scratch
+		 * (they may overlap); none for a call of ST_CARRY bytes or more */
+		__u64 keep = (ST_CARRY - n) & (ST_CARRY - 1);
+
+		bpf_probe_read_kernel(s->span + ST_MAX_SECRET_LEN, keep,
+				      c->bytes + ((len - keep) & (2 * ST_CARRY - 1)));
+		bpf_probe_read_kernel(c->bytes, keep, s->span + ST_MAX_SECRET_LEN);
+		len = keep;
 	}
 	bpf_probe_read_kernel(c->bytes + (len & (2 * ST_CARRY - 1)), n, s->span);
 	c->len = len + n;
