@@ -344,7 +344,7 @@ static int add_entry(struct dict *d, const uint8_t *value, size_t len, uint32_t 
 			return -errno;
 	}
 	d->nsecrets++;
-	/* before its windows: a write that finds one keeps a carry long enough for it */
+	/* before its windows: a scan that finds one takes enough of the carry for it */
 	if (clen - 1 > *d->bpf.carry_want)
 		__atomic_store_n(d->bpf.carry_want, clen - 1 < ST_CARRY ? clen - 1 : ST_CARRY,
 				 __ATOMIC_RELEASE);
