@@ -22,6 +22,7 @@
 
 #include "correlate.h"
 #include "emit.h"
+#include "grow.h"
 
 #define MAX_GRANTS 64		/* renewals remembered per lease (the latest are kept) */
 #define MAX_FIELDS 64		/* distinct field names listed per chain */
@@ -345,15 +346,8 @@ static struct chain *chain_new(struct correlator *c)
 
 	if (c->nchains == c->o.max_requests)
 		return NULL;
-	if (c->nchains == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 64;
-		struct chain *v = realloc(c->chains, cap * sizeof(*v));
-
-		if (!v)
-			return NULL;
-		c->chains = v;
-		c->cap = cap;
-	}
+	if (grow(&c->chains, &c->cap, c->nchains, sizeof(*c->chains), 64))
+		return NULL;
 	ch = &c->chains[c->nchains];
 	memset(ch, 0, sizeof(*ch));
 	ch->vault = json_object();
@@ -465,15 +459,8 @@ static void add_item(struct correlator *c, struct chain *ch, enum item_kind kind
 
 	if (ch->nitems == c->o.max_items || c->total_items == c->o.max_total)
 		goto omit;
-	if (ch->nitems == ch->cap) {
-		size_t cap = ch->cap ? ch->cap * 2 : 8;
-		struct item *v = realloc(ch->items, cap * sizeof(*v));
-
-		if (!v)
-			goto omit;
-		ch->items = v;
-		ch->cap = cap;
-	}
+	if (grow(&ch->items, &ch->cap, ch->nitems, sizeof(*ch->items), 8))
+		goto omit;
 	it = &ch->items[ch->nitems++];
 	c->total_items++;
 	*it = (struct item){ .kind = kind, .ts_ns = ts, .repeat = repeat, .out = out };

@@ -7,6 +7,7 @@
 
 #include "dict.h"
 #include "encodings.h"
+#include "grow.h"
 #include "log.h"
 #include "redact.h"
 
@@ -192,15 +193,8 @@ static void pf_maybe_grow(struct dict *d)
 
 static int pf_add(struct dict *d, uint64_t h)
 {
-	if (d->npf == d->pfcap) {
-		uint32_t cap = d->pfcap ? d->pfcap * 2 : 1024;
-		uint64_t *n = realloc(d->pf_hashes, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		d->pf_hashes = n;
-		d->pfcap = cap;
-	}
+	if (grow(&d->pf_hashes, &d->pfcap, d->npf, sizeof(*d->pf_hashes), 1024))
+		return -ENOMEM;
 	d->pf_hashes[d->npf++] = h;
 	pf_set(d, h, *d->bpf.mask);
 	return 0;
@@ -232,15 +226,8 @@ static int window_add(struct dict *d, uint32_t tag, uint32_t secret, uint16_t of
 			ST_MAX_CHAIN);
 		return 0;
 	}
-	if (d->nwindows == d->wcap) {
-		uint32_t cap = d->wcap ? d->wcap * 2 : 1024;
-		struct dict_window *n = realloc(d->windows, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		d->windows = n;
-		d->wcap = cap;
-	}
+	if (grow(&d->windows, &d->wcap, d->nwindows, sizeof(*d->windows), 1024))
+		return -ENOMEM;
 	if (d->bpf.windows_fd >= 0) {
 		struct st_window_key k = { .tag = tag, .idx = chain };
 		struct st_window v = { .secret = secret, .offset = offset, .chain = chain + 1 };
@@ -317,15 +304,8 @@ static int add_entry(struct dict *d, const uint8_t *value, size_t len, uint32_t 
 
 	if (d->nsecrets >= ST_MAX_SECRETS)
 		return -ENOSPC;
-	if (d->nsecrets == d->cap) {
-		uint32_t cap = d->cap ? d->cap * 2 : 64;
-		struct secret_entry *n = realloc(d->secrets, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		d->secrets = n;
-		d->cap = cap;
-	}
+	if (grow(&d->secrets, &d->cap, d->nsecrets, sizeof(*d->secrets), 64))
+		return -ENOMEM;
 	*idx = d->nsecrets;
 	e = &d->secrets[*idx];
 	memset(e, 0, sizeof(*e));

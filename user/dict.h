@@ -80,14 +80,17 @@ struct dict {
 	struct st_keys keys;
 	uint8_t fp_key[DICT_FP_KEY_BYTES];
 	struct secret_entry *secrets;
-	uint32_t nsecrets, cap;
+	uint32_t nsecrets;
+	size_t cap;
 	uint32_t gen;
 	struct u64map by_fp;		/* first 8 fingerprint bytes -> index + 1 */
 	struct u64map tags;		/* tag -> head window + 1 */
 	struct dict_window *windows;
-	uint32_t nwindows, wcap;
+	uint32_t nwindows;
+	size_t wcap;
 	uint64_t *pf_hashes;		/* every prefilter hash set, to regrow the bitmap */
-	uint32_t npf, pfcap;
+	uint32_t npf;
+	size_t pfcap;
 	uint64_t *own_prefilter;
 	uint32_t own_mask, own_short, own_gen, own_carry;
 	uint64_t chain_overflow;

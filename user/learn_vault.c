@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "learn_http.h"
 #include "learn_vault.h"
 #include "secmem.h"
@@ -24,15 +25,8 @@ static int items_add(struct vault_items *it, const char *field, const void *v, s
 {
 	struct vault_item *x;
 
-	if (it->n == it->cap) {
-		size_t cap = it->cap ? it->cap * 2 : 8;
-		struct vault_item *n = realloc(it->v, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		it->v = n;
-		it->cap = cap;
-	}
+	if (grow(&it->v, &it->cap, it->n, sizeof(*it->v), 8))
+		return -ENOMEM;
 	x = &it->v[it->n];
 	x->field = strdup(field);
 	x->value = malloc(len ? len : 1);

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
+#include "grow.h"
 #include "policy.h"
 
 #define MAX_DEPTH 16		/* the schema needs 5 levels; deeper is a mistake */
@@ -109,15 +110,8 @@ static void ynode_free(struct ynode *n)
 
 static int ynode_add(struct ynode *parent, struct ynode *kid)
 {
-	if (parent->n == parent->cap) {
-		size_t cap = parent->cap ? parent->cap * 2 : 8;
-		struct ynode **k = realloc(parent->kids, cap * sizeof(*k));
-
-		if (!k)
-			return -1;
-		parent->kids = k;
-		parent->cap = cap;
-	}
+	if (grow(&parent->kids, &parent->cap, parent->n, sizeof(*parent->kids), 8))
+		return -1;
 	parent->kids[parent->n++] = kid;
 	return 0;
 }

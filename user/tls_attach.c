@@ -27,6 +27,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "grow.h"
 #include "log.h"
 #include "probes.h"
 #include "secretrace.skel.h"
@@ -62,15 +63,6 @@ static int *multi_fds;		/* uprobe_multi links: plain fds */
 static size_t nmulti, capmulti;
 static char attached[2048];	/* the files with uprobes, comma-separated */
 static bool use_multi;
-
-static int grow(void **arr, size_t *cap, size_t n, size_t size)
-{
-	if (n < *cap)
-		return 0;
-	*cap = *cap ? *cap * 2 : 32;
-	*arr = realloc(*arr, *cap * size);
-	return *arr ? 0 : -ENOMEM;
-}
 
 /* File offsets of the functions a file defines (dynamic or static symbols); 0: absent. */
 static int func_offsets(const char *path, uint64_t off[NFUNCS])
@@ -154,7 +146,7 @@ static int multi_link(int prog_fd, const char *path, const uint64_t *offs, const
 
 static int keep_multi(int fd)
 {
-	if (grow((void **)&multi_fds, &capmulti, nmulti, sizeof(*multi_fds))) {
+	if (grow(&multi_fds, &capmulti, nmulti, sizeof(*multi_fds), 32)) {
 		close(fd);
 		return -ENOMEM;
 	}
@@ -197,7 +189,7 @@ static int attach_one(struct bpf_program *prog, const char *path, uint64_t off, 
 
 	if (!l)
 		return -errno;
-	if (grow((void **)&links, &caplinks, nlinks, sizeof(*links))) {
+	if (grow(&links, &caplinks, nlinks, sizeof(*links), 32)) {
 		bpf_link__destroy(l);
 		return -ENOMEM;
 	}
