@@ -74,7 +74,7 @@ $(BUILD)/tests/%: tests/bpf/%.c $(LIB_OBJS) | $(BUILD)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests $< $(LIB_OBJS) -o $@ $(LDLIBS) -lcmocka
 
-$(BUILD)/tests/%: tests/agents/%.c | $(BUILD)/tests
+$(BUILD)/tests/%: tests/agents/%.c tests/agents/agent.h | $(BUILD)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $<
 

