@@ -87,8 +87,9 @@ void ev_time(json_t *ev, uint64_t boot_ns)
 		set_timestamp(ev, boot_to_unix_ns(boot_ns));
 }
 
-/* Walk (creating) the objects of a dotted path; returns the parent of the last part. */
-static json_t *parent_of(json_t *ev, const char *dotted, const char **leaf)
+/* Walk the objects of a dotted path (creating them, with create); returns the parent of
+ * the last part, or NULL if a part is missing and not created. */
+static json_t *parent_of(json_t *ev, const char *dotted, const char **leaf, bool create)
 {
 	char part[64];
 	const char *dot;
@@ -103,6 +104,8 @@ static json_t *parent_of(json_t *ev, const char *dotted, const char **leaf)
 		part[n] = 0;
 		child = json_object_get(ev, part);
 		if (!json_is_object(child)) {
+			if (!create)
+				return NULL;
 			child = json_object();
 			json_object_set_new(ev, part, child);
 		}
@@ -120,8 +123,16 @@ void ev_set(json_t *ev, const char *dotted, json_t *val)
 
 	if (!val)
 		return;
-	parent = parent_of(ev, dotted, &leaf);
+	parent = parent_of(ev, dotted, &leaf, true);
 	json_object_set_new(parent, leaf, val);
+}
+
+json_t *ev_get(json_t *ev, const char *dotted)
+{
+	const char *leaf;
+	json_t *parent = parent_of(ev, dotted, &leaf, false);
+
+	return parent ? json_object_get(parent, leaf) : NULL;
 }
 
 void ev_str(json_t *ev, const char *dotted, const char *s)

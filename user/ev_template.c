@@ -6,7 +6,6 @@
  * and each must appear exactly once in the text: a traced process's string that imitates
  * one makes the template fail, and its events take the ordinary way.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,20 +51,6 @@ static const char *find_once(const char *text, const char *tok)
 	return hit && !strstr(hit + 1, tok) ? hit : NULL;
 }
 
-/* Is the dotted field set in ev? */
-static bool has_field(json_t *ev, const char *dotted)
-{
-	char part[64];
-	const char *dot;
-
-	while ((dot = strchr(dotted, '.'))) {
-		snprintf(part, sizeof(part), "%.*s", (int)(dot - dotted), dotted);
-		ev = json_object_get(ev, part);
-		dotted = dot + 1;
-	}
-	return json_object_get(ev, dotted) != NULL;
-}
-
 struct ev_template *ev_template_make(json_t *ev)
 {
 	struct ev_template *t = calloc(1, sizeof(*t));
@@ -82,7 +67,7 @@ struct ev_template *ev_template_make(json_t *ev)
 		char ph[3] = { 1, '0' + s, 0 };
 
 		/* the time, id and sequence every event has; the others if this one does */
-		placed[s] = s <= SLOT_SEQ || has_field(ev, slot_field[s]);
+		placed[s] = s <= SLOT_SEQ || ev_get(ev, slot_field[s]);
 		if (placed[s])
 			ev_str(ev, slot_field[s], ph);
 	}
