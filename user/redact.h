@@ -4,6 +4,11 @@
  * of every 8-byte run of every learned secret (not the secrets) and refuses any string
  * containing one. Runs that also occur in a secret's public metadata (Vault path, lease
  * ID, field name) are not indexed: they are not secret.
+ *
+ * Layout: the hash's top 16 bits pick one of 65,536 buckets, each a sorted array of the
+ * next 32 bits, so a run costs about 4 bytes and the set grows one small bucket at a time
+ * (no whole-table rehash). A 48-bit match is false about runs / 2^48 per window: that
+ * refuses a clean string or over-masks 8 bytes, never lets a secret through.
  */
 #ifndef SECRETRACE_REDACT_H
 #define SECRETRACE_REDACT_H
@@ -29,5 +34,7 @@ uint64_t redact_generation(void);
 void redact_recount(int64_t n);
 /* Strings refused since start (events and diagnostics). */
 uint64_t redact_count(void);
+/* Bytes the run set holds now: bucket headers plus the arrays' capacities. */
+size_t redact_memory(void);
 
 #endif

@@ -4,6 +4,7 @@
  * does not also occur in the secret's public strings; redact_buffer masks exactly the
  * bytes such runs cover. Checked run by run and against a brute-force model.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +19,28 @@
 #include "secmem.h"
 
 #define F '\x01'	/* filler: never in a secret below */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ASAN 1
+#endif
+#endif
+/* Every realloc in this binary passes here, so a test can make one fail: over glibc's,
+ * and not under ASan, which brings its own. */
+#if defined(__GLIBC__) && !defined(ASAN)
+#define FAIL_REALLOC 1
+extern void *__libc_realloc(void *p, size_t n);
+static int realloc_fail_in;	/* fail the nth realloc from now (1: the next); 0: none */
+
+void *realloc(void *p, size_t n)
+{
+	if (realloc_fail_in && !--realloc_fail_in)
+		return NULL;
+	return __libc_realloc(p, n);
+}
+#endif
 
 static int setup(void **state)
 {
@@ -368,6 +391,288 @@ static void test_many_secrets(void **state)
 	}
 }
 
+/* ---- at scale: many runs in the bucketed set ---- */
+
+static uint64_t sm_state;
+
+/* splitmix64: 64 good bits per call, so random text cannot repeat a secret's run */
+static uint64_t sm_next(void)
+{
+	uint64_t z = (sm_state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static void sm_fill(void *p, size_t n)
+{
+	uint8_t *b = p;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		b[i] = (uint8_t)(sm_next() >> 56);
+}
+
+static bool all_runs_found(const uint8_t *secret, size_t len)
+{
+	size_t j;
+
+	for (j = 0; j + REDACT_RUN <= len; j++)
+		if (!redact_contains((const char *)secret + j, REDACT_RUN))
+			return false;
+	return true;
+}
+
+static bool run_refused(const uint8_t *run)
+{
+	char buf[REDACT_RUN];
+	size_t i;
+
+	if (!redact_contains((const char *)run, REDACT_RUN))
+		return false;
+	memcpy(buf, run, REDACT_RUN);
+	if (redact_buffer(buf, REDACT_RUN) != REDACT_RUN)
+		return false;
+	for (i = 0; i < REDACT_RUN; i++)
+		if (buf[i] != '*')
+			return false;
+	return true;
+}
+
+static void test_many_runs_found_no_false_match(void **state)
+{
+	enum { N = 2000, MAXLEN = 64, TEXT = 1 << 20 };
+	static uint8_t s[N][MAXLEN];
+	static size_t len[N];
+	char buf[MAXLEN + 4];
+	char *text;
+	size_t i, j;
+	uint64_t before;
+
+	(void)state;
+	sm_state = 0x5ec7e7ace;
+	for (i = 0; i < N; i++) {
+		len[i] = REDACT_RUN + sm_next() % (MAXLEN - REDACT_RUN + 1);
+		sm_fill(s[i], len[i]);
+		assert_int_equal(redact_add(s[i], len[i], NULL), 0);
+	}
+	for (i = 0; i < N; i++) {
+		for (j = 0; j + REDACT_RUN <= len[i]; j++)
+			if (!run_refused(s[i] + j))
+				fail_msg("secret %zu: run at %zu not found or not masked", i, j);
+		/* the whole secret between fillers: exactly its bytes masked (a random secret
+		 * may hold F too; only a false match could mask a filler) */
+		buf[0] = buf[1] = F;
+		memcpy(buf + 2, s[i], len[i]);
+		buf[len[i] + 2] = buf[len[i] + 3] = F;
+		assert_int_equal(redact_buffer(buf, len[i] + 4), len[i]);
+		for (j = 0; j < len[i]; j++)
+			assert_int_equal(buf[j + 2], '*');
+		assert_int_equal(buf[0], F);
+		assert_int_equal(buf[len[i] + 3], F);
+	}
+	/* 1 MiB never added: every window is tested (no early hit) and none may match;
+	 * ~58,000 runs make a false match ~2e-10 per window */
+	text = malloc(TEXT);
+	assert_non_null(text);
+	sm_state = 0x7e57;
+	sm_fill(text, TEXT);
+	before = redact_count();
+	assert_false(redact_contains(text, TEXT));
+	assert_int_equal(redact_buffer(text, TEXT), 0);
+	assert_int_equal(redact_count(), before);
+	free(text);
+}
+
+static void test_duplicates_keep_generation(void **state)
+{
+	static const char *const all_public[] = { "a string holding this-one-is-public", NULL };
+	uint64_t g;
+
+	(void)state;
+	assert_int_equal(redact_generation(), 0);
+	add(SECRET, NULL);
+	g = redact_generation();
+	assert_int_equal(g, strlen(SECRET) - REDACT_RUN + 1);	/* its runs are distinct */
+	add(SECRET, NULL);
+	assert_int_equal(redact_generation(), g);
+	/* a piece of a known secret brings no new run */
+	add("horse-battery-sta", NULL);
+	assert_int_equal(redact_generation(), g);
+	/* runs that are all public are not stored */
+	add("this-one-is-public", all_public);
+	assert_int_equal(redact_generation(), g);
+	/* a periodic secret repeats its runs: 5 windows, 3 distinct */
+	add("abcabcabcabc", NULL);
+	assert_int_equal(redact_generation(), g + 3);
+	add("a-new-secret", NULL);
+	assert_int_equal(redact_generation(), g + 3 + 5);
+	assert_true(contains("a-new-secret"));
+}
+
+static void test_reinit_adds_again(void **state)
+{
+	char buf[] = "pass=correct-horse-battery-staple-42";
+	size_t base;
+
+	(void)state;
+	base = redact_memory();
+	assert_true(base > 0);	/* the bucket headers */
+	add(SECRET, NULL);
+	assert_true(redact_memory() > base);
+	redact_free();
+	assert_int_equal(redact_memory(), 0);
+	assert_int_equal(redact_generation(), 0);
+	/* not initialised: safe, and nothing is found */
+	assert_false(contains(SECRET));
+	assert_int_equal(redact_buffer(buf, strlen(buf)), 0);
+	assert_string_equal(buf, "pass=correct-horse-battery-staple-42");
+	add("learned-while-down", NULL);
+	assert_int_equal(redact_init(), 0);
+	assert_int_equal(redact_memory(), base);
+	assert_int_equal(redact_generation(), 0);
+	assert_false(contains(SECRET));
+	assert_false(contains("learned-while-down"));
+	assert_int_equal(redact_buffer(buf, strlen(buf)), 0);
+	add(SECRET, NULL);
+	assert_true(contains(SECRET));
+	assert_int_equal(redact_generation(), strlen(SECRET) - REDACT_RUN + 1);
+	assert_int_equal(redact_buffer(buf, strlen(buf)), strlen(SECRET));
+	assert_string_equal(buf, "pass=*******************************");
+	/* init again without a free: a fresh, empty set */
+	assert_int_equal(redact_init(), 0);
+	assert_false(contains(SECRET));
+	assert_int_equal(redact_memory(), base);
+}
+
+static void test_memory_per_run(void **state)
+{
+	enum { N = 5000, LEN = 47, RUNS = N * (LEN - REDACT_RUN + 1) };
+	static uint8_t s[N][LEN];
+	size_t base, prev, grew, max_grew = 0, i;
+	uint64_t runs;
+
+	(void)state;
+	sm_state = 0x3e3;
+	base = prev = redact_memory();
+	for (i = 0; i < N; i++) {
+		sm_fill(s[i], LEN);
+		assert_int_equal(redact_add(s[i], LEN, NULL), 0);
+		grew = redact_memory() - prev;
+		prev += grew;
+		if (grew > max_grew)
+			max_grew = grew;
+	}
+	/* distinct 48-bit keys: two of 200,000 random runs share one with p ~ 7e-5 */
+	runs = redact_generation();
+	assert_true(runs <= RUNS && runs >= RUNS - 10);
+	print_message("redact: %zu bytes for %llu runs, %.2f bytes/run besides %zu of "
+		      "headers; largest step %zu bytes\n", prev - base, (unsigned long long)runs,
+		      (double)(prev - base) / runs, base, max_grew);
+	if (prev - base > 6 * runs)
+		fail_msg("%zu bytes for %llu runs", prev - base, (unsigned long long)runs);
+	/* no step proportional to the whole set: 40 runs grow at most 40 small buckets */
+	assert_true(max_grew <= 4096);
+	/* and every run is still there after all the inserts shifted the buckets */
+	for (i = 0; i < N; i++)
+		if (!all_runs_found(s[i], LEN))
+			fail_msg("secret %zu lost a run", i);
+}
+
+/* 10,000 secrets of 357 bytes, as the benchmark learns: ~53 fingerprints a bucket. */
+static void test_production_scale(void **state)
+{
+	enum { N = 10000, LEN = 357, RUNS = N * (LEN - REDACT_RUN + 1) };
+	uint8_t s[LEN];
+	size_t base, prev, grew, max_grew = 0, i;
+	uint64_t runs;
+
+	(void)state;
+	base = prev = redact_memory();
+	sm_state = 0x35e6;
+	for (i = 0; i < N; i++) {
+		sm_fill(s, LEN);
+		assert_int_equal(redact_add(s, LEN, NULL), 0);
+		grew = redact_memory() - prev;
+		prev += grew;
+		if (grew > max_grew)
+			max_grew = grew;
+	}
+	runs = redact_generation();
+	assert_true(runs <= RUNS && runs >= RUNS - 1000);	/* 48-bit keys: ~22 collide */
+	print_message("redact: %.1f MiB for %llu runs, %.2f bytes/run besides the headers; "
+		      "largest step %zu bytes\n", prev / 1048576.0, (unsigned long long)runs,
+		      (double)(prev - base) / runs, max_grew);
+	/* 4 bytes a run and ~10% slack: the u64map this replaced took 64 MiB here */
+	if (prev - base > 5 * runs)
+		fail_msg("%zu bytes for %llu runs", prev - base, (unsigned long long)runs);
+	assert_true(max_grew <= 16384);
+	sm_state = 0x35e6;
+	for (i = 0; i < N; i++) {
+		sm_fill(s, LEN);
+		if (!all_runs_found(s, LEN))
+			fail_msg("secret %zu lost a run", i);
+	}
+}
+
+
+static void test_realloc_failure_keeps_bucket(void **state)
+{
+#ifndef FAIL_REALLOC
+	(void)state;
+	skip();
+#else
+	enum { N = 5000, LEN = 47, ROUNDS = 50 };
+	static uint8_t s[N][LEN];
+	void *(*volatile realloc_p)(void *, size_t) = realloc;
+	uint8_t extra[LEN];
+	void *extra_p;
+	int round, failed = 0, ret;
+	size_t i, mem;
+	uint64_t gen;
+
+	(void)state;
+	/* under valgrind, say, realloc is someone else's and cannot be made to fail (called
+	 * through a pointer: the compiler turns realloc(NULL, n) into malloc(n)) */
+	realloc_fail_in = 1;
+	extra_p = realloc_p(NULL, 1);
+	realloc_fail_in = 0;
+	if (extra_p) {
+		free(extra_p);
+		skip();
+	}
+	sm_state = 0xfa11;
+	/* ~3 runs a bucket: most buckets a new run lands in are full and hold runs */
+	for (i = 0; i < N; i++) {
+		sm_fill(s[i], LEN);
+		assert_int_equal(redact_add(s[i], LEN, NULL), 0);
+	}
+	for (round = 0; round < ROUNDS; round++) {
+		sm_fill(extra, LEN);
+		gen = redact_generation();
+		mem = redact_memory();
+		realloc_fail_in = 1;
+		ret = redact_add(extra, LEN, NULL);
+		realloc_fail_in = 0;
+		if (!ret)
+			continue;	/* every run fit without a realloc */
+		assert_int_equal(ret, -ENOMEM);
+		failed++;
+		assert_int_equal(redact_memory(), mem);
+		assert_true(redact_generation() - gen < LEN - REDACT_RUN + 1);
+		/* once memory is back the same secret goes in whole */
+		assert_int_equal(redact_add(extra, LEN, NULL), 0);
+		assert_true(all_runs_found(extra, LEN));
+	}
+	assert_true(failed > 0);
+	/* the buckets whose growth failed lost nothing */
+	for (i = 0; i < N; i++)
+		if (!all_runs_found(s[i], LEN))
+			fail_msg("secret %zu lost a run after a failed realloc", i);
+#endif
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -383,6 +688,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reinit_forgets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_model, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_secrets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_runs_found_no_false_match, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_duplicates_keep_generation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reinit_adds_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_memory_per_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_realloc_failure_keeps_bucket, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_production_scale, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("redact", tests, NULL, NULL);
