@@ -85,7 +85,7 @@ int dict_init(struct dict *d, const struct dict_bpf *bpf, const struct st_keys *
 		};
 	}
 	*d->bpf.mask = (1u << PF_BITS_LOG2_MIN) - 1;
-	if (u64map_init(&d->by_fp, 64) || u64map_init(&d->tags, 256))
+	if (u64map_init(&d->by_fp, 64) || (!bpf && u64map_init(&d->mem_windows, 256)))
 		return -ENOMEM;
 	return 0;
 }
@@ -107,16 +107,19 @@ void dict_free(struct dict *d)
 	uint32_t i, j;
 
 	for (i = 0; i < d->nsecrets; i++) {
-		for (j = 0; j < d->secrets[i].ndeliv; j++)
-			delivery_free(&d->secrets[i].deliv[j]);
-		free(d->secrets[i].deliv);
+		struct secret_info *in = d->secrets[i].info;
+
+		for (j = 0; in && j < in->ndeliv; j++)
+			delivery_free(&in->deliv[j]);
+		if (in)
+			free(in->deliv);
+		free(in);
 	}
 	free(d->secrets);
-	free(d->windows);
 	free(d->pf_hashes);
 	free(d->own_prefilter);
 	u64map_free(&d->by_fp);
-	u64map_free(&d->tags);
+	u64map_free(&d->mem_windows);
 	sodium_memzero(&d->keys, sizeof(d->keys));
 	sodium_memzero(d->fp_key, sizeof(d->fp_key));
 }
@@ -126,11 +129,13 @@ static char *dup_or_null(const char *s)
 	return s && *s ? strdup(s) : NULL;
 }
 
-static int add_delivery(struct secret_entry *e, const struct secret_origin *o)
+static int add_delivery(struct secret_entry *se, const struct secret_origin *o)
 {
+	struct secret_info *e = se->info;
 	struct delivery *v;
 
-	if (!e->deliv && !(e->deliv = calloc(DICT_MAX_DELIVERIES, sizeof(*e->deliv))))
+	/* most secrets are delivered once: room grows 1, 2, 4, 8 */
+	if (grow(&e->deliv, &e->dcap, e->ndeliv, sizeof(*e->deliv), 1))
 		return -ENOMEM;
 	if (e->ndeliv == DICT_MAX_DELIVERIES) {
 		delivery_free(&e->deliv[0]);
@@ -202,61 +207,58 @@ static int pf_add(struct dict *d, uint64_t h)
 
 /* ---- windows ---- */
 
-/* Long and short windows share the kernel's map, keyed by tag alone; so does the mirror,
- * so that both count the same chains. */
-static uint64_t tag_key(uint32_t tag)
+/* The windows live in one place: the kernel's map when there is one (userspace reads it
+ * back for chain counts and its own scan, both rare), else an in-memory map with the same
+ * keys (tests, correlate). Entry idx 0 of a tag carries the chain's length. */
+static uint64_t mem_key(uint32_t tag, uint32_t idx)
 {
-	return (uint64_t)tag + 1;
+	return ((uint64_t)tag << 8 | idx) + 1;
 }
 
-/* Add a window under its tag, in the kernel map (new entry first, then the chain count
- * in entry 0, so the kernel never follows a count past a missing entry) and the mirror. */
+static bool window_get(const struct dict *d, uint32_t tag, uint32_t idx, struct st_window *w)
+{
+	struct st_window_key k = { .tag = tag, .idx = idx };
+	uint64_t v;
+
+	if (d->bpf.windows_fd >= 0)
+		return !bpf_map_lookup_elem(d->bpf.windows_fd, &k, w);
+	if (!u64map_get(&d->mem_windows, mem_key(tag, idx), &v))
+		return false;
+	*w = (struct st_window){ .secret = v >> 32, .offset = v >> 16, .chain = v };
+	return true;
+}
+
+static int window_put(struct dict *d, uint32_t tag, uint32_t idx, const struct st_window *w)
+{
+	struct st_window_key k = { .tag = tag, .idx = idx };
+
+	if (d->bpf.windows_fd >= 0)
+		return bpf_map_update_elem(d->bpf.windows_fd, &k, w, BPF_ANY) ? -errno : 0;
+	return u64map_put(&d->mem_windows, mem_key(tag, idx),
+			  (uint64_t)w->secret << 32 | (uint32_t)w->offset << 16 | w->chain);
+}
+
+/* Add a window under its tag: the new entry first, then the chain count in entry 0, so
+ * the kernel never follows a count past a missing entry. */
 static int window_add(struct dict *d, uint32_t tag, uint32_t secret, uint16_t offset)
 {
-	uint64_t key = tag_key(tag), head = 0;
-	uint32_t chain = 0, i;
-	struct dict_window *w;
+	struct st_window first, w = { .secret = secret, .offset = offset };
+	uint32_t chain = window_get(d, tag, 0, &first) ? first.chain : 0;
+	int err;
 
-	if (u64map_get(&d->tags, key, &head))
-		for (i = head; i; i = d->windows[i - 1].next)
-			chain++;
 	if (chain >= ST_MAX_CHAIN) {
 		d->chain_overflow++;
 		st_warn("dictionary window shared by more than %d secrets: a secret may be missed",
 			ST_MAX_CHAIN);
 		return 0;
 	}
-	if (grow(&d->windows, &d->wcap, d->nwindows, sizeof(*d->windows), 1024))
-		return -ENOMEM;
-	if (d->bpf.windows_fd >= 0) {
-		struct st_window_key k = { .tag = tag, .idx = chain };
-		struct st_window v = { .secret = secret, .offset = offset, .chain = chain + 1 };
-
-		if (bpf_map_update_elem(d->bpf.windows_fd, &k, &v, BPF_ANY))
-			return -errno;
-		if (chain) {
-			struct st_window first;
-
-			k.idx = 0;
-			if (bpf_map_lookup_elem(d->bpf.windows_fd, &k, &first))
-				return -errno;
-			first.chain = chain + 1;
-			if (bpf_map_update_elem(d->bpf.windows_fd, &k, &first, BPF_ANY))
-				return -errno;
-		}
+	w.chain = chain + 1;
+	err = window_put(d, tag, chain, &w);
+	if (!err && chain) {
+		first.chain = chain + 1;
+		err = window_put(d, tag, 0, &first);
 	}
-	w = &d->windows[d->nwindows++];
-	w->secret = secret;
-	w->offset = offset;
-	w->next = 0;
-	if (!head) {
-		u64map_put(&d->tags, key, d->nwindows);
-	} else {
-		for (i = head; d->windows[i - 1].next; i = d->windows[i - 1].next)
-			;
-		d->windows[i - 1].next = d->nwindows;
-	}
-	return 0;
+	return err;
 }
 
 /* Index the windows at offsets 0..7 (8-byte windows, secrets of 15 bytes or more) or
@@ -295,6 +297,7 @@ static int index_windows(struct dict *d, uint32_t idx, const uint8_t *v, size_t 
 	return 0;
 }
 
+/* fp: the secret's own entry (raw form or marker); NULL for an encoded form of parent. */
 static int add_entry(struct dict *d, const uint8_t *value, size_t len, uint32_t flags,
 		     const char *fp, uint32_t parent, uint32_t encoding, uint32_t *idx)
 {
@@ -315,13 +318,17 @@ static int add_entry(struct dict *d, const uint8_t *value, size_t len, uint32_t 
 	e->encoding = encoding;
 	e->gen = d->gen + 1;
 	e->hash = dict_confirm_hash(&d->keys, value, clen);
-	memcpy(e->fingerprint, fp, DICT_FP_HEX);
 	/* The secret first, so that the kernel can confirm it as soon as a window names it. */
 	if (d->bpf.secrets_fd >= 0) {
 		struct st_secret s = { .len = clen, .flags = flags, .hash = e->hash };
 
 		if (bpf_map_update_elem(d->bpf.secrets_fd, idx, &s, BPF_ANY))
 			return -errno;
+	}
+	if (fp) {
+		if (!(e->info = calloc(1, sizeof(*e->info))))
+			return -ENOMEM;
+		memcpy(e->info->fingerprint, fp, DICT_FP_HEX);
 	}
 	d->nsecrets++;
 	/* before its windows: a scan that finds one takes enough of the carry for it */
@@ -344,7 +351,7 @@ bool dict_find(const struct dict *d, const uint8_t *value, size_t len, uint32_t 
 	dict_fingerprint(d, value, len, fp);
 	memcpy(&key, fp, 8);
 	if (!u64map_get(&d->by_fp, u64map_key(key), &found) ||
-	    strcmp(d->secrets[found - 1].fingerprint, fp))
+	    strcmp(d->secrets[found - 1].info->fingerprint, fp))
 		return false;
 	*idx = found - 1;
 	return true;
@@ -356,14 +363,12 @@ static int add_forms(struct dict *d, const uint8_t *value, size_t len, uint32_t 
 {
 	struct variant v[VARIANTS_MAX];
 	int n = variants_of(value, len, v), i, ret = 0;
-	char fp[DICT_FP_HEX];
 	uint32_t idx;
 
 	if (n < 0)
 		return n;
-	memcpy(fp, d->secrets[parent].fingerprint, sizeof(fp));	/* add_entry may move it */
 	for (i = 0; i < n && ret >= 0; i++) {
-		ret = add_entry(d, v[i].bytes, v[i].len, 0, fp, parent, v[i].encoding, &idx);
+		ret = add_entry(d, v[i].bytes, v[i].len, 0, NULL, parent, v[i].encoding, &idx);
 		/* no output may carry the secret in any of its forms either */
 		if (ret >= 0 && redact_add(v[i].bytes, v[i].len, publics))
 			ret = -ENOMEM;
@@ -386,7 +391,7 @@ int dict_add(struct dict *d, const uint8_t *value, size_t len, const struct secr
 	memcpy(&key, fp, 8);
 	key = u64map_key(key);
 	if (u64map_get(&d->by_fp, key, &found) &&
-	    !strcmp(d->secrets[found - 1].fingerprint, fp)) {
+	    !strcmp(d->secrets[found - 1].info->fingerprint, fp)) {
 		*idx = found - 1;
 		return add_delivery(&d->secrets[*idx], o);
 	}
@@ -428,17 +433,31 @@ const struct secret_entry *dict_secret(const struct dict *d, uint32_t idx)
 	return e ? dict_get(d, e->parent) : NULL;
 }
 
+const char *dict_fp(const struct dict *d, uint32_t idx)
+{
+	const struct secret_entry *e = dict_secret(d, idx);
+
+	return e ? e->info->fingerprint : NULL;
+}
+
+struct delivery *dict_newest_delivery(struct dict *d, uint32_t idx)
+{
+	const struct secret_entry *e = dict_secret(d, idx);
+
+	return e && e->info->ndeliv ? &e->info->deliv[e->info->ndeliv - 1] : NULL;
+}
+
 const struct delivery *dict_delivery_for(const struct dict *d, uint32_t idx, uint32_t pid)
 {
 	const struct secret_entry *e = dict_secret(d, idx);
-	int i;
+	size_t i;
 
-	if (!e || !e->ndeliv)
+	if (!e || !e->info->ndeliv)
 		return NULL;
-	for (i = e->ndeliv - 1; i >= 0; i--)
-		if (e->deliv[i].pid == pid)
-			return &e->deliv[i];
-	return &e->deliv[e->ndeliv - 1];
+	for (i = e->info->ndeliv; i-- > 0;)
+		if (e->info->deliv[i].pid == pid)
+			return &e->info->deliv[i];
+	return &e->info->deliv[e->info->ndeliv - 1];
 }
 
 /* ---- the userspace twin of bpf/scan.bpf.c ---- */
@@ -446,24 +465,23 @@ const struct delivery *dict_delivery_for(const struct dict *d, uint32_t idx, uin
 static void candidate(const struct dict *d, const uint8_t *buf, size_t len, uint64_t pos,
 		      uint32_t tag, dict_found_fn found, void *ctx)
 {
-	uint64_t head;
-	uint32_t i;
+	struct st_window w;
+	uint32_t i, chain = 1;
 
-	if (!u64map_get(&d->tags, tag_key(tag), &head))
-		return;
-	for (i = head; i; i = d->windows[i - 1].next) {
-		const struct dict_window *w = &d->windows[i - 1];
-		const struct secret_entry *e = &d->secrets[w->secret];
+	for (i = 0; i < chain && window_get(d, tag, i, &w); i++) {
+		const struct secret_entry *e = &d->secrets[w.secret];
 		uint32_t clen = e->len > ST_MAX_SECRET_LEN ? ST_MAX_SECRET_LEN : e->len;
 		uint64_t start;
 
-		if (pos < w->offset)
+		if (!i)
+			chain = w.chain;
+		if (pos < w.offset || w.secret >= d->nsecrets)
 			continue;
-		start = pos - w->offset;
+		start = pos - w.offset;
 		if (start + clen > len || dict_confirm_hash(&d->keys, buf + start, clen) != e->hash)
 			continue;
 		if (!(e->flags & ST_SECRET_MARKER))
-			found(ctx, w->secret, start);
+			found(ctx, w.secret, start);
 	}
 }
 

@@ -49,19 +49,24 @@ struct delivery {
 	enum secret_source source;
 };
 
-/* One dictionary entry: a secret, or one of its encoded forms (parent names the secret). */
+/* What only the secret itself (its raw form, or a marker) carries: its fingerprint and the
+ * deliveries, DICT_MAX_DELIVERIES at most, newest last, the oldest dropped. */
+struct secret_info {
+	char fingerprint[DICT_FP_HEX];
+	struct delivery *deliv;
+	size_t ndeliv, dcap;
+};
+
+/* One dictionary entry: a secret, or one of its encoded forms (parent names the secret).
+ * Small, as there are six or so per secret. */
 struct secret_entry {
 	uint32_t len;		/* of the value (of this form) */
-	uint32_t flags;		/* ST_SECRET_MARKER */
 	uint32_t parent;	/* the raw secret's index (itself for the raw form) */
-	uint32_t encoding;	/* enum secret_encoding */
 	uint32_t gen;		/* dictionary generation that added it */
+	uint8_t flags;		/* ST_SECRET_MARKER */
+	uint8_t encoding;	/* enum secret_encoding */
 	uint64_t hash;		/* st_confirm_hash of the first min(len, ST_MAX_SECRET_LEN) bytes */
-	char fingerprint[DICT_FP_HEX];	/* of the secret, for every form */
-	/* raw forms only (encoded forms name their parent): DICT_MAX_DELIVERIES of them,
-	 * allocated on the first, newest last, the oldest dropped */
-	struct delivery *deliv;
-	uint32_t ndeliv;
+	struct secret_info *info;	/* the raw form's (NULL for encoded forms) */
 };
 
 /* The BPF side the dictionary writes to; with fds < 0 it keeps everything in memory. */
@@ -84,22 +89,13 @@ struct dict {
 	size_t cap;
 	uint32_t gen;
 	struct u64map by_fp;		/* first 8 fingerprint bytes -> index + 1 */
-	struct u64map tags;		/* tag -> head window + 1 */
-	struct dict_window *windows;
-	uint32_t nwindows;
-	size_t wcap;
+	struct u64map mem_windows;	/* without BPF: (tag, idx) -> packed struct st_window */
 	uint64_t *pf_hashes;		/* every prefilter hash set, to regrow the bitmap */
 	uint32_t npf;
 	size_t pfcap;
 	uint64_t *own_prefilter;
 	uint32_t own_mask, own_short, own_gen, own_carry;
 	uint64_t chain_overflow;
-};
-
-struct dict_window {
-	uint32_t secret;
-	uint16_t offset;
-	uint32_t next;		/* index + 1 of the next window with the same tag */
 };
 
 /* bpf may be NULL: an in-memory dictionary (tests, correlate). keys NULL: random keys. */
@@ -123,6 +119,10 @@ void dict_commit(struct dict *d);
 /* An entry (a secret or one of its forms); dict_secret() gives the secret itself. */
 const struct secret_entry *dict_get(const struct dict *d, uint32_t idx);
 const struct secret_entry *dict_secret(const struct dict *d, uint32_t idx);
+/* The secret's fingerprint (hex), for any of its forms. */
+const char *dict_fp(const struct dict *d, uint32_t idx);
+/* The newest delivery of the secret of entry idx, or NULL. */
+struct delivery *dict_newest_delivery(struct dict *d, uint32_t idx);
 /* The delivery to name for a use by pid (its own, else the newest). */
 const struct delivery *dict_delivery_for(const struct dict *d, uint32_t idx, uint32_t pid);
 void dict_fingerprint(const struct dict *d, const uint8_t *value, size_t len,

@@ -147,14 +147,13 @@ static void learn_failed(struct vconn *c, const char *request_id, const char *pa
 static void receive_event(struct vconn *c, uint32_t idx, const struct delivery *v,
 			  const char *accessor, long long lease_duration)
 {
-	const struct secret_entry *e = dict_get(dict, idx);
 	json_t *ev = conn_event(c, "secret.receive");
 
 	ev_delivery(ev, v);
 	ev_str(ev, "vault.accessor", accessor);
 	if (lease_duration > 0)	/* with the receive time, when the lease ends */
 		ev_int(ev, "vault.lease_duration", lease_duration);
-	ev_str(ev, "secret.fingerprint", e->fingerprint);
+	ev_str(ev, "secret.fingerprint", dict_fp(dict, idx));
 	ev_str(ev, "secret.source", v->source == SECRET_PRESENTED ? "request" : "response");
 	ev_emit(ev);
 }
@@ -252,8 +251,7 @@ static void report_presented(struct vconn *c, struct pending *p, const char *req
 	int i;
 
 	for (i = 0; i < p->npresented; i++) {
-		struct secret_entry *e = (struct secret_entry *)dict_get(dict, p->presented[i]);
-		struct delivery *v = e && e->ndeliv ? &e->deliv[e->ndeliv - 1] : NULL;
+		struct delivery *v = dict_newest_delivery(dict, p->presented[i]);
 
 		if (!v)
 			continue;
@@ -581,7 +579,7 @@ void learner_env(const struct proc *p, const char *env, size_t len, uint64_t ts)
 				json_t *ev = conn_event(&c, "secret.receive");
 
 				ev_str(ev, "vault.field", "VAULT_TOKEN");
-				ev_str(ev, "secret.fingerprint", dict_get(dict, idx)->fingerprint);
+				ev_str(ev, "secret.fingerprint", dict_fp(dict, idx));
 				ev_str(ev, "secret.source", "environment");
 				ev_emit(ev);
 				dict_commit(dict);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* An open-addressing map from nonzero 64-bit keys to 64-bit values; the tracer's one
- * hash table (secrets by fingerprint, dictionary tags, redactor runs, processes,
+ * hash table (secrets by fingerprint, in-memory dictionary windows, processes,
  * connections, repeat counters). */
 #ifndef SECRETRACE_U64MAP_H
 #define SECRETRACE_U64MAP_H

@@ -16,11 +16,14 @@
 #include "u64map.h"
 #include "uses.h"
 
+/* The first use's event as compact JSON text, re-emitted with a count: a tenth of the
+ * memory of the parsed event, and a repeat is reported at most once an interval. */
 struct repeat {
-	json_t *ev;		/* the first use's event, re-emitted with a count */
 	uint32_t pid;
 	uint64_t pending;	/* uses since the last report */
 	uint64_t last_ns;
+	size_t len;
+	char text[];		/* not yet redacted (ev_emit does that): wiped when freed */
 };
 
 static struct dict *dict;
@@ -43,10 +46,34 @@ int uses_init(struct dict *d, unsigned repeat_interval_s, const struct policy *p
 	       u64map_init(&templates, 64) ? -1 : 0;
 }
 
+static struct repeat *repeat_new(const json_t *ev)
+{
+	size_t n = json_dumpb(ev, NULL, 0, JSON_COMPACT);
+	struct repeat *r = n ? calloc(1, sizeof(*r) + n) : NULL;
+
+	if (r && json_dumpb(ev, r->text, n, JSON_COMPACT) != n) {
+		free(r);
+		return NULL;
+	}
+	if (r)
+		r->len = n;
+	return r;
+}
+
+static void repeat_free(struct repeat *r)
+{
+	sodium_memzero(r->text, r->len);
+	free(r);
+}
+
 static void emit_repeat(struct repeat *r, uint64_t now)
 {
-	json_t *ev = json_deep_copy(r->ev);
+	json_t *ev = json_loadb(r->text, r->len, 0, NULL);
 
+	if (!ev) {	/* our own text: only memory can fail here */
+		ev_emit_failed();
+		return;
+	}
 	ev_new_identity(ev);
 	ev_time(ev, now);
 	ev_int(ev, "secretrace.repeat_count", (long long)r->pending);
@@ -72,10 +99,7 @@ void uses_free(void)
 	uint64_t k, v;
 
 	while (u64map_next(&repeats, &i, &k, &v)) {
-		struct repeat *r = (void *)(uintptr_t)v;
-
-		json_decref(r->ev);
-		free(r);
+		repeat_free((void *)(uintptr_t)v);
 	}
 	u64map_free(&repeats);
 	u64map_free(&warned);
@@ -251,7 +275,7 @@ static json_t *use_event(const struct use *u, const struct proc *p, const struct
 	ev_time(ev, u->hdr->ts_ns);
 	ev_process(ev, p, u->hdr->tid);
 	ev_delivery(ev, d);
-	ev_str(ev, "secret.fingerprint", e->fingerprint);
+	ev_str(ev, "secret.fingerprint", dict_fp(dict, u->secret));
 	ev_str(ev, "secret.encoding", encoding_name(e->encoding));
 	ev_str(ev, "secretrace.syscall", hook_name(u->hook));
 	ev_int(ev, "secretrace.fd", u->fd);
@@ -320,16 +344,13 @@ void uses_report(const struct use *u)
 		return;
 	}
 	ev = use_event(u, p, d, e, &v, false, rule);
-	r = calloc(1, sizeof(*r));
+	r = repeat_new(ev);
 	if (r) {
-		r->ev = json_deep_copy(ev);
 		r->pid = u->hdr->pid;
 		r->last_ns = u->hdr->ts_ns;
 		r->pending = u->count > 1 ? u->count - 1 : 0;
-		if (!r->ev || u64map_put(&repeats, key, (uintptr_t)r)) {
-			json_decref(r->ev);
-			free(r);
-		}
+		if (u64map_put(&repeats, key, (uintptr_t)r))
+			repeat_free(r);
 	}
 	ev_emit(ev);
 	reported++;
