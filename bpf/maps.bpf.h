@@ -93,7 +93,7 @@ struct st_scan {
 	__u32 flags;
 	__u32 data_kind;
 	__u32 carry_len;	/* bytes of earlier writes at the head of the stream */
-	__u32 pad2;
+	__u32 fill_failed;	/* some byte of the chunk could not be read */
 	struct st_carry carry_new;	/* the next carry, built here (too big for the stack) */
 	struct st_sinkinfo si;	/* where the call's bytes went, once described */
 	char path[ST_PATH_MAX];

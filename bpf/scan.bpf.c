@@ -40,6 +40,7 @@ static long st_page_step(__u32 i, struct st_pages *p)
 	if (n > 4096)
 		n = 4096;
 	if (bpf_probe_read_user(p->s->buf + (at & (ST_CHUNK - 1)), n, (void *)src)) {
+		p->s->fill_failed = 1;
 		st_count(ST_STAT_BYTES_NOT_SCANNED, n);
 		st_count(ST_STAT_BYTES_SCANNED, -n);
 	}
@@ -65,7 +66,8 @@ static long st_fill_step(__u32 i, struct st_ref *ref)
 		n = ST_CHUNK;
 	at = (s->fill_pos - s->chunk_start) & (ST_CHUNK - 1);
 	if (g->kernel) {
-		st_read(s->buf + at, n, g, g->base + off);
+		if (st_read(s->buf + at, n, g, g->base + off))
+			s->fill_failed = 1;
 	} else if (bpf_probe_read_user(s->buf + at, n, (void *)(g->base + off))) {
 		/* some page is not resident (the call never touched it): go page by page */
 		struct st_pages p = { .s = s, .src = g->base + off, .at = at, .len = n };
@@ -418,7 +420,12 @@ static long st_chunk_step(__u32 i, struct st_ref *ref)
 		return 1;
 	s->chunk_start = start;
 	s->chunk_len = s->limit - start < ST_CHUNK ? s->limit - start : ST_CHUNK;
-	bpf_loop(ST_MAX_SEGS, st_fill_step, ref, 0);
+	if (s->nsegs <= 2) {	/* a buffer, after a carry or not: most calls */
+		st_fill_step(0, ref);
+		st_fill_step(1, ref);
+	} else {
+		bpf_loop(ST_MAX_SEGS, st_fill_step, ref, 0);
+	}
 	if (i == 0 && s->sink == ST_SINK_UNKNOWN && st_vault_request_line(s))
 		s->flags |= ST_SCAN_VAULT_REQ;
 	bpf_loop((s->chunk_len + ST_SAMPLE_BYTES - 1) / ST_SAMPLE_BYTES, st_sample_step, ref, 0);
@@ -440,6 +447,7 @@ int st_scan_stream(void)
 	st_count(ST_STAT_BYTES_SCANNED, s->limit - s->carry_len);
 	s->fill_pos = 0;
 	s->seg_cursor = 0;
+	s->fill_failed = 0;
 	bpf_loop(ST_SCAN_LIMIT_MAX / ST_CHUNK + 1, st_chunk_step, &ref, 0);
 	return 0;
 }
@@ -506,7 +514,7 @@ int st_finish_call(void)
 	struct st_scan *s = st_scan_state();
 	struct st_ref ref = { .s = s };
 
-	if (!s)
+	if (!s || !s->nfound)
 		return 0;
 	bpf_loop(ST_MAX_MATCHES_PER_CALL, st_emit_step, &ref, 0);
 	return 0;
@@ -599,50 +607,34 @@ int st_copy_stream(__u32 kind)
 	return 0;
 }
 
-/* Append the call's last bytes (at most ST_CARRY) to fd's carry (struct st_carry). */
-int st_save_carry(int fd)
+/* The call's own last bytes (at most ST_CARRY), for the fd's carry, at the start of the
+ * scratch's span (span_len of them). From the chunk just scanned when it holds them (most
+ * calls), else read again. */
+int st_carry_tail(void)
 {
-	struct st_conn_key k = { .tgid = bpf_get_current_pid_tgid() >> 32, .fd = fd };
 	struct st_scan *s = st_scan_state();
 	struct st_ref ref = { .s = s };
-	struct st_carry *c;
-	__u64 n, len;
+	__u64 n, from;
 
 	if (!s)
 		return 0;
-	n = s->total - s->carry_len;	/* the call's own bytes */
+	n = s->total - s->carry_len;
 	if (n > ST_CARRY)
 		n = ST_CARRY;
-	s->cand_pos = s->total - n;
+	from = s->total - n;
+	if (s->limit == s->total && s->chunk_start + s->chunk_len == s->total &&
+	    from >= s->chunk_start && !s->fill_failed) {
+		s->span_len = 0;
+		if (!bpf_probe_read_kernel(s->span, n & (2 * ST_CARRY - 1),
+					   s->buf + ((from - s->chunk_start) & (ST_CHUNK - 1))))
+			s->span_len = n;
+		return 0;
+	}
+	s->cand_pos = from;
 	s->span_want = n;
 	s->span_len = 0;
-	s->span_seg = st_seg_of(s, s->cand_pos);
+	s->span_seg = st_seg_of(s, from);
 	bpf_loop(ST_MAX_SEGS, st_gather_step, &ref, 0);
-	n = s->span_len;
-	if (!n || n > ST_CARRY)
-		return 0;
-	c = bpf_map_lookup_elem(&carry, &k);
-	if (!c) {
-		s->carry_new.len = n;
-		bpf_probe_read_kernel(s->carry_new.bytes, n, s->span);
-		bpf_map_update_elem(&carry, &k, &s->carry_new, BPF_ANY);
-		return 0;
-	}
-	len = c->len;
-	if (len > 2 * ST_CARRY)
-		len = 0;	/* never so; a corrupt value starts over */
-	if (len + n > 2 * ST_CARRY) {
-		/* the old bytes still among the last ST_CARRY to the front, through the scratch
-		 * (they may overlap); none for a call of ST_CARRY bytes or more */
-		__u64 keep = (ST_CARRY - n) & (ST_CARRY - 1);
-
-		bpf_probe_read_kernel(s->span + ST_MAX_SECRET_LEN, keep,
-				      c->bytes + ((len - keep) & (2 * ST_CARRY - 1)));
-		bpf_probe_read_kernel(c->bytes, keep, s->span + ST_MAX_SECRET_LEN);
-		len = keep;
-	}
-	bpf_probe_read_kernel(c->bytes + (len & (2 * ST_CARRY - 1)), n, s->span);
-	c->len = len + n;
 	return 0;
 }
 

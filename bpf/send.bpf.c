@@ -54,6 +54,7 @@ static __always_inline __u64 st_drop_vault_conn(int fd)
 
 static __always_inline int st_send_exit(long ret, __u32 hook)
 {
+	struct st_carry *c = NULL;
 	struct st_stash a;
 	struct st_scan *s;
 	bool first = false;
@@ -69,7 +70,7 @@ static __always_inline int st_send_exit(long ret, __u32 hook)
 	/* Vault traffic goes to the learner whole: no carry of earlier bytes there */
 	conn = st_vault_conn_of(s->fd);
 	if (!conn)
-		first = !st_add_carry(s, s->fd);
+		first = !(c = st_add_carry(s, s->fd));
 	if (!st_add_call(s, &a, ret))
 		return 0;
 	st_scan_stream();
@@ -82,7 +83,7 @@ static __always_inline int st_send_exit(long ret, __u32 hook)
 	if (!conn)
 		conn = st_new_vault_conn(s);
 	if (!conn)
-		st_save_carry(s->fd);
+		st_save_carry(s, c, s->fd);
 	s->conn_id = conn;
 	if (conn)
 		st_copy_stream(ST_DATA_VAULT_OUT);

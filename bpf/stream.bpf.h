@@ -15,7 +15,7 @@
 extern int st_scan_stream(void);
 extern int st_finish_call(void);
 extern int st_copy_stream(__u32 kind);
-extern int st_save_carry(int fd);
+extern int st_carry_tail(void);	/* into s->span, s->span_len bytes */
 extern __u64 st_content_hash(__u64 buf, __u64 len);
 extern int st_peek(void);
 
@@ -100,6 +100,40 @@ static __always_inline struct st_carry *st_add_carry(struct st_scan *s, int fd)
 	s->segs[0].kernel = 1;
 	s->carry_len = n;
 	return c;
+}
+
+/* Append the call's last bytes (at most ST_CARRY) to fd's carry c (the one st_add_carry
+ * found, or NULL for a new one). */
+static __always_inline void st_save_carry(struct st_scan *s, struct st_carry *c, int fd)
+{
+	struct st_conn_key k = { .tgid = bpf_get_current_pid_tgid() >> 32, .fd = fd };
+	__u64 n, len;
+
+	st_carry_tail();
+	n = s->span_len;
+	if (!n || n > ST_CARRY)
+		return;
+	if (!c) {
+		s->carry_new.len = n;
+		bpf_probe_read_kernel(s->carry_new.bytes, n, s->span);
+		bpf_map_update_elem(&carry, &k, &s->carry_new, BPF_ANY);
+		return;
+	}
+	len = c->len;
+	if (len > 2 * ST_CARRY)
+		len = 0;	/* never so; a corrupt value starts over */
+	if (len + n > 2 * ST_CARRY) {
+		/* the old bytes still among the last ST_CARRY to the front, through the scratch
+		 * (they may overlap); none for a call of ST_CARRY bytes or more */
+		__u64 keep = (ST_CARRY - n) & (ST_CARRY - 1);
+
+		bpf_probe_read_kernel(s->span + ST_MAX_SECRET_LEN, keep,
+				      c->bytes + ((len - keep) & (2 * ST_CARRY - 1)));
+		bpf_probe_read_kernel(c->bytes, keep, s->span + ST_MAX_SECRET_LEN);
+		len = keep;
+	}
+	bpf_probe_read_kernel(c->bytes + (len & (2 * ST_CARRY - 1)), n, s->span);
+	c->len = len + n;
 }
 
 struct st_iovwalk {

@@ -72,6 +72,7 @@ static __always_inline bool st_tls_retry(__u64 ssl, __u64 buf, __u64 len)
 
 static __always_inline int st_tls_write(__u64 ssl, __u64 buf, __u64 len, __u32 hook)
 {
+	struct st_carry *cy = NULL;
 	struct st_tls_key k;
 	struct st_conn *c;
 	struct st_scan *s;
@@ -90,7 +91,7 @@ static __always_inline int st_tls_write(__u64 ssl, __u64 buf, __u64 len, __u32 h
 	c = bpf_map_lookup_elem(&tls_conns, &k);
 	carry_fd = st_tls_carry_fd(ssl);
 	if (!c)
-		first = !st_add_carry(s, carry_fd);
+		first = !(cy = st_add_carry(s, carry_fd));
 	st_seg_add(s, buf, len, 0, 0);
 	st_scan_stream();
 	if (first && s->fd >= 0)	/* the session's first request names its Host */
@@ -105,7 +106,7 @@ static __always_inline int st_tls_write(__u64 ssl, __u64 buf, __u64 len, __u32 h
 		bpf_map_update_elem(&tls_conns, &k, &n, BPF_NOEXIST);
 		s->conn_id = n.id;
 	} else {
-		st_save_carry(carry_fd);
+		st_save_carry(s, cy, carry_fd);
 	}
 	if (s->conn_id)
 		st_copy_stream(ST_DATA_VAULT_OUT);
