@@ -380,6 +380,12 @@ static long st_sample_step(__u32 i, struct st_ref *ref)
 	}
 	if (hits | short_hits)
 		st_block_candidates(s, q, hits, short_hits, mask);
+	/* a buffer naming many secrets (a response body written out whole): report what
+	 * was found so far, so the next blocks have room */
+	if (s->nfound >= ST_MAX_MATCHES_PER_CALL / 2) {
+		st_finish_call();
+		s->nfound = 0;
+	}
 	return q + ST_SAMPLE_BYTES >= s->chunk_len;
 }
 

@@ -4,6 +4,7 @@
 
 #include "dict.h"
 #include "emit.h"
+#include "grow.h"
 #include "hold.h"
 #include "log.h"
 #include "secmem.h"
@@ -91,12 +92,18 @@ void hold_data(const struct st_rec_data *r, bool learner_idle)
 		rescan_all();
 }
 
+/* What a rescan of one call found: every distinct secret, however many (a response body
+ * written out whole holds all of them). */
+struct found {
+	uint32_t secret, count;
+	int64_t offset;
+};
+
 struct rescan {
 	struct held *h;
-	uint32_t secret[ST_MAX_MATCHES_PER_CALL];
-	uint32_t count[ST_MAX_MATCHES_PER_CALL];
-	int64_t offset[ST_MAX_MATCHES_PER_CALL];
-	int n;
+	struct found *f;
+	size_t n, cap;
+	uint64_t lost;		/* distinct secrets not reported for want of memory */
 };
 
 static void on_found(void *ctx, uint32_t idx, uint64_t offset)
@@ -113,23 +120,24 @@ static void on_found(void *ctx, uint32_t idx, uint64_t offset)
 	for (i = 0; i < (int)rs->h->nfound; i++)
 		if (rs->h->found[i] == idx)
 			return;
-	for (i = 0; i < rs->n; i++)
-		if (rs->secret[i] == idx) {
-			rs->count[i]++;
+	for (i = 0; i < (int)rs->n; i++)
+		if (rs->f[i].secret == idx) {
+			rs->f[i].count++;
 			return;
 		}
-	if (rs->n == ST_MAX_MATCHES_PER_CALL)
+	if (grow(&rs->f, &rs->cap, rs->n, sizeof(*rs->f), 16)) {
+		rs->lost++;
 		return;
-	rs->secret[rs->n] = idx;
-	rs->count[rs->n] = 1;
-	rs->offset[rs->n++] = (int64_t)offset - rs->h->carry_len;
+	}
+	rs->f[rs->n++] = (struct found){ .secret = idx, .count = 1,
+					 .offset = (int64_t)offset - rs->h->carry_len };
 }
 
 /* Rescan every queued call with the dictionary as it is now, report, wipe. */
 static void rescan_all(void)
 {
 	struct held *h;
-	int i;
+	size_t i;
 
 	while ((h = head)) {
 		struct rescan rs = { .h = h };
@@ -140,12 +148,19 @@ static void rescan_all(void)
 		for (i = 0; i < rs.n; i++) {
 			struct use u = {
 				.hdr = &h->hdr, .hook = h->hook, .fd = h->fd, .si = &h->si,
-				.path = h->path, .secret = rs.secret[i], .count = rs.count[i],
-				.offset = rs.offset[i], .rescanned = true,
+				.path = h->path, .secret = rs.f[i].secret, .count = rs.f[i].count,
+				.offset = rs.f[i].offset, .rescanned = true,
 			};
 
 			uses_report(&u);
 		}
+		if (rs.lost) {
+			st_warn("a rescan found %llu more secrets than it had memory to report",
+				(unsigned long long)rs.lost);
+			while (rs.lost--)	/* counted as lost events in tracer.loss */
+				ev_emit_failed();
+		}
+		free(rs.f);
 		held_free(h);
 	}
 	last = NULL;

@@ -65,7 +65,7 @@ static struct {
 	uint8_t *untouched;	/* shared pages the child never touches */
 	pid_t child;
 	int to_child, from_child;
-	struct found found[ST_MAX_MATCHES_PER_CALL];
+	struct found found[4 * ST_MAX_MATCHES_PER_CALL];
 	int nfound;
 	int failures;	/* mismatches in the current test (the first ones are printed) */
 	/* the secrets */
@@ -83,7 +83,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	/* a use record is as long as its path */
 	if (size >= offsetof(struct st_rec_match, path) &&
 	    size >= offsetof(struct st_rec_match, path) + m->si.path_len &&
-	    m->hdr.type == ST_REC_MATCH && F.nfound < ST_MAX_MATCHES_PER_CALL)
+	    m->hdr.type == ST_REC_MATCH && F.nfound < 4 * ST_MAX_MATCHES_PER_CALL)
 		F.found[F.nfound++] = (struct found){ m->secret, m->count, m->offset, m->hook,
 						      m->carry_len };
 	return 0;
@@ -611,6 +611,40 @@ static void test_not_scanned_is_counted(void **state)
 	assert_int_equal(not_scanned() - before, UNTOUCHED_BYTES);
 }
 
+/* A buffer naming more distinct secrets than a call's list of matches holds (a Vault
+ * response body written out whole): every one is reported, once. */
+static void test_more_secrets_than_one_list(void **state)
+{
+	enum { MANY = 3 * ST_MAX_MATCHES_PER_CALL, LEN = 20 };
+	static uint8_t value[MANY][LEN];
+	uint32_t idx[MANY];
+	size_t at = 0;
+	int i, j;
+
+	(void)state;
+	fill(MANY * (LEN + 5));
+	for (i = 0; i < MANY; i++) {
+		struct secret_origin o = { .request_id = "r", .field = "many" };
+
+		make_secret(value[i], LEN, 991 + i * 7919);
+		assert_int_equal(dict_add(&F.d, value[i], LEN, &o, &idx[i]), 1);
+		memcpy(F.cmd->buf + at, value[i], LEN);
+		at += LEN + 5;
+	}
+	dict_commit(&F.d);
+	run(OP_WRITE);
+	for (i = 0; i < MANY; i++) {
+		int got = 0;
+
+		for (j = 0; j < F.nfound; j++)
+			if (F.found[j].secret == idx[i])
+				got += F.found[j].count;
+		if (got != 1 && F.failures++ < 20)
+			print_message("secret %d of %d found %d times in one write\n", i, MANY, got);
+	}
+	assert_no_failures();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -620,6 +654,7 @@ int main(void)
 		cmocka_unit_test(test_several_repeats_and_near_misses),
 		cmocka_unit_test(test_not_scanned_is_counted),
 		cmocka_unit_test(test_split_across_calls),
+		cmocka_unit_test(test_more_secrets_than_one_list),
 	};
 
 	return cmocka_run_group_tests_name("bpf_scan", tests, setup, teardown);

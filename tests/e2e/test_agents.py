@@ -1,8 +1,9 @@
 """Real agents (curl, python urllib, hvac) fetching secrets and leaking them."""
 import os
 
-from harness import (PY, Workspace, agent, assert_no_learn_failures, assert_uses, get, is_pipe,
-                     the_receive, timeout, to_vault, use_spec, receives, describe_all)
+from harness import (PY, Workspace, actions, agent, assert_no_learn_failures, assert_uses, get,
+                     is_pipe, rand_secret, the_receive, timeout, to_vault, use_spec, receives,
+                     describe_all)
 
 
 @timeout(90)
@@ -153,3 +154,31 @@ def test_response_shapes_chunked_gzip():
 def rand(kind):
     from harness import rand_secret
     return rand_secret(32, "sk-%s-" % kind)
+
+
+@timeout(90)
+def test_response_body_written_whole():
+    """curl writes a response of 200 secrets to a file in a call or two: every one is
+    reported as used there, with its own field and request, not the first few dozen a
+    call's list of matches holds (in the kernel, or in the rescan of a held write)."""
+    with Workspace() as ws:
+        fields = {"k%03d" % i: rand_secret(12 + i % 40) for i in range(200)}
+        vault = ws.vault(seed={"kv": {"secret/many": fields}})
+        d = ws.mkdir("agent", 0o700)
+        out = os.path.realpath(os.path.join(d, "body.json"))
+        header = os.path.join(d, "vault-header")	# the token in no argv
+        with open(header, "w") as f:
+            f.write("X-Vault-Token: %s\n" % vault.creds["root_token"])
+        rc, events, err = ws.run_traced(["curl", "-sf", "-o", out, "-H", "@" + header,
+                                         vault.url + "/v1/secret/data/many"])
+        assert rc == 0, "curl exit status %s; stderr: %s" % (rc, err)
+        assert_no_learn_failures(events)
+        uses = [e for e in actions(events, "secret.use")
+                if get(e, "secretrace.sink") == "file" and get(e, "file.path") == out]
+        for field in fields:
+            rec = vault.issued_one("secret/data/many", field)
+            the_receive(events, rec, vault=vault)
+            mine = [e for e in uses if get(e, "vault.field") == field]
+            assert len(mine) == 1, "%s: %d uses in %s, expected 1 (of %d uses there)" % (
+                field, len(mine), out, len(uses))
+            assert get(mine[0], "vault.request_id") == rec["request_id"], describe_all(mine)
