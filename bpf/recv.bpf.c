@@ -88,6 +88,7 @@ int handle_sys_exit_connect(struct st_sys_exit *ctx)
 
 		r->vault = 1;
 		bpf_map_update_elem(&vault_conns, &k, &c, BPF_ANY);
+		bpf_map_delete_elem(&carry, &k);	/* see st_vault_conn_of */
 	}
 	bpf_ringbuf_submit(r, 0);
 	return 0;

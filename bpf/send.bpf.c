@@ -12,7 +12,9 @@
 #include "fdinfo.bpf.h"
 #include "stream.bpf.h"
 
-/* The Vault connection this fd is, if any. */
+/* The Vault connection this fd is, if any. Only for an fd without a carry: a write to a
+ * Vault connection saves none, and making an fd one deletes its carry (here and at connect),
+ * so most writes skip this lookup. */
 static __always_inline __u64 st_vault_conn_of(int fd)
 {
 	struct st_conn_key k = { .tgid = bpf_get_current_pid_tgid() >> 32, .fd = fd };
@@ -32,6 +34,7 @@ static __always_inline __u64 st_new_vault_conn(struct st_scan *s)
 	n.id = __sync_fetch_and_add(&conn_ids, 1) + 1;
 	n.flags = ST_CONN_VAULT;
 	bpf_map_update_elem(&vault_conns, &k, &n, BPF_NOEXIST);
+	bpf_map_delete_elem(&carry, &k);
 	return n.id;
 }
 
@@ -68,9 +71,12 @@ static __always_inline int st_send_exit(long ret, __u32 hook)
 	if (!s)
 		return 0;
 	/* Vault traffic goes to the learner whole: no carry of earlier bytes there */
-	conn = st_vault_conn_of(s->fd);
-	if (!conn)
-		first = !(c = st_add_carry(s, s->fd));
+	c = st_carry_of(s->fd);
+	conn = c ? 0 : st_vault_conn_of(s->fd);
+	if (c)
+		st_add_carry_seg(s, c);
+	else if (!conn)
+		first = true;
 	if (!st_add_call(s, &a, ret))
 		return 0;
 	st_scan_stream();

@@ -73,32 +73,43 @@ static __always_inline void st_seg_add(struct st_scan *s, __u64 base, __u64 len,
 	s->nsegs = i + 1;
 }
 
-/*
- * The tail of fd's earlier writes, as the stream's first segment (kernel memory): only as
- * much as can hold the start of a secret that ends in this call, the longest indexed form
- * less one (carry_want, read now, so a secret learned after its first part was written is
- * still found whole); all ST_CARRY bytes while a Vault response is being learned, when the
- * forms about to be indexed are not known.
- */
-static __always_inline struct st_carry *st_add_carry(struct st_scan *s, int fd)
+static __always_inline struct st_carry *st_carry_of(int fd)
 {
 	struct st_conn_key k = { .tgid = bpf_get_current_pid_tgid() >> 32, .fd = fd };
-	struct st_carry *c = bpf_map_lookup_elem(&carry, &k);
-	__u32 len, n;
 
-	if (!c)
-		return NULL;
-	len = c->len;
+	return bpf_map_lookup_elem(&carry, &k);
+}
+
+/*
+ * The tail of fd's earlier writes (its carry c), as the stream's first segment (kernel
+ * memory): only as much as can hold the start of a secret that ends in this call, the
+ * longest indexed form less one (carry_want, read now, so a secret learned after its first
+ * part was written is still found whole); all ST_CARRY bytes while a Vault response is being
+ * learned, when the forms about to be indexed are not known.
+ */
+static __always_inline void st_add_carry_seg(struct st_scan *s, struct st_carry *c)
+{
+	__u32 len = c->len, n;
+
 	n = in_seq != learned_seq ? ST_CARRY : carry_want;
 	if (n > ST_CARRY)
 		n = ST_CARRY;
 	if (n > len)
 		n = len;
 	if (!n || len > 2 * ST_CARRY)
-		return c;
+		return;
 	st_seg_add(s, (__u64)c->bytes + ((len - n) & (2 * ST_CARRY - 1)), n, 0, 0);
 	s->segs[0].kernel = 1;
 	s->carry_len = n;
+}
+
+/* fd's carry, added to the stream; NULL if fd has none (its first write). */
+static __always_inline struct st_carry *st_add_carry(struct st_scan *s, int fd)
+{
+	struct st_carry *c = st_carry_of(fd);
+
+	if (c)
+		st_add_carry_seg(s, c);
 	return c;
 }
 
