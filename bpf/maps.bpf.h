@@ -50,6 +50,8 @@ struct st_seg {
  * at first). */
 struct st_carry {
 	__u32 len;
+	__s32 fd;	/* the owner: the map is LRU, and a node a program still points at */
+	__u32 tgid;	/* can be handed to another key; st_save_carry checks */
 	__u32 pad;
 	__u8 bytes[3 * ST_CARRY];	/* 2 * ST_CARRY used; the rest keeps appends verifiable */
 };

@@ -79,10 +79,11 @@ static __always_inline int st_send_exit(long ret, __u32 hook)
 		first = true;
 	if (!st_add_call(s, &a, ret))
 		return 0;
-	st_scan_stream();
-	/* a connection's first bytes name its host (TLS SNI, HTTP Host): before the uses */
+	/* a connection's first bytes name its host (TLS SNI, HTTP Host): before any use, and
+	 * the scan may send some (a call naming many secrets) */
 	if (first && st_fd_is_socket(s->fd))
 		st_peek();
+	st_scan_stream();
 	st_finish_call();
 	if (conn && st_tls_record(s))
 		conn = st_drop_vault_conn(s->fd);

@@ -124,8 +124,12 @@ static __always_inline void st_save_carry(struct st_scan *s, struct st_carry *c,
 	n = s->span_len;
 	if (!n || n > ST_CARRY)
 		return;
+	if (c && (c->tgid != k.tgid || c->fd != k.fd))	/* evicted and reused meanwhile */
+		c = bpf_map_lookup_elem(&carry, &k);
 	if (!c) {
 		s->carry_new.len = n;
+		s->carry_new.fd = fd;
+		s->carry_new.tgid = k.tgid;
 		bpf_probe_read_kernel(s->carry_new.bytes, n, s->span);
 		bpf_map_update_elem(&carry, &k, &s->carry_new, BPF_ANY);
 		return;

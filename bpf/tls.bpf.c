@@ -93,9 +93,9 @@ static __always_inline int st_tls_write(__u64 ssl, __u64 buf, __u64 len, __u32 h
 	if (!c)
 		first = !(cy = st_add_carry(s, carry_fd));
 	st_seg_add(s, buf, len, 0, 0);
-	st_scan_stream();
-	if (first && s->fd >= 0)	/* the session's first request names its Host */
+	if (first && s->fd >= 0)	/* the session's first request names its Host: before uses */
 		st_peek();
+	st_scan_stream();
 	st_finish_call();
 	if (c) {
 		s->conn_id = c->id;

@@ -135,7 +135,8 @@ static int add_delivery(struct secret_entry *se, const struct secret_origin *o)
 	struct delivery *v;
 
 	/* most secrets are delivered once: room grows 1, 2, 4, 8 */
-	if (grow(&e->deliv, &e->dcap, e->ndeliv, sizeof(*e->deliv), 1))
+	if (e->ndeliv < DICT_MAX_DELIVERIES &&
+	    grow(&e->deliv, &e->dcap, e->ndeliv, sizeof(*e->deliv), 1))
 		return -ENOMEM;
 	if (e->ndeliv == DICT_MAX_DELIVERIES) {
 		delivery_free(&e->deliv[0]);
@@ -215,17 +216,18 @@ static uint64_t mem_key(uint32_t tag, uint32_t idx)
 	return ((uint64_t)tag << 8 | idx) + 1;
 }
 
-static bool window_get(const struct dict *d, uint32_t tag, uint32_t idx, struct st_window *w)
+/* 0, -ENOENT if there is no such entry, or another -errno. */
+static int window_get(const struct dict *d, uint32_t tag, uint32_t idx, struct st_window *w)
 {
 	struct st_window_key k = { .tag = tag, .idx = idx };
 	uint64_t v;
 
 	if (d->bpf.windows_fd >= 0)
-		return !bpf_map_lookup_elem(d->bpf.windows_fd, &k, w);
+		return bpf_map_lookup_elem(d->bpf.windows_fd, &k, w) ? -errno : 0;
 	if (!u64map_get(&d->mem_windows, mem_key(tag, idx), &v))
-		return false;
+		return -ENOENT;
 	*w = (struct st_window){ .secret = v >> 32, .offset = v >> 16, .chain = v };
-	return true;
+	return 0;
 }
 
 static int window_put(struct dict *d, uint32_t tag, uint32_t idx, const struct st_window *w)
@@ -243,9 +245,11 @@ static int window_put(struct dict *d, uint32_t tag, uint32_t idx, const struct s
 static int window_add(struct dict *d, uint32_t tag, uint32_t secret, uint16_t offset)
 {
 	struct st_window first, w = { .secret = secret, .offset = offset };
-	uint32_t chain = window_get(d, tag, 0, &first) ? first.chain : 0;
-	int err;
+	int err = window_get(d, tag, 0, &first);
+	uint32_t chain = err ? 0 : first.chain;
 
+	if (err && err != -ENOENT)	/* not "absent": a new chain would hide the old one */
+		return err;
 	if (chain >= ST_MAX_CHAIN) {
 		d->chain_overflow++;
 		st_warn("dictionary window shared by more than %d secrets: a secret may be missed",
@@ -468,15 +472,17 @@ static void candidate(const struct dict *d, const uint8_t *buf, size_t len, uint
 	struct st_window w;
 	uint32_t i, chain = 1;
 
-	for (i = 0; i < chain && window_get(d, tag, i, &w); i++) {
-		const struct secret_entry *e = &d->secrets[w.secret];
-		uint32_t clen = e->len > ST_MAX_SECRET_LEN ? ST_MAX_SECRET_LEN : e->len;
+	for (i = 0; i < chain && !window_get(d, tag, i, &w); i++) {
+		const struct secret_entry *e;
+		uint32_t clen;
 		uint64_t start;
 
 		if (!i)
 			chain = w.chain;
 		if (pos < w.offset || w.secret >= d->nsecrets)
 			continue;
+		e = &d->secrets[w.secret];
+		clen = e->len > ST_MAX_SECRET_LEN ? ST_MAX_SECRET_LEN : e->len;
 		start = pos - w.offset;
 		if (start + clen > len || dict_confirm_hash(&d->keys, buf + start, clen) != e->hash)
 			continue;

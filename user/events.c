@@ -237,6 +237,7 @@ static void on_match(const void *data, size_t size)
 		.secret = m.secret, .count = m.count,
 		.offset = (int64_t)m.offset - m.carry_len,
 	};
+	hold_note_found(m.call_id, m.secret);
 	uses_report(&u);
 }
 

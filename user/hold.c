@@ -8,6 +8,7 @@
 #include "hold.h"
 #include "log.h"
 #include "secmem.h"
+#include "u64map.h"
 #include "uses.h"
 
 #define HOLD_STALE_NS 200000000ULL	/* idle learner, no Vault bytes for this long */
@@ -28,6 +29,7 @@ struct held {
 
 static struct dict *dict;
 static struct hold_shared sh;
+static struct u64map noted;	/* (call, secret) the kernel reported while holding */
 static struct held *head, *last;	/* queue of held calls, oldest first */
 static uint64_t last_in_seq, last_change_ns, rescanned;
 
@@ -37,7 +39,20 @@ int hold_init(struct dict *d, const struct hold_shared *shared)
 {
 	dict = d;
 	sh = *shared;
-	return 0;
+	return u64map_init_set(&noted, 64);
+}
+
+static uint64_t note_key(uint64_t call_id, uint32_t secret)
+{
+	return u64map_key(call_id * 0x9e3779b97f4a7c15ULL ^ ((uint64_t)secret << 1 | 1));
+}
+
+void hold_note_found(uint64_t call_id, uint32_t secret)
+{
+	/* only while calls may be held: their records come after their matches */
+	if (sh.in_seq && *sh.in_seq != *sh.learned_seq &&
+	    u64map_put(&noted, note_key(call_id, secret), 1))
+		st_debug("no memory to note a match: its held call may report it twice");
 }
 
 static void held_free(struct held *h)
@@ -48,6 +63,7 @@ static void held_free(struct held *h)
 
 void hold_free(void)
 {
+	u64map_free(&noted);
 	while (head) {
 		struct held *h = head;
 
@@ -103,6 +119,7 @@ struct rescan {
 	struct held *h;
 	struct found *f;
 	size_t n, cap;
+	struct u64map at;	/* secret + 1 -> its index in f */
 	uint64_t lost;		/* distinct secrets not reported for want of memory */
 };
 
@@ -117,15 +134,19 @@ static void on_found(void *ctx, uint32_t idx, uint64_t offset)
 	if (!e || e->gen <= rs->h->gen ||
 	    offset + (e->len < ST_MAX_SECRET_LEN ? e->len : ST_MAX_SECRET_LEN) <= rs->h->carry_len)
 		return;
+	uint64_t at;
+
 	for (i = 0; i < (int)rs->h->nfound; i++)
 		if (rs->h->found[i] == idx)
 			return;
-	for (i = 0; i < (int)rs->n; i++)
-		if (rs->f[i].secret == idx) {
-			rs->f[i].count++;
-			return;
-		}
-	if (grow(&rs->f, &rs->cap, rs->n, sizeof(*rs->f), 16)) {
+	if (u64map_get(&noted, note_key(rs->h->call_id, idx), NULL))
+		return;
+	if (u64map_get(&rs->at, (uint64_t)idx + 1, &at)) {
+		rs->f[at].count++;
+		return;
+	}
+	if (grow(&rs->f, &rs->cap, rs->n, sizeof(*rs->f), 16) ||
+	    u64map_put(&rs->at, (uint64_t)idx + 1, rs->n)) {
 		rs->lost++;
 		return;
 	}
@@ -161,6 +182,7 @@ static void rescan_all(void)
 				ev_emit_failed();
 		}
 		free(rs.f);
+		u64map_free(&rs.at);
 		held_free(h);
 	}
 	last = NULL;
@@ -169,6 +191,9 @@ static void rescan_all(void)
 void hold_release(uint64_t seq)
 {
 	rescan_all();
+	/* the calls these notes were for are rescanned: start over (a smaller table) */
+	u64map_free(&noted);
+	u64map_init_set(&noted, 64);
 	/* then let the kernel stop holding (if no newer Vault bytes arrived meanwhile) */
 	__atomic_store_n(sh.hold_bytes, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(sh.learned_seq, seq, __ATOMIC_RELEASE);

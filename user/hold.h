@@ -23,6 +23,10 @@ struct hold_shared {
 
 int hold_init(struct dict *d, const struct hold_shared *shared);
 void hold_free(void);
+/* The kernel reported secret in call call_id: a rescan of that call, if it is held, must
+ * not report it again (a call naming many secrets sends them in several batches, and the
+ * held copy lists only the last). */
+void hold_note_found(uint64_t call_id, uint32_t secret);
 /* A held call's bytes; with the learner idle, a complete call is rescanned at once. */
 void hold_data(const struct st_rec_data *r, bool learner_idle);
 /* Everything up to seq is learned: rescan, report, wipe, let the kernel stop holding. */

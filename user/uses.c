@@ -70,8 +70,9 @@ static void emit_repeat(struct repeat *r, uint64_t now)
 {
 	json_t *ev = json_loadb(r->text, r->len, 0, NULL);
 
-	if (!ev) {	/* our own text: only memory can fail here */
+	if (!ev) {	/* our own text: only memory can fail here; counted once */
 		ev_emit_failed();
+		r->pending = 0;
 		return;
 	}
 	ev_new_identity(ev);
