@@ -600,7 +600,7 @@ static void test_production_scale(void **state)
 			max_grew = grew;
 	}
 	runs = redact_generation();
-	assert_true(runs <= RUNS && runs >= RUNS - 1000);	/* 48-bit keys: ~22 collide */
+	assert_true(runs <= RUNS && runs >= RUNS - 1000);	/* 48-bit keys: 0.02 collisions expected */
 	print_message("redact: %.1f MiB for %llu runs, %.2f bytes/run besides the headers; "
 		      "largest step %zu bytes\n", prev / 1048576.0, (unsigned long long)runs,
 		      (double)(prev - base) / runs, max_grew);
