@@ -125,7 +125,7 @@ static __always_inline void st_save_carry(struct st_scan *s, struct st_carry *c,
 	if (!n || n > ST_CARRY)
 		return;
 	if (c && (c->tgid != k.tgid || c->fd != k.fd))	/* evicted and reused meanwhile */
-		c = bpf_map_lookup_elem(&carry, &k);
+		c = st_carry_of(fd);
 	if (!c) {
 		s->carry_new.len = n;
 		s->carry_new.fd = fd;

@@ -127,6 +127,7 @@ static void on_found(void *ctx, uint32_t idx, uint64_t offset)
 {
 	struct rescan *rs = ctx;
 	const struct secret_entry *e = dict_get(dict, idx);
+	uint64_t at;
 	int i;
 
 	/* only what the kernel could not know when it scanned this call, and not what lies
@@ -134,8 +135,6 @@ static void on_found(void *ctx, uint32_t idx, uint64_t offset)
 	if (!e || e->gen <= rs->h->gen ||
 	    offset + (e->len < ST_MAX_SECRET_LEN ? e->len : ST_MAX_SECRET_LEN) <= rs->h->carry_len)
 		return;
-	uint64_t at;
-
 	for (i = 0; i < (int)rs->h->nfound; i++)
 		if (rs->h->found[i] == idx)
 			return;
