@@ -17,30 +17,38 @@ def one(evs, what, **match):
     return m[0]
 
 
+def run_policy_leak(ws, policy_for):
+    """tests/agents/py_policy_leak.py under the policy policy_for(port of receiver A) gives,
+    with two HTTP receivers (A, B) and a file: (vault, rx_a, rx_b, file, events, stderr)."""
+    vault = ws.vault()
+    rx_a = ws.tcp_receiver(http=True)
+    rx_b = ws.tcp_receiver(http=True)
+    d = os.path.realpath(ws.mkdir("agent", 0o700))
+    pol = os.path.join(d, "policy.yaml")
+    with open(pol, "w") as f:
+        f.write(policy_for(rx_a.port))
+    out = os.path.join(d, "key.txt")
+    rc, events, err = ws.run_traced([PY, agent("py_policy_leak.py"), vault.url,
+                                     vault.creds_path, str(rx_a.port), str(rx_b.port), out],
+                                    tracer_args=["--policy", pol])
+    assert rc == 0, "agent exit status %s; stderr: %s" % (rc, err)
+    return vault, rx_a, rx_b, out, events, err
+
+
 @timeout(90)
 def test_host_rule_allows_one_destination_and_catches_others():
     """Rule: api_key may go only to api.example.com:PORT_A (named by the HTTP Host header).
     Sent there: secret.use with rule.name. Sent to another host: secret.violation (alert).
     Written to a file: secret.violation. Secrets no rule matches: plain secret.use."""
     with Workspace() as ws:
-        vault = ws.vault()
-        rx_a = ws.tcp_receiver(http=True)
-        rx_b = ws.tcp_receiver(http=True)
-        d = os.path.realpath(ws.mkdir("agent", 0o700))
-        pol = os.path.join(d, "policy.yaml")
-        with open(pol, "w") as f:
-            f.write("default: report\n"
-                    "rules:\n"
-                    "  - name: llm-key-to-api-only\n"
-                    "    vault_path: \"secret/data/agent/*\"\n"
-                    "    field: api_key\n"
-                    "    allow:\n"
-                    "      - destination: \"api.example.com:%d\"\n" % rx_a.port)
-        out = os.path.join(d, "key.txt")
-        rc, events, err = ws.run_traced([PY, agent("py_policy_leak.py"), vault.url,
-                                         vault.creds_path, str(rx_a.port), str(rx_b.port), out],
-                                        tracer_args=["--policy", pol])
-        assert rc == 0, "agent exit status %s; stderr: %s" % (rc, err)
+        vault, rx_a, rx_b, out, events, err = run_policy_leak(ws, lambda port_a: (
+            "default: report\n"
+            "rules:\n"
+            "  - name: llm-key-to-api-only\n"
+            "    vault_path: \"secret/data/agent/*\"\n"
+            "    field: api_key\n"
+            "    allow:\n"
+            "      - destination: \"api.example.com:%d\"\n" % port_a))
         key = vault.issued_one("secret/data/agent/openai", "api_key")
         uses = verdicts(events, "api_key")
         ok = one(uses, "allowed use", **{"destination.port": rx_a.port})
@@ -68,19 +76,9 @@ def test_default_deny_and_the_vault_credential_exception():
     violation (rule "default"): the api_key in a file and on the wire. The token the agent
     sends back to the Vault server it came from is always allowed."""
     with Workspace() as ws:
-        vault = ws.vault()
-        rx_a = ws.tcp_receiver(http=True)
-        rx_b = ws.tcp_receiver(http=True)
-        d = os.path.realpath(ws.mkdir("agent", 0o700))
-        pol = os.path.join(d, "policy.yaml")
-        with open(pol, "w") as f:
-            f.write("default: deny\nrules:\n  - name: db-to-sockets\n"
-                    "    vault_path: \"database/creds/*\"\n    allow:\n      - sink: socket\n")
-        out = os.path.join(d, "key.txt")
-        rc, events, err = ws.run_traced([PY, agent("py_policy_leak.py"), vault.url,
-                                         vault.creds_path, str(rx_a.port), str(rx_b.port), out],
-                                        tracer_args=["--policy", pol])
-        assert rc == 0, "agent exit status %s; stderr: %s" % (rc, err)
+        vault, rx_a, rx_b, out, events, err = run_policy_leak(ws, lambda port_a: (
+            "default: deny\nrules:\n  - name: db-to-sockets\n"
+            "    vault_path: \"database/creds/*\"\n    allow:\n      - sink: socket\n"))
         pw = one(verdicts(events, "password"), "password use", **{"destination.port": rx_a.port})
         assert get(pw, "event.action") == "secret.use" and get(pw, "rule.name") == "db-to-sockets"
         key_uses = verdicts(events, "api_key")
