@@ -34,6 +34,26 @@ void enrich_free(void)
 	u64map_free(&domains);
 }
 
+/* connected and domains own their values: one malloc'ed block per key */
+static void drop_owned(struct u64map *m, uint64_t k)
+{
+	uint64_t old;
+
+	if (u64map_get(m, k, &old)) {
+		u64map_del(m, k);
+		free((void *)(uintptr_t)old);
+	}
+}
+
+/* Replace k's value with p (the old one freed first, so a failed put leaves no entry
+ * pointing at it); p is freed if it cannot be stored. */
+static void put_owned(struct u64map *m, uint64_t k, void *p)
+{
+	drop_owned(m, k);
+	if (u64map_put(m, k, (uintptr_t)p))
+		free(p);
+}
+
 static uint64_t fd_key(uint32_t pid, int32_t fd)
 {
 	return u64map_key(((uint64_t)pid << 32 | (uint32_t)fd) + 1);
@@ -61,20 +81,14 @@ void enrich_addr(const struct st_addr *a, char *ip, size_t iplen, int *port)
 void enrich_connect(const struct st_rec_connect *r)
 {
 	struct st_rec_connect *copy = malloc(sizeof(*copy));
-	uint64_t k = fd_key(r->hdr.pid, r->fd), old;
+	uint64_t k = fd_key(r->hdr.pid, r->fd);
 
 	/* a new connection on this fd: the host name of the last one is not its own */
-	if (u64map_get(&domains, k, &old)) {
-		u64map_del(&domains, k);
-		free((void *)(uintptr_t)old);
-	}
+	drop_owned(&domains, k);
 	if (!copy)
 		return;
 	*copy = *r;
-	if (u64map_get(&connected, k, &old))
-		free((void *)(uintptr_t)old);
-	if (u64map_put(&connected, k, (uintptr_t)copy))
-		free(copy);
+	put_owned(&connected, k, copy);
 }
 
 /* The server name of a TLS ClientHello (RFC 8446 4.1.2, RFC 6066 3), or NULL. */
@@ -135,7 +149,7 @@ static char *http_host(const uint8_t *p, size_t n)
 
 void enrich_peek(const struct st_rec_data *r)
 {
-	uint64_t k = fd_key(r->hdr.pid, r->fd), old;
+	uint64_t k = fd_key(r->hdr.pid, r->fd);
 	size_t n = r->len < ST_DATA_CHUNK ? r->len : ST_DATA_CHUNK;
 	char *name = client_hello_sni(r->data, n);
 
@@ -149,12 +163,8 @@ void enrich_peek(const struct st_rec_data *r)
 			name = NULL;
 		}
 	}
-	if (!name)
-		return;
-	if (u64map_get(&domains, k, &old))
-		free((void *)(uintptr_t)old);
-	if (u64map_put(&domains, k, (uintptr_t)name))
-		free(name);
+	if (name)
+		put_owned(&domains, k, name);
 }
 
 void enrich_exit(uint32_t pid)
