@@ -635,7 +635,7 @@ int st_copy_stream(__u32 kind)
 
 /* The call's own last bytes (at most ST_CARRY), for the fd's carry, at the start of the
  * scratch's span (span_len of them). From the chunk just scanned when it holds them (most
- * calls), else read again. */
+ * calls: a stream scanned whole ends with its last chunk), else read again. */
 int st_carry_tail(void)
 {
 	struct st_scan *s = st_scan_state();
@@ -648,8 +648,7 @@ int st_carry_tail(void)
 	if (n > ST_CARRY)
 		n = ST_CARRY;
 	from = s->total - n;
-	if (s->limit == s->total && s->chunk_start + s->chunk_len == s->total &&
-	    from >= s->chunk_start && !s->fill_failed) {
+	if (s->limit == s->total && from >= s->chunk_start && !s->fill_failed) {
 		s->span_len = 0;
 		if (!bpf_probe_read_kernel(s->span, n & (2 * ST_CARRY - 1),
 					   s->buf + ((from - s->chunk_start) & (ST_CHUNK - 1))))

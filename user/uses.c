@@ -49,14 +49,15 @@ int uses_init(struct dict *d, unsigned repeat_interval_s, const struct policy *p
 static struct repeat *repeat_new(const json_t *ev)
 {
 	size_t n = json_dumpb(ev, NULL, 0, JSON_COMPACT);
-	struct repeat *r = n ? calloc(1, sizeof(*r) + n) : NULL;
+	struct repeat *r;
 
-	if (r && json_dumpb(ev, r->text, n, JSON_COMPACT) != n) {
+	if (!n || !(r = calloc(1, sizeof(*r) + n)))
+		return NULL;
+	if (json_dumpb(ev, r->text, n, JSON_COMPACT) != n) {
 		free(r);
 		return NULL;
 	}
-	if (r)
-		r->len = n;
+	r->len = n;
 	return r;
 }
 
