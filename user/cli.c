@@ -36,7 +36,7 @@ static const char usage[] =
 	"      --repeat-interval S  report repeated identical uses at most every S seconds (default 60)\n"
 	"      --scan-limit BYTES   bytes of one call scanned; the rest is counted (default 65536)\n"
 	"      --max-response BYTES largest Vault response body learned (default 1048576)\n"
-	"      --ring-buffer MIB    kernel-to-tracer buffer, a power of two (default 8); a larger\n"
+	"      --ring-buffer MIB    kernel-to-tracer buffer, a power of two (default 4); a larger\n"
 	"                           one rides out longer bursts of uses (docs/performance.md)\n"
 	"      --key-file PATH      fingerprint key, shared by every node that should agree on\n"
 	"                           secret.fingerprint (default " DEFAULT_KEY_FILE ", created if absent)\n"
@@ -165,7 +165,7 @@ enum cli_result cli_parse(int argc, char **argv, struct config *c)
 	c->scan_limit = ST_SCAN_LIMIT_DEFAULT;
 	c->max_response = 1024 * 1024;
 	c->max_items = 1000;
-	c->ringbuf_bytes = 8 * 1024 * 1024;
+	c->ringbuf_bytes = 4 * 1024 * 1024;
 	c->key_file = DEFAULT_KEY_FILE;
 	sinks_cfg_defaults(&c->sinks);
 	for (i = 1; i < argc; i++)

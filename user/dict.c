@@ -178,9 +178,15 @@ static bool pf_test(const struct dict *d, uint64_t h)
 	       1;
 }
 
+static bool pf_full_size(const struct dict *d)
+{
+	return *d->bpf.mask == (1u << ST_PREFILTER_BITS_LOG2_MAX) - 1;
+}
+
 /* Grow in place: with index = hash & mask, doubling the mask moves a bit either nowhere
  * or into the new upper half, so setting every bit under the new mask before publishing
- * it keeps every lookup correct throughout. */
+ * it keeps every lookup correct throughout. At full size the hashes kept for this are
+ * dropped (4 MiB with 10,000 secrets): it never grows again. */
 static void pf_maybe_grow(struct dict *d)
 {
 	uint32_t mask = *d->bpf.mask, i;
@@ -195,13 +201,21 @@ static void pf_maybe_grow(struct dict *d)
 		pf_set(d, d->pf_hashes[i], bits - 1);
 	__atomic_store_n(d->bpf.mask, (uint32_t)(bits - 1), __ATOMIC_RELEASE);
 	st_debug("prefilter grown to %llu bits for %u windows", (unsigned long long)bits, d->npf);
+	if (pf_full_size(d)) {
+		free(d->pf_hashes);
+		d->pf_hashes = NULL;
+		d->pfcap = 0;
+	}
 }
 
 static int pf_add(struct dict *d, uint64_t h)
 {
-	if (grow(&d->pf_hashes, &d->pfcap, d->npf, sizeof(*d->pf_hashes), 1024))
-		return -ENOMEM;
-	d->pf_hashes[d->npf++] = h;
+	if (!pf_full_size(d)) {
+		if (grow(&d->pf_hashes, &d->pfcap, d->npf, sizeof(*d->pf_hashes), 1024))
+			return -ENOMEM;
+		d->pf_hashes[d->npf] = h;
+	}
+	d->npf++;
 	pf_set(d, h, *d->bpf.mask);
 	return 0;
 }

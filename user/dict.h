@@ -90,8 +90,9 @@ struct dict {
 	uint32_t gen;
 	struct u64map by_fp;		/* first 8 fingerprint bytes -> index + 1 */
 	struct u64map mem_windows;	/* without BPF: (tag, idx) -> packed struct st_window */
-	uint64_t *pf_hashes;		/* every prefilter hash set, to regrow the bitmap */
-	uint32_t npf;
+	uint64_t *pf_hashes;		/* every prefilter hash set, to regrow the bitmap
+				 * (NULL once it is full size) */
+	uint32_t npf;			/* windows set in the bitmap */
 	size_t pfcap;
 	uint64_t *own_prefilter;
 	uint32_t own_mask, own_short, own_gen, own_carry;

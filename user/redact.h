@@ -3,7 +3,9 @@
  * The one redactor every string leaving the program passes: it knows a keyed 64-bit hash
  * of every 8-byte run of every learned secret (not the secrets) and refuses any string
  * containing one. Runs that also occur in a secret's public metadata (Vault path, lease
- * ID, field name) are not indexed: they are not secret.
+ * ID, field name) are not indexed: they are not secret. Runs are hashed with ASCII case,
+ * and base64's two alphabets ('-' '_' against '+' '/'), folded: a secret's hex in either
+ * case and its base64 in either alphabet share runs.
  *
  * Layout: the hash's top 16 bits pick one of 65,536 buckets, each a sorted array of the
  * next 32 bits, so a run costs about 4 bytes and the set grows one small bucket at a time

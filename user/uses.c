@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,14 +17,15 @@
 #include "u64map.h"
 #include "uses.h"
 
-/* The first use's event as compact JSON text, re-emitted with a count: a tenth of the
- * memory of the parsed event, and a repeat is reported at most once an interval. */
+/* A repeated use's event as compact JSON text, re-emitted with a count. The text is made
+ * at the first repeat, not the first use: most (process, secret, sink) uses never repeat
+ * (curl writing a 1,000-secret response), and 10,000 texts would be 6.5 MiB. */
 struct repeat {
 	uint32_t pid;
 	uint64_t pending;	/* uses since the last report */
 	uint64_t last_ns;
 	size_t len;
-	char text[];		/* not yet redacted (ev_emit does that): wiped when freed */
+	char *text;		/* not yet redacted (ev_emit does that): wiped when freed */
 };
 
 static struct dict *dict;
@@ -46,32 +48,37 @@ int uses_init(struct dict *d, unsigned repeat_interval_s, const struct policy *p
 	       u64map_init(&templates, 64) ? -1 : 0;
 }
 
-static struct repeat *repeat_new(const json_t *ev)
+/* 0, or -ENOMEM with r as it was. */
+static int repeat_set_text(struct repeat *r, const json_t *ev)
 {
 	size_t n = json_dumpb(ev, NULL, 0, JSON_COMPACT);
-	struct repeat *r;
+	char *text;
 
-	if (!n || !(r = calloc(1, sizeof(*r) + n)))
-		return NULL;
-	if (json_dumpb(ev, r->text, n, JSON_COMPACT) != n) {
-		free(r);
-		return NULL;
+	if (!n || !(text = malloc(n)))
+		return -ENOMEM;
+	if (json_dumpb(ev, text, n, JSON_COMPACT) != n) {
+		free(text);
+		return -ENOMEM;
 	}
+	r->text = text;
 	r->len = n;
-	return r;
+	return 0;
 }
 
 static void repeat_free(struct repeat *r)
 {
-	sodium_memzero(r->text, r->len);
+	if (r->text) {
+		sodium_memzero(r->text, r->len);
+		free(r->text);
+	}
 	free(r);
 }
 
 static void emit_repeat(struct repeat *r, uint64_t now)
 {
-	json_t *ev = json_loadb(r->text, r->len, 0, NULL);
+	json_t *ev = r->text ? json_loadb(r->text, r->len, 0, NULL) : NULL;
 
-	if (!ev) {	/* our own text: only memory can fail here; counted once */
+	if (!ev) {	/* no memory for the text, or to load it: counted once */
 		ev_emit_failed();
 		r->pending = 0;
 		return;
@@ -343,15 +350,20 @@ void uses_report(const struct use *u)
 	if (u64map_get(&repeats, key, &found)) {
 		r = (void *)(uintptr_t)found;
 		r->pending += u->count ? u->count : 1;
+		if (!r->text && (ev = use_event(u, p, d, e, &v, false, rule))) {
+			repeat_set_text(r, ev);	/* on failure the report is counted lost */
+			json_decref(ev);
+		}
 		return;
 	}
 	ev = use_event(u, p, d, e, &v, false, rule);
-	r = repeat_new(ev);
+	r = calloc(1, sizeof(*r));
 	if (r) {
 		r->pid = u->hdr->pid;
 		r->last_ns = u->hdr->ts_ns;
 		r->pending = u->count > 1 ? u->count - 1 : 0;
-		if (u64map_put(&repeats, key, (uintptr_t)r))
+		if ((r->pending && repeat_set_text(r, ev)) ||
+		    u64map_put(&repeats, key, (uintptr_t)r))
 			repeat_free(r);
 	}
 	ev_emit(ev);

@@ -264,7 +264,8 @@ static void test_carry_follows_longest_form(void **state)
 	assert_int_equal(*d->bpf.carry_want, ST_CARRY);
 }
 
-/* The bitmap grows with the dictionary and nothing indexed before is lost. */
+/* The bitmap grows with the dictionary up to its full size, where it drops the hashes kept
+ * for growing; nothing indexed before, during or after is lost. */
 static void test_prefilter_growth(void **state)
 {
 	struct dict *d = *state;
@@ -277,6 +278,9 @@ static void test_prefilter_growth(void **state)
 		idx[i] = add(d, s, sizeof(s));
 	}
 	assert_true(*d->bpf.mask > first_mask);
+	assert_int_equal(*d->bpf.mask, (1u << ST_PREFILTER_BITS_LOG2_MAX) - 1);
+	assert_null(d->pf_hashes);
+	assert_true(d->npf > 6000 * 8 * 5);
 	for (i = 0; i < 6000; i += 37) {
 		struct hits h = { 0 };
 

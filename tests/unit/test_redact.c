@@ -511,6 +511,29 @@ static void test_duplicates_keep_generation(void **state)
 	assert_true(contains("a-new-secret"));
 }
 
+/* Runs are kept folded (case, and base64's two alphabets): a secret's upper-case hex form
+ * and URL-safe base64 form add no run, and are refused all the same. */
+static void test_folded_forms_share_runs(void **state)
+{
+	uint64_t g;
+
+	(void)state;
+	add("0123abcdef4567ab", NULL);
+	g = redact_generation();
+	assert_true(contains("x 0123ABCDEF4567AB y"));
+	add("0123ABCDEF4567AB", NULL);
+	assert_int_equal(redact_generation(), g);
+	add("Zm9v+/Ym+/Fy+/YmF6", NULL);
+	g = redact_generation();
+	assert_true(contains("Zm9v-_Ym-_Fy-_YmF6"));
+	add("Zm9v-_Ym-_Fy-_YmF6", NULL);
+	assert_int_equal(redact_generation(), g);
+	/* only those: other punctuation still tells runs apart */
+	add("key.with.dots", NULL);
+	assert_true(contains("KEY.WITH.DOTS"));
+	assert_false(contains("key,with,dots"));
+}
+
 static void test_reinit_adds_again(void **state)
 {
 	char buf[] = "pass=correct-horse-battery-staple-42";
@@ -691,6 +714,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_many_runs_found_no_false_match, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_duplicates_keep_generation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_folded_forms_share_runs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reinit_adds_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_memory_per_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_realloc_failure_keeps_bucket, setup,
