@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "curl_lazy.h"
 #include "log.h"
 #include "sink_file.h"
 #include "sink_net.h"
@@ -135,7 +136,7 @@ static int open_one(struct sink *s, const char *spec, const struct sinks_cfg *c,
 		ctx = syslog_new(spec, c, err, errlen);
 	} else if (!strncmp(spec, "http://", 7) || !strncmp(spec, "https://", 8)) {
 		if (!curl_ready && curl_global_init(CURL_GLOBAL_DEFAULT)) {
-			snprintf(err, errlen, "cannot start libcurl");
+			snprintf(err, errlen, "cannot start libcurl: %s", curl_lazy_error());
 			return -EINVAL;
 		}
 		curl_ready = true;
