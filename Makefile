@@ -29,8 +29,9 @@ USER_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser -I$(BUILD) -MMD -MP \
 	-DSECRETRACE_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-# libcurl is not linked: curl_lazy.c loads it when an http(s) output is opened.
-LDLIBS += $(shell pkg-config --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null) -lhttp_parser \
+# libcurl and OpenSSL are not linked: curl_lazy.c and openssl_lazy.c load them when an
+# output that needs them is opened.
+LDLIBS += $(shell pkg-config --libs $(filter-out libcurl openssl,$(PKGS)) 2>/dev/null) -lhttp_parser \
 	-lpthread
 
 .PHONY: all clean install deps demo test unit bpftest e2e bench fpbench vmlinux fuzz

@@ -9,9 +9,6 @@
 #include <errno.h>
 #include <linux/sockios.h>
 #include <netdb.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "openssl_lazy.h"
 #include "sink_format.h"
 #include "sink_net.h"
 
@@ -343,6 +341,8 @@ void *syslog_new(const char *spec, const struct sinks_cfg *c, char *err, size_t 
 	snprintf(x->hostname, sizeof(x->hostname), "%s", c->host ? c->host : "");
 	if (x->proto != SYSLOG_TLS)
 		return x;
+	if (openssl_load(err, errlen))
+		goto fail;
 	x->tls = SSL_CTX_new(TLS_client_method());
 	if (!x->tls || !SSL_CTX_set_min_proto_version(x->tls, TLS1_2_VERSION)) {
 		tls_error("TLS", err, errlen);

@@ -444,23 +444,35 @@ def test_https_hec_with_ca_and_env_auth():
         assert "6a2c8b4e" not in err
 
 
-def test_libcurl_loaded_only_for_http_outputs():
-    """libcurl (and GnuTLS, Kerberos, LDAP behind it: 3.5 MiB of RSS) is loaded when an
-    http(s) output is opened, not by a run that writes to a file."""
+def test_output_libraries_loaded_only_when_needed():
+    """libcurl (and GnuTLS, Kerberos, LDAP behind it) is loaded when an http(s) output is
+    opened and OpenSSL when a syslog+tls one is (together about 5 MiB of RSS), not by a run
+    that writes to a file."""
     with Workspace() as ws:
         rx = HTTPReceiver(ws, lambda path, headers, body: (200, b"{}"))
         rx.start()
-        for name, outs in (("file", []), ("http", ["-o", "http://127.0.0.1:%d/" % rx.port])):
-            maps = ws.path("maps-" + name)
+        refused = socket.socket()
+        refused.bind(("127.0.0.1", 0))   # bound, never listening: connections are refused
+        libs = {"libcurl", "libssl", "libgnutls"}
+        runs = (("file", [], set(), libs),   # (name, outputs, required, forbidden)
+                ("http", ["-o", "http://127.0.0.1:%d/" % rx.port], {"libcurl"}, set()),
+                ("syslog+tls", ["-o", "syslog+tls://127.0.0.1:%d" % refused.getsockname()[1],
+                                "--spool-dir", ws.mkdir("spool", 0o700), "--flush-timeout", "1"],
+                 {"libssl"}, {"libcurl", "libgnutls"}))
+        for name, outs, required, forbidden in runs:
+            maps = ws.path("maps-" + name.replace("+", "-"))
             p = ws.spawn([SECRETRACE, "-o", "file:" + ws.path("ev-" + name)] + outs +
-                         ["--", "/bin/sh", "-c", "cat /proc/$PPID/maps > %s" % maps])
+                         ["--", "/bin/sh", "-c", "cat /proc/$PPID/maps > %s" % maps],
+                         stderr=subprocess.DEVNULL)
             assert p.wait(60) == 0, "secretrace with %s output exited %s" % (name, p.returncode)
             with open(maps) as f:
                 text = f.read()
             assert "/secretrace" in text, "the command's parent is not the tracer:\n" + text[:400]
-            loaded = "libcurl" in text
-            assert loaded == (name == "http"), "libcurl %s with a %s output" % (
-                "loaded" if loaded else "not loaded", name)
+            loaded = {lib for lib in libs if lib in text}
+            assert required <= loaded and not loaded & forbidden, \
+                "%s output: loaded %s; needs %s, must not have %s" % (
+                    name, sorted(loaded), sorted(required), sorted(forbidden))
+        refused.close()
 
 
 # ---------------------------------------------------------------------------
