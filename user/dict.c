@@ -85,20 +85,21 @@ int dict_init(struct dict *d, const struct dict_bpf *bpf, const struct st_keys *
 		};
 	}
 	*d->bpf.mask = (1u << PF_BITS_LOG2_MIN) - 1;
-	if (u64map_init(&d->by_fp, 64) || (!bpf && u64map_init(&d->mem_windows, 256)))
+	if (u64map_init(&d->by_fp, 64) || (!bpf && u64map_init(&d->mem_windows, 256)) ||
+	    strpool_init(&d->strings))
 		return -ENOMEM;
 	return 0;
 }
 
-static void delivery_free(struct delivery *v)
+static void delivery_free(struct dict *d, struct delivery *v)
 {
-	free(v->request_id);
-	free(v->path);
-	free(v->ns);
-	free(v->field);
-	free(v->lease_id);
-	free(v->correlation_id);
-	free(v->server);
+	strpool_put(&d->strings, v->request_id);
+	strpool_put(&d->strings, v->path);
+	strpool_put(&d->strings, v->ns);
+	strpool_put(&d->strings, v->field);
+	strpool_put(&d->strings, v->lease_id);
+	strpool_put(&d->strings, v->correlation_id);
+	strpool_put(&d->strings, v->server);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -106,52 +107,57 @@ void dict_free(struct dict *d)
 {
 	uint32_t i, j;
 
-	for (i = 0; i < d->nsecrets; i++) {
-		struct secret_info *in = d->secrets[i].info;
+	for (i = 0; i < d->ninfos; i++) {
+		struct secret_info *in = &d->infos[i];
 
-		for (j = 0; in && j < in->ndeliv; j++)
-			delivery_free(&in->deliv[j]);
-		if (in)
-			free(in->deliv);
-		free(in);
+		for (j = 0; j < in->ndeliv; j++)
+			delivery_free(d, &in->deliv[j]);
+		free(in->deliv);
 	}
+	free(d->infos);
 	free(d->secrets);
 	free(d->pf_hashes);
 	free(d->own_prefilter);
 	u64map_free(&d->by_fp);
 	u64map_free(&d->mem_windows);
+	strpool_free(&d->strings);
 	sodium_memzero(&d->keys, sizeof(d->keys));
 	sodium_memzero(d->fp_key, sizeof(d->fp_key));
 }
 
-static char *dup_or_null(const char *s)
+_Static_assert(sizeof(struct secret_entry) == 24, "an entry per form: keep it small");
+
+/* The info of entry e, which must be a secret's own (encoding ENC_RAW). */
+static struct secret_info *info_of(const struct dict *d, const struct secret_entry *e)
 {
-	return s && *s ? strdup(s) : NULL;
+	return &d->infos[e->link];
 }
 
-static int add_delivery(struct secret_entry *se, const struct secret_origin *o)
+static int add_delivery(struct dict *d, uint32_t idx, const struct secret_origin *o)
 {
-	struct secret_info *e = se->info;
+	struct secret_info *e = info_of(d, &d->secrets[idx]);
+	size_t cap = e->dcap;
 	struct delivery *v;
 
 	/* most secrets are delivered once: room grows 1, 2, 4, 8 */
 	if (e->ndeliv < DICT_MAX_DELIVERIES &&
-	    grow(&e->deliv, &e->dcap, e->ndeliv, sizeof(*e->deliv), 1))
+	    grow(&e->deliv, &cap, e->ndeliv, sizeof(*e->deliv), 1))
 		return -ENOMEM;
+	e->dcap = cap;
 	if (e->ndeliv == DICT_MAX_DELIVERIES) {
-		delivery_free(&e->deliv[0]);
+		delivery_free(d, &e->deliv[0]);
 		memmove(&e->deliv[0], &e->deliv[1], sizeof(e->deliv[0]) * (DICT_MAX_DELIVERIES - 1));
 		e->ndeliv--;
 	}
 	v = &e->deliv[e->ndeliv++];
 	memset(v, 0, sizeof(*v));
-	v->request_id = dup_or_null(o->request_id);
-	v->path = dup_or_null(o->path);
-	v->ns = dup_or_null(o->ns);
-	v->field = dup_or_null(o->field);
-	v->lease_id = dup_or_null(o->lease_id);
-	v->correlation_id = dup_or_null(o->correlation_id);
-	v->server = dup_or_null(o->server);
+	v->request_id = strpool_get(&d->strings, o->request_id);
+	v->path = strpool_get(&d->strings, o->path);
+	v->ns = strpool_get(&d->strings, o->ns);
+	v->field = strpool_get(&d->strings, o->field);
+	v->lease_id = strpool_get(&d->strings, o->lease_id);
+	v->correlation_id = strpool_get(&d->strings, o->correlation_id);
+	v->server = strpool_get(&d->strings, o->server);
 	v->pid = o->pid;
 	v->start_ns = o->start_ns;
 	v->ts_ns = o->ts_ns;
@@ -315,7 +321,8 @@ static int index_windows(struct dict *d, uint32_t idx, const uint8_t *v, size_t 
 	return 0;
 }
 
-/* fp: the secret's own entry (raw form or marker); NULL for an encoded form of parent. */
+/* fp: the secret's own entry (raw form or marker, encoding ENC_RAW); NULL for an encoded
+ * form of parent. */
 static int add_entry(struct dict *d, const uint8_t *value, size_t len, uint32_t flags,
 		     const char *fp, uint32_t parent, uint32_t encoding, uint32_t *idx)
 {
@@ -325,14 +332,15 @@ static int add_entry(struct dict *d, const uint8_t *value, size_t len, uint32_t 
 
 	if (d->nsecrets >= ST_MAX_SECRETS)
 		return -ENOSPC;
-	if (grow(&d->secrets, &d->cap, d->nsecrets, sizeof(*d->secrets), 64))
+	if (grow(&d->secrets, &d->cap, d->nsecrets, sizeof(*d->secrets), 64) ||
+	    (fp && grow(&d->infos, &d->infocap, d->ninfos, sizeof(*d->infos), 64)))
 		return -ENOMEM;
 	*idx = d->nsecrets;
 	e = &d->secrets[*idx];
 	memset(e, 0, sizeof(*e));
 	e->len = len;
 	e->flags = flags;
-	e->parent = parent == UINT32_MAX ? *idx : parent;
+	e->link = fp ? d->ninfos : parent;
 	e->encoding = encoding;
 	e->gen = d->gen + 1;
 	e->hash = dict_confirm_hash(&d->keys, value, clen);
@@ -344,9 +352,8 @@ static int add_entry(struct dict *d, const uint8_t *value, size_t len, uint32_t 
 			return -errno;
 	}
 	if (fp) {
-		if (!(e->info = calloc(1, sizeof(*e->info))))
-			return -ENOMEM;
-		memcpy(e->info->fingerprint, fp, DICT_FP_HEX);
+		memset(&d->infos[d->ninfos], 0, sizeof(d->infos[0]));
+		memcpy(d->infos[d->ninfos++].fingerprint, fp, DICT_FP_HEX);
 	}
 	d->nsecrets++;
 	/* before its windows: a scan that finds one takes enough of the carry for it */
@@ -369,7 +376,7 @@ bool dict_find(const struct dict *d, const uint8_t *value, size_t len, uint32_t 
 	dict_fingerprint(d, value, len, fp);
 	memcpy(&key, fp, 8);
 	if (!u64map_get(&d->by_fp, u64map_key(key), &found) ||
-	    strcmp(d->secrets[found - 1].info->fingerprint, fp))
+	    strcmp(info_of(d, &d->secrets[found - 1])->fingerprint, fp))
 		return false;
 	*idx = found - 1;
 	return true;
@@ -409,15 +416,15 @@ int dict_add(struct dict *d, const uint8_t *value, size_t len, const struct secr
 	memcpy(&key, fp, 8);
 	key = u64map_key(key);
 	if (u64map_get(&d->by_fp, key, &found) &&
-	    !strcmp(d->secrets[found - 1].info->fingerprint, fp)) {
+	    !strcmp(info_of(d, &d->secrets[found - 1])->fingerprint, fp)) {
 		*idx = found - 1;
-		return add_delivery(&d->secrets[*idx], o);
+		return add_delivery(d, *idx, o);
 	}
 	ret = add_entry(d, value, len, 0, fp, UINT32_MAX, ENC_RAW, idx);
 	if (ret < 0)
 		return ret;
 	u64map_put(&d->by_fp, key, *idx + 1);
-	if (add_delivery(&d->secrets[*idx], o) || redact_add(value, len, publics))
+	if (add_delivery(d, *idx, o) || redact_add(value, len, publics))
 		return -ENOMEM;
 	ret = add_forms(d, value, len, *idx, publics);
 	return ret < 0 ? ret : 1;
@@ -448,34 +455,50 @@ const struct secret_entry *dict_secret(const struct dict *d, uint32_t idx)
 {
 	const struct secret_entry *e = dict_get(d, idx);
 
-	return e ? dict_get(d, e->parent) : NULL;
+	return e && e->encoding != ENC_RAW ? dict_get(d, e->link) : e;
+}
+
+/* The info of the secret of entry idx, or NULL. */
+static struct secret_info *secret_info(const struct dict *d, uint32_t idx)
+{
+	const struct secret_entry *e = dict_secret(d, idx);
+
+	return e ? info_of(d, e) : NULL;
 }
 
 const char *dict_fp(const struct dict *d, uint32_t idx)
 {
-	const struct secret_entry *e = dict_secret(d, idx);
+	const struct secret_info *in = secret_info(d, idx);
 
-	return e ? e->info->fingerprint : NULL;
+	return in ? in->fingerprint : NULL;
 }
 
 struct delivery *dict_newest_delivery(struct dict *d, uint32_t idx)
 {
-	const struct secret_entry *e = dict_secret(d, idx);
+	struct secret_info *in = secret_info(d, idx);
 
-	return e && e->info->ndeliv ? &e->info->deliv[e->info->ndeliv - 1] : NULL;
+	return in && in->ndeliv ? &in->deliv[in->ndeliv - 1] : NULL;
+}
+
+int dict_set_request_id(struct dict *d, struct delivery *v, const char *request_id)
+{
+	if (v->request_id || !request_id || !*request_id)
+		return 0;
+	v->request_id = strpool_get(&d->strings, request_id);
+	return v->request_id ? 0 : -ENOMEM;
 }
 
 const struct delivery *dict_delivery_for(const struct dict *d, uint32_t idx, uint32_t pid)
 {
-	const struct secret_entry *e = dict_secret(d, idx);
+	const struct secret_info *in = secret_info(d, idx);
 	size_t i;
 
-	if (!e || !e->info->ndeliv)
+	if (!in || !in->ndeliv)
 		return NULL;
-	for (i = e->info->ndeliv; i-- > 0;)
-		if (e->info->deliv[i].pid == pid)
-			return &e->info->deliv[i];
-	return &e->info->deliv[e->info->ndeliv - 1];
+	for (i = in->ndeliv; i-- > 0;)
+		if (in->deliv[i].pid == pid)
+			return &in->deliv[i];
+	return &in->deliv[in->ndeliv - 1];
 }
 
 /* ---- the userspace twin of bpf/scan.bpf.c ---- */

@@ -14,6 +14,7 @@
 
 #include "secretrace.h"
 #include "fingerprint.h"
+#include "strpool.h"
 #include "u64map.h"
 
 #define DICT_FP_KEY_BYTES 32
@@ -41,6 +42,7 @@ struct secret_origin {
 	enum secret_source source;
 };
 
+/* The strings are shared (strpool): not to be written to, or replaced but through dict. */
 struct delivery {
 	char *request_id, *path, *ns, *field, *lease_id, *correlation_id, *server;
 	uint32_t pid;
@@ -53,20 +55,20 @@ struct delivery {
  * deliveries, DICT_MAX_DELIVERIES at most, newest last, the oldest dropped. */
 struct secret_info {
 	char fingerprint[DICT_FP_HEX];
+	uint8_t ndeliv, dcap;	/* DICT_MAX_DELIVERIES at most */
 	struct delivery *deliv;
-	size_t ndeliv, dcap;
 };
 
-/* One dictionary entry: a secret, or one of its encoded forms (parent names the secret).
- * Small, as there are six or so per secret. */
+/* One dictionary entry: a secret, or one of its encoded forms. 24 bytes, as there are nine
+ * or so per secret. */
 struct secret_entry {
 	uint32_t len;		/* of the value (of this form) */
-	uint32_t parent;	/* the raw secret's index (itself for the raw form) */
 	uint32_t gen;		/* dictionary generation that added it */
+	uint32_t link;		/* a form: the raw form's index; the secret itself (encoding
+				 * ENC_RAW: raw form or marker): its secret_info's index */
 	uint8_t flags;		/* ST_SECRET_MARKER */
 	uint8_t encoding;	/* enum secret_encoding */
 	uint64_t hash;		/* st_confirm_hash of the first min(len, ST_MAX_SECRET_LEN) bytes */
-	struct secret_info *info;	/* the raw form's (NULL for encoded forms) */
 };
 
 /* The BPF side the dictionary writes to; with fds < 0 it keeps everything in memory. */
@@ -87,8 +89,12 @@ struct dict {
 	struct secret_entry *secrets;
 	uint32_t nsecrets;
 	size_t cap;
+	struct secret_info *infos;	/* one per secret (and marker), linked from its entry */
+	uint32_t ninfos;
+	size_t infocap;
 	uint32_t gen;
 	struct u64map by_fp;		/* first 8 fingerprint bytes -> index + 1 */
+	struct strpool strings;		/* the deliveries' */
 	struct u64map mem_windows;	/* without BPF: (tag, idx) -> packed struct st_window */
 	uint64_t *pf_hashes;		/* every prefilter hash set, to regrow the bitmap
 				 * (NULL once it is full size) */
@@ -124,6 +130,8 @@ const struct secret_entry *dict_secret(const struct dict *d, uint32_t idx);
 const char *dict_fp(const struct dict *d, uint32_t idx);
 /* The newest delivery of the secret of entry idx, or NULL. */
 struct delivery *dict_newest_delivery(struct dict *d, uint32_t idx);
+/* Name the Vault request that delivered v, if it named none yet; -ENOMEM or 0. */
+int dict_set_request_id(struct dict *d, struct delivery *v, const char *request_id);
 /* The delivery to name for a use by pid (its own, else the newest). */
 const struct delivery *dict_delivery_for(const struct dict *d, uint32_t idx, uint32_t pid);
 void dict_fingerprint(const struct dict *d, const uint8_t *value, size_t len,

@@ -255,8 +255,7 @@ static void report_presented(struct vconn *c, struct pending *p, const char *req
 
 		if (!v)
 			continue;
-		if (request_id && !v->request_id)
-			v->request_id = strdup(request_id);
+		dict_set_request_id(dict, v, request_id);	/* without memory: named none */
 		receive_event(c, p->presented[i], v, NULL, -1);
 	}
 }

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -209,6 +210,59 @@ static void test_known_secret_is_a_new_delivery(void **state)
 	assert_string_equal(dict_delivery_for(d, i1, 99)->request_id, "req-2");
 }
 
+/* The newest DICT_MAX_DELIVERIES deliveries are kept, oldest dropped; deliveries of
+ * different secrets from one response share their strings. */
+static void test_deliveries_kept_and_shared(void **state)
+{
+	struct dict *d = *state;
+	const uint8_t v[] = "s3cr3t-value-xyz", w[] = "another-value-123";
+	char req[16], pid_req[16];
+	uint32_t idx, other;
+	int i;
+
+	for (i = 1; i <= DICT_MAX_DELIVERIES + 3; i++) {
+		struct secret_origin o = { .request_id = req, .path = "secret/data/app",
+					   .field = "password", .pid = 100 + i };
+
+		snprintf(req, sizeof(req), "req-%d", i);
+		assert_true(dict_add(d, v, sizeof(v) - 1, &o, &idx) >= 0);
+	}
+	snprintf(req, sizeof(req), "req-%d", DICT_MAX_DELIVERIES + 3);
+	assert_string_equal(dict_newest_delivery(d, idx)->request_id, req);
+	for (i = 1; i <= DICT_MAX_DELIVERIES + 3; i++) {
+		const struct delivery *dl = dict_delivery_for(d, idx, 100 + i);
+
+		snprintf(pid_req, sizeof(pid_req), "req-%d", i);
+		/* the three oldest are gone: their pids get the newest delivery */
+		assert_string_equal(dl->request_id, i > 3 ? pid_req : req);
+		assert_string_equal(dl->path, "secret/data/app");
+	}
+	{
+		struct secret_origin o = { .request_id = req, .path = "secret/data/app",
+					   .field = "api_key", .pid = 7 };
+
+		assert_int_equal(dict_add(d, w, sizeof(w) - 1, &o, &other), 1);
+		assert_ptr_equal(dict_newest_delivery(d, other)->request_id,
+				 dict_newest_delivery(d, idx)->request_id);
+		assert_ptr_equal(dict_newest_delivery(d, other)->path,
+				 dict_newest_delivery(d, idx)->path);
+		assert_string_equal(dict_newest_delivery(d, other)->field, "api_key");
+	}
+	/* a request ID named later, once */
+	{
+		struct secret_origin o = { .field = "token", .pid = 8 };
+		const uint8_t t[] = "presented-token-0001";
+		struct delivery *dl;
+
+		assert_int_equal(dict_add(d, t, sizeof(t) - 1, &o, &other), 1);
+		dl = dict_newest_delivery(d, other);
+		assert_null(dl->request_id);
+		assert_int_equal(dict_set_request_id(d, dl, "req-late"), 0);
+		assert_int_equal(dict_set_request_id(d, dl, "req-later"), 0);
+		assert_string_equal(dl->request_id, "req-late");
+	}
+}
+
 static void test_short_values_refused(void **state)
 {
 	struct dict *d = *state;
@@ -301,6 +355,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_repeats_overlaps_and_several, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_repetitive_secret, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_known_secret_is_a_new_delivery, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deliveries_kept_and_shared, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_short_values_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fingerprint_is_keyed_and_stable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_carry_follows_longest_form, setup, teardown),

@@ -62,7 +62,7 @@ static bool found_as(const uint8_t *buf, size_t len, uint32_t raw, enum secret_e
 	for (i = 0; i < h.n; i++) {
 		const struct secret_entry *e = dict_get(&d, h.idx[i]);
 
-		if (e->parent == raw && e->encoding == enc)
+		if (dict_secret(&d, h.idx[i]) == dict_get(&d, raw) && e->encoding == enc)
 			return true;
 	}
 	return false;
