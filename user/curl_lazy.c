@@ -11,6 +11,7 @@
 #include <dlfcn.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "curl_lazy.h"
 
@@ -47,8 +48,8 @@ static int load(void)
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!(slot[i] = dlsym(h, names[i]))) {
 			snprintf(load_error, sizeof(load_error), "%s has no %s", LIBCURL, names[i]);
+			memset(&lib, 0, sizeof(lib));
 			dlclose(h);
-			lib.global_init = NULL;
 			return -1;
 		}
 	return 0;

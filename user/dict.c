@@ -192,7 +192,7 @@ static bool pf_full_size(const struct dict *d)
 /* Grow in place: with index = hash & mask, doubling the mask moves a bit either nowhere
  * or into the new upper half, so setting every bit under the new mask before publishing
  * it keeps every lookup correct throughout. At full size the hashes kept for this are
- * dropped (4 MiB with 10,000 secrets): it never grows again. */
+ * dropped (10,000 secrets index 720,000 windows: 5.5 MiB): it never grows again. */
 static void pf_maybe_grow(struct dict *d)
 {
 	uint32_t mask = *d->bpf.mask, i;

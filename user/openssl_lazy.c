@@ -2,6 +2,7 @@
 /* OpenSSL's functions found in libssl.so.3 (and libcrypto, which it loads) on first use. */
 #include <dlfcn.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "openssl_lazy.h"
 
@@ -28,6 +29,7 @@ int openssl_load(char *err, size_t errlen)
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!(slot[i] = dlsym(lib, names[i]))) {
 			snprintf(err, errlen, "cannot load OpenSSL: %s has no %s", LIBSSL, names[i]);
+			memset(&openssl_lazy, 0, sizeof(openssl_lazy));
 			dlclose(lib);
 			lib = NULL;
 			return -1;
