@@ -8,51 +8,31 @@
  */
 #define CURL_DISABLE_TYPECHECK	/* we define curl_easy_setopt, not call it through its macro */
 #include <curl/curl.h>
-#include <dlfcn.h>
 #include <stdarg.h>
-#include <stdio.h>
-#include <string.h>
 
 #include "curl_lazy.h"
+#include "dl_load.h"
 
-#define LIBCURL "libcurl.so.4"
+#define CURL_LAZY_FUNCS(X) \
+	X(curl_global_init) X(curl_easy_init) X(curl_easy_setopt) X(curl_easy_perform) \
+	X(curl_easy_getinfo) X(curl_easy_cleanup) X(curl_easy_strerror) X(curl_slist_append) \
+	X(curl_slist_free_all)
 
 static struct {
-	__typeof__(curl_global_init) *global_init;
-	__typeof__(curl_easy_init) *easy_init;
-	__typeof__(curl_easy_setopt) *easy_setopt;
-	__typeof__(curl_easy_perform) *easy_perform;
-	__typeof__(curl_easy_getinfo) *easy_getinfo;
-	__typeof__(curl_easy_cleanup) *easy_cleanup;
-	__typeof__(curl_easy_strerror) *easy_strerror;
-	__typeof__(curl_slist_append) *slist_append;
-	__typeof__(curl_slist_free_all) *slist_free_all;
+#define CURL_LAZY_PTR(f) __typeof__(f) *f;
+	CURL_LAZY_FUNCS(CURL_LAZY_PTR)
+#undef CURL_LAZY_PTR
 } lib;
 static char load_error[256];
 
 static int load(void)
 {
-	static const char *const names[] = {
-		"curl_global_init", "curl_easy_init", "curl_easy_setopt", "curl_easy_perform",
-		"curl_easy_getinfo", "curl_easy_cleanup", "curl_easy_strerror",
-		"curl_slist_append", "curl_slist_free_all",
-	};
-	void **slot = (void **)&lib;
-	void *h = dlopen(LIBCURL, RTLD_NOW | RTLD_LOCAL);
-	size_t i;
+#define CURL_LAZY_NAME(f) #f,
+	static const char *const names[] = { CURL_LAZY_FUNCS(CURL_LAZY_NAME) };
+#undef CURL_LAZY_NAME
 
-	if (!h) {
-		snprintf(load_error, sizeof(load_error), "%s (install libcurl4)", dlerror());
-		return -1;
-	}
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!(slot[i] = dlsym(h, names[i]))) {
-			snprintf(load_error, sizeof(load_error), "%s has no %s", LIBCURL, names[i]);
-			memset(&lib, 0, sizeof(lib));
-			dlclose(h);
-			return -1;
-		}
-	return 0;
+	return dl_load("libcurl.so.4", "libcurl4", names, sizeof(names) / sizeof(names[0]),
+		       (void **)&lib, load_error, sizeof(load_error)) ? 0 : -1;
 }
 
 const char *curl_lazy_error(void)
@@ -63,14 +43,14 @@ const char *curl_lazy_error(void)
 /* The first call of all (sinks.c makes it before any other): loads the library. */
 CURLcode curl_global_init(long flags)
 {
-	if (!lib.global_init && load())
+	if (!lib.curl_global_init && load())
 		return CURLE_FAILED_INIT;
-	return lib.global_init(flags);
+	return lib.curl_global_init(flags);
 }
 
 CURL *curl_easy_init(void)
 {
-	return lib.easy_init ? lib.easy_init() : NULL;
+	return lib.curl_easy_init ? lib.curl_easy_init() : NULL;
 }
 
 /* The value's type follows from the option's number, as in libcurl's own setopt. */
@@ -81,18 +61,18 @@ CURLcode curl_easy_setopt(CURL *curl, CURLoption option, ...)
 
 	va_start(ap, option);
 	if (option < CURLOPTTYPE_OBJECTPOINT)
-		rc = lib.easy_setopt(curl, option, va_arg(ap, long));
+		rc = lib.curl_easy_setopt(curl, option, va_arg(ap, long));
 	else if (option >= CURLOPTTYPE_OFF_T && option < CURLOPTTYPE_BLOB)
-		rc = lib.easy_setopt(curl, option, va_arg(ap, curl_off_t));
+		rc = lib.curl_easy_setopt(curl, option, va_arg(ap, curl_off_t));
 	else
-		rc = lib.easy_setopt(curl, option, va_arg(ap, void *));
+		rc = lib.curl_easy_setopt(curl, option, va_arg(ap, void *));
 	va_end(ap);
 	return rc;
 }
 
 CURLcode curl_easy_perform(CURL *curl)
 {
-	return lib.easy_perform(curl);
+	return lib.curl_easy_perform(curl);
 }
 
 /* Only pointer-valued answers are asked for (CURLINFO_RESPONSE_CODE into a long *). */
@@ -102,28 +82,28 @@ CURLcode curl_easy_getinfo(CURL *curl, CURLINFO info, ...)
 	CURLcode rc;
 
 	va_start(ap, info);
-	rc = lib.easy_getinfo(curl, info, va_arg(ap, void *));
+	rc = lib.curl_easy_getinfo(curl, info, va_arg(ap, void *));
 	va_end(ap);
 	return rc;
 }
 
 void curl_easy_cleanup(CURL *curl)
 {
-	lib.easy_cleanup(curl);
+	lib.curl_easy_cleanup(curl);
 }
 
 const char *curl_easy_strerror(CURLcode rc)
 {
-	return lib.easy_strerror ? lib.easy_strerror(rc) : "libcurl not loaded";
+	return lib.curl_easy_strerror ? lib.curl_easy_strerror(rc) : "libcurl not loaded";
 }
 
 struct curl_slist *curl_slist_append(struct curl_slist *list, const char *s)
 {
-	return lib.slist_append ? lib.slist_append(list, s) : NULL;
+	return lib.curl_slist_append ? lib.curl_slist_append(list, s) : NULL;
 }
 
 void curl_slist_free_all(struct curl_slist *list)
 {
-	if (lib.slist_free_all)
-		lib.slist_free_all(list);
+	if (lib.curl_slist_free_all)
+		lib.curl_slist_free_all(list);
 }

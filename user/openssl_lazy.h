@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * OpenSSL, loaded when a syslog+tls:// output is opened rather than at start (libssl and
- * libcrypto cost every run about 1.7 MiB of RSS, though few send syslog over TLS). Include
- * after OpenSSL's headers, in the one file that calls it: each function named below is
- * called through a pointer openssl_load() fills from the library.
+ * libcrypto cost every run about 1.7 MiB of RSS, though few send syslog over TLS). The
+ * one file that calls OpenSSL includes this instead of OpenSSL's headers (it includes them
+ * first): each function named below is called through a pointer openssl_load() fills from
+ * the library.
  */
 #ifndef SECRETRACE_OPENSSL_LAZY_H
 #define SECRETRACE_OPENSSL_LAZY_H
