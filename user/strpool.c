@@ -45,11 +45,13 @@ char *strpool_get(struct strpool *p, const char *s)
 	size_t n = s ? strlen(s) : 0;
 	uint64_t key, found;
 	struct pooled *e;
+	bool taken;
 
 	if (!n)
 		return NULL;
 	key = key_of(p, s, n);
-	if (u64map_get(&p->by_hash, key, &found)) {
+	taken = u64map_get(&p->by_hash, key, &found);
+	if (taken) {
 		e = (void *)(uintptr_t)found;
 		if (!strcmp(e->s, s)) {
 			e->refs++;
@@ -62,8 +64,7 @@ char *strpool_get(struct strpool *p, const char *s)
 	e->refs = 1;
 	memcpy(e->s, s, n + 1);
 	/* a text whose hash another holds is kept unshared, outside the map */
-	e->in_map = !u64map_get(&p->by_hash, key, &found) &&
-		    !u64map_put(&p->by_hash, key, (uintptr_t)e);
+	e->in_map = !taken && !u64map_put(&p->by_hash, key, (uintptr_t)e);
 	return e->s;
 }
 
