@@ -19,12 +19,14 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-BPF_SRCS := $(wildcard bpf/*.bpf.c)
+# One folder per stage of the data's journey (README.md, Layout): bpf/<stage>/*.bpf.c and
+# user/<stage>/*.c, user/main.c at the top.
+BPF_SRCS := $(wildcard bpf/*.bpf.c bpf/*/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
-	-Ibpf/arch/$(ARCH) -Iinclude -MMD -MP
+	-Ibpf -Ibpf/arch/$(ARCH) -Iinclude -MMD -MP
 
-USER_SRCS := $(wildcard user/*.c)
+USER_SRCS := $(wildcard user/*.c user/*/*.c)
 USER_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser -I$(BUILD) -MMD -MP \
@@ -34,14 +36,19 @@ CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser -I$(BU
 LDLIBS += $(shell pkg-config --libs $(filter-out libcurl openssl,$(PKGS)) 2>/dev/null) -lhttp_parser \
 	-lpthread
 
-.PHONY: all clean install deps demo test unit bpftest e2e bench fpbench vmlinux fuzz
+.PHONY: all clean install deps check-deps demo test unit bpftest e2e bench fpbench vmlinux fuzz
 all: $(BUILD)/secretrace
 
 deps:
 	$(Q)tools/install-deps.sh
 
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c | $(BUILD)/bpf
+# A machine without the build dependencies gets one line naming them, not a compiler error.
+check-deps:
+	$(Q)tools/check-deps.sh
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c | check-deps
 	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 # One object linked from every unit, so one skeleton carries every map and program.
@@ -53,8 +60,9 @@ $(BUILD)/secretrace.skel.h: $(BUILD)/secretrace.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name secretrace_bpf > $@
 
-$(BUILD)/user/%.o: user/%.c $(BUILD)/secretrace.skel.h | $(BUILD)/user
+$(BUILD)/user/%.o: user/%.c $(BUILD)/secretrace.skel.h
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/secretrace: $(USER_OBJS)
@@ -133,7 +141,7 @@ test:
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tools/run-all-tests.sh
 
-$(BUILD)/bpf $(BUILD)/user $(BUILD)/tests:
+$(BUILD)/tests:
 	$(Q)mkdir -p $@
 
 # Regenerate the checked-in vmlinux.h from this machine's kernel BTF.
@@ -146,4 +154,5 @@ install: $(BUILD)/secretrace
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/user/*.d $(BUILD)/tests/*.d)
+-include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/bpf/*/*.d $(BUILD)/user/*.d $(BUILD)/user/*/*.d \
+	$(BUILD)/tests/*.d)

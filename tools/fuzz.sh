@@ -54,9 +54,9 @@ extra=("$@")
 for target in ${FUZZ_TARGETS:-learn policy}; do
 	case $target in
 	learn)
-		# what the learning path links: learn_http (secmem) and learn_vault; secmem logs
+		# what the learning path links: learn/http (secmem) and learn/vault; secmem logs
 		# through log.c, which redacts (redact.c, u64map.c)
-		srcs=(learn_http.c learn_vault.c secmem.c log.c redact.c u64map.c)
+		srcs=(learn/http.c learn/vault.c lib/secmem.c lib/log.c lib/redact.c lib/u64map.c)
 		"$CLANG" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 			-fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE -Wall -Wextra \
 			-I"$root/include" -I"$root/user" ${FUZZ_CFLAGS:-} \
@@ -72,7 +72,7 @@ for target in ${FUZZ_TARGETS:-learn policy}; do
 		"$CLANG" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 			-fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE -Wall -Wextra \
 			-I"$root/include" -I"$root/user" ${FUZZ_CFLAGS:-} \
-			"$root/tests/fuzz/fuzz_policy.c" "$root/user/policy.c" -o "$w/fuzz_policy" -lyaml
+			"$root/tests/fuzz/fuzz_policy.c" "$root/user/policy/"*.c -o "$w/fuzz_policy" -lyaml
 		run_target fuzz_policy "$w/fuzz_policy" "$w" "$root/tests/fuzz/corpus_policy" \
 			-dict="$root/tests/fuzz/policy.dict"
 		;;

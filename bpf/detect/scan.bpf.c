@@ -10,9 +10,9 @@
  * (secret, offset) leaves the kernel, never the bytes.
  */
 #include "maps.bpf.h"
-#include "filter.bpf.h"
-#include "fdinfo.bpf.h"
-#include "stream.bpf.h"
+#include "targets/filter.bpf.h"
+#include "enrich/fdinfo.bpf.h"
+#include "detect/stream.bpf.h"
 
 #define ST_SAMPLE_BYTES 256	/* bytes tested per sampling callback */
 #define ST_BLOCK_WORDS (ST_SAMPLE_BYTES / 8)

@@ -9,7 +9,7 @@
 
 #include "maps.bpf.h"
 #include "syscalls.h"
-#include "fdinfo.bpf.h"
+#include "enrich/fdinfo.bpf.h"
 
 /* scan.bpf.c */
 extern int st_scan_stream(void);

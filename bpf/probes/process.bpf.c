@@ -6,9 +6,9 @@
  * io_uring), which are counted.
  */
 #include "maps.bpf.h"
-#include "filter.bpf.h"
-#include "fdinfo.bpf.h"
-#include "stream.bpf.h"
+#include "targets/filter.bpf.h"
+#include "enrich/fdinfo.bpf.h"
+#include "detect/stream.bpf.h"
 
 SEC("raw_tracepoint/sched_process_fork")
 int handle_sched_process_fork(struct bpf_raw_tracepoint_args *ctx)

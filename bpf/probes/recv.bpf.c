@@ -5,9 +5,9 @@
  * close. Exit tracepoints read the arguments from the saved registers (stream.bpf.h).
  */
 #include "maps.bpf.h"
-#include "filter.bpf.h"
-#include "fdinfo.bpf.h"
-#include "stream.bpf.h"
+#include "targets/filter.bpf.h"
+#include "enrich/fdinfo.bpf.h"
+#include "detect/stream.bpf.h"
 
 #define ST_EINPROGRESS 115
 

@@ -8,9 +8,9 @@
  * outgoing stream is also held for a rescan (see hold.c in userspace).
  */
 #include "maps.bpf.h"
-#include "filter.bpf.h"
-#include "fdinfo.bpf.h"
-#include "stream.bpf.h"
+#include "targets/filter.bpf.h"
+#include "enrich/fdinfo.bpf.h"
+#include "detect/stream.bpf.h"
 
 /* The Vault connection this fd is, if any. Only for an fd without a carry: a write to a
  * Vault connection saves none, and making an fd one deletes its carry (here and at connect),

@@ -13,9 +13,9 @@
  * Vault sessions' reads are copied out.
  */
 #include "maps.bpf.h"
-#include "filter.bpf.h"
-#include "fdinfo.bpf.h"
-#include "stream.bpf.h"
+#include "targets/filter.bpf.h"
+#include "enrich/fdinfo.bpf.h"
+#include "detect/stream.bpf.h"
 
 /* A session's carry lives beside the sockets' ones, under a key no fd has. */
 static __always_inline int st_tls_carry_fd(__u64 ssl)

@@ -25,10 +25,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "dict.h"
-#include "probes.h"
-#include "redact.h"
-#include "secmem.h"
+#include "dict/dict.h"
+#include "probes/probes.h"
+#include "lib/redact.h"
+#include "lib/secmem.h"
 #include "secretrace.skel.h"
 
 #define FILLER "abcdefghij"

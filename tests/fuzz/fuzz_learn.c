@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "learn_http.h"
-#include "learn_vault.h"
-#include "secmem.h"
+#include "learn/http.h"
+#include "learn/vault.h"
+#include "lib/secmem.h"
 
 #define DECODE_MAX (256 * 1024)
 #define MAX_ITEMS 64

@@ -16,7 +16,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "correlate.h"
+#include "correlate/correlate.h"
 
 #define RID1 "11111111-1111-4111-8111-111111111111"
 #define RID2 "22222222-2222-4222-8222-222222222222"

@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dict.h"
-#include "redact.h"
-#include "secmem.h"
+#include "dict/dict.h"
+#include "lib/redact.h"
+#include "lib/secmem.h"
 
 #define FILLER "abcdefghij"	/* buffer bytes never found in the secrets below */
 

@@ -15,10 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dict.h"
-#include "encodings.h"
-#include "redact.h"
-#include "secmem.h"
+#include "dict/dict.h"
+#include "dict/encodings.h"
+#include "lib/redact.h"
+#include "lib/secmem.h"
 
 static struct dict d;
 

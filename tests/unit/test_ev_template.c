@@ -16,11 +16,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "emit.h"
-#include "ev_template.h"
-#include "redact.h"
-#include "secmem.h"
-#include "sinks.h"
+#include "output/emit.h"
+#include "output/template.h"
+#include "lib/redact.h"
+#include "lib/secmem.h"
+#include "output/sinks.h"
 
 static char out_path[] = "/tmp/test_ev_template.XXXXXX";
 static const uint8_t SECRET[] = "hunter2-correct-horse-battery";

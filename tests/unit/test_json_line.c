@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_line.h"
+#include "output/json_line.h"
 
 static struct json_line line;
 

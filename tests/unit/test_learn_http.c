@@ -15,8 +15,8 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "learn_http.h"
-#include "secmem.h"
+#include "learn/http.h"
+#include "lib/secmem.h"
 
 #define MAXMSG 64
 #define BIG_BODY (1 << 20)

@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "learn_http.h"
-#include "learn_vault.h"
-#include "secmem.h"
+#include "learn/http.h"
+#include "learn/vault.h"
+#include "lib/secmem.h"
 
 #define RID "8f1a2b3c-0000-4d5e-9f00-112233445566"
 

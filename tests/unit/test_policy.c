@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "policy.h"
+#include "policy/policy.h"
 
 static struct policy *load(const char *text)
 {

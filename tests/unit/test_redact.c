@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "redact.h"
-#include "secmem.h"
+#include "lib/redact.h"
+#include "lib/secmem.h"
 
 #define F '\x01'	/* filler: never in a secret below */
 

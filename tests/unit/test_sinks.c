@@ -19,9 +19,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sink_file.h"
-#include "sink_format.h"
-#include "spool.h"
+#include "output/file.h"
+#include "output/format.h"
+#include "output/spool.h"
 
 static const char EVENT[] =
 	"{\"@timestamp\":\"2026-11-27T10:00:00.123456Z\",\"event\":{\"id\":"

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "strpool.h"
+#include "lib/strpool.h"
 
 static int setup(void **state)
 {

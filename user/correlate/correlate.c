@@ -20,9 +20,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "correlate.h"
-#include "emit.h"
-#include "grow.h"
+#include "correlate/correlate.h"
+#include "output/emit.h"
+#include "lib/grow.h"
 
 #define MAX_GRANTS 64		/* renewals remembered per lease (the latest are kept) */
 #define MAX_FIELDS 64		/* distinct field names listed per chain */

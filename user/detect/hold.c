@@ -2,14 +2,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dict.h"
-#include "emit.h"
-#include "grow.h"
-#include "hold.h"
-#include "log.h"
-#include "secmem.h"
-#include "u64map.h"
-#include "uses.h"
+#include "dict/dict.h"
+#include "output/emit.h"
+#include "lib/grow.h"
+#include "detect/hold.h"
+#include "lib/log.h"
+#include "lib/secmem.h"
+#include "lib/u64map.h"
+#include "policy/uses.h"
 
 #define HOLD_STALE_NS 200000000ULL	/* idle learner, no Vault bytes for this long */
 

@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dict.h"
-#include "encodings.h"
-#include "grow.h"
-#include "log.h"
-#include "redact.h"
+#include "dict/dict.h"
+#include "dict/encodings.h"
+#include "lib/grow.h"
+#include "lib/log.h"
+#include "lib/redact.h"
 
 #define PF_BITS_LOG2_MIN 20
 #define PF_BITS_PER_WINDOW 32	/* two bits set per window: about 6% of bits, 0.4% hits */

@@ -14,8 +14,8 @@
 
 #include "secretrace.h"
 #include "fingerprint.h"
-#include "strpool.h"
-#include "u64map.h"
+#include "lib/strpool.h"
+#include "lib/u64map.h"
 
 #define DICT_FP_KEY_BYTES 32
 #define DICT_FP_HEX 33

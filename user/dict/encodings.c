@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "encodings.h"
-#include "secmem.h"
+#include "dict/encodings.h"
+#include "lib/secmem.h"
 
 const char *encoding_name(enum secret_encoding e)
 {

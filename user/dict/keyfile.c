@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "keyfile.h"
+#include "dict/keyfile.h"
 
 static int read_key(int fd, uint8_t *key, size_t len)
 {

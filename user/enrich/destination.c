@@ -8,9 +8,9 @@
 #include <strings.h>
 #include <sys/socket.h>
 
-#include "emit.h"
-#include "enrich.h"
-#include "u64map.h"
+#include "output/emit.h"
+#include "enrich/destination.h"
+#include "lib/u64map.h"
 
 static struct u64map connected;	/* (pid, fd) -> struct st_rec_connect * */
 static struct u64map domains;	/* (pid, fd) -> host name seen on the socket (char *) */

@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "procs.h"
-#include "u64map.h"
+#include "lib/log.h"
+#include "enrich/procs.h"
+#include "lib/u64map.h"
 
 #define PROCS_KEEP_EXITED 4096	/* exited processes remembered for late records */
 

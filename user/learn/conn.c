@@ -7,16 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dict.h"
-#include "emit.h"
-#include "enrich.h"
-#include "learn_conn.h"
-#include "learn_h2.h"
-#include "learn_http.h"
-#include "learn_vault.h"
-#include "log.h"
-#include "procs.h"
-#include "u64map.h"
+#include "dict/dict.h"
+#include "output/emit.h"
+#include "enrich/destination.h"
+#include "learn/conn.h"
+#include "learn/h2.h"
+#include "learn/http.h"
+#include "learn/vault.h"
+#include "lib/log.h"
+#include "enrich/procs.h"
+#include "lib/u64map.h"
 
 #define PENDING_MAX 32
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "learn_h2.h"
+#include "learn/h2.h"
 
 #define FRAME_HEADER 9
 #define FRAME_MAX (1u << 20)	/* peers may raise SETTINGS_MAX_FRAME_SIZE; this is ours */

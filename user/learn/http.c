@@ -5,7 +5,7 @@
 #include <strings.h>
 #include <zlib.h>
 
-#include "learn_http.h"
+#include "learn/http.h"
 
 static char *wipeable_dup(const void *p, size_t n)
 {

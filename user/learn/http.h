@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "secmem.h"
+#include "lib/secmem.h"
 
 #define HTTP_MAX_HEADERS 64
 #define HTTP_MAX_HEADER_BYTES (64 * 1024)

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "grow.h"
-#include "learn_http.h"
-#include "learn_vault.h"
-#include "secmem.h"
+#include "lib/grow.h"
+#include "learn/http.h"
+#include "learn/vault.h"
+#include "lib/secmem.h"
 
 #define MIN_SECRET 8
 

@@ -10,8 +10,8 @@
 #include <curl/curl.h>
 #include <stdarg.h>
 
-#include "curl_lazy.h"
-#include "dl_load.h"
+#include "lib/curl_lazy.h"
+#include "lib/dl_load.h"
 
 #define CURL_LAZY_FUNCS(X) \
 	X(curl_global_init) X(curl_easy_init) X(curl_easy_setopt) X(curl_easy_perform) \

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dl_load.h"
+#include "lib/dl_load.h"
 
 void *dl_load(const char *soname, const char *pkg, const char *const *names, size_t n,
 	      void **slots, char *err, size_t errlen)

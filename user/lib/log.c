@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "log.h"
-#include "redact.h"
+#include "lib/log.h"
+#include "lib/redact.h"
 
 bool st_verbose;
 

@@ -2,8 +2,8 @@
 /* OpenSSL's functions found in libssl.so.3 (and libcrypto, which it loads) on first use. */
 #include <stdio.h>
 
-#include "dl_load.h"
-#include "openssl_lazy.h"
+#include "lib/dl_load.h"
+#include "lib/openssl_lazy.h"
 
 struct openssl_lazy openssl_lazy;
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "redact.h"
+#include "lib/redact.h"
 
 /*
  * A run's keyed 64-bit hash picks one of 2^16 buckets by its top 16 bits and is stored

@@ -8,8 +8,8 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
-#include "log.h"
-#include "secmem.h"
+#include "lib/log.h"
+#include "lib/secmem.h"
 
 #ifndef MCL_ONFAULT
 #define MCL_ONFAULT 4

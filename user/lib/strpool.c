@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "strpool.h"
+#include "lib/strpool.h"
 
 struct pooled {
 	uint32_t refs;

@@ -10,7 +10,7 @@
 
 #include <sodium.h>
 
-#include "u64map.h"
+#include "lib/u64map.h"
 
 struct strpool {
 	struct u64map by_hash;		/* keyed hash of the text -> struct pooled * */

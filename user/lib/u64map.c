@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "u64map.h"
+#include "lib/u64map.h"
 
 #define TOMB UINT64_MAX
 

@@ -4,13 +4,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "dict.h"
-#include "emit.h"
-#include "json_line.h"
-#include "log.h"
-#include "procs.h"
-#include "redact.h"
-#include "sinks.h"
+#include "dict/dict.h"
+#include "output/emit.h"
+#include "output/json_line.h"
+#include "lib/log.h"
+#include "enrich/procs.h"
+#include "lib/redact.h"
+#include "output/sinks.h"
 
 static char host[256];
 static struct json_line line;	/* the event being written, reused */

@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "sink_file.h"
+#include "lib/log.h"
+#include "output/file.h"
 
 struct sink_file {
 	FILE *f;

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "sink_format.h"
+#include "output/format.h"
 
 int sink_buf_add(struct sink_buf *b, const void *p, size_t n)
 {

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_line.h"
+#include "output/json_line.h"
 
 #define MAX_DEPTH 32
 

@@ -9,9 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "sink_format.h"
-#include "sink_net.h"
+#include "lib/log.h"
+#include "output/format.h"
+#include "output/net.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000

@@ -10,9 +10,9 @@
 #include <pthread.h>
 #include <stdbool.h>
 
-#include "sink_format.h"
-#include "sinks.h"
-#include "spool.h"
+#include "output/format.h"
+#include "output/sinks.h"
+#include "output/spool.h"
 
 enum sink_loss {
 	SINK_LOSS_WRITE,	/* a local write failed */

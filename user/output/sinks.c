@@ -8,11 +8,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "curl_lazy.h"
-#include "log.h"
-#include "sink_file.h"
-#include "sink_net.h"
-#include "sinks.h"
+#include "lib/curl_lazy.h"
+#include "lib/log.h"
+#include "output/file.h"
+#include "output/net.h"
+#include "output/sinks.h"
 
 struct sink {
 	char name[256];		/* the spec, less URL credentials and query */

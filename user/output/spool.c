@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "spool.h"
+#include "output/spool.h"
 
 #define CURSOR_LEN 34	/* "%016x %016x\n": the head segment and the delivered offset in it */
 

@@ -17,9 +17,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "openssl_lazy.h"
-#include "sink_format.h"
-#include "sink_net.h"
+#include "lib/openssl_lazy.h"
+#include "output/format.h"
+#include "output/net.h"
 
 #define CONNECT_TIMEOUT_MS 5000
 #define IO_TIMEOUT_MS 30000

@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emit.h"
-#include "ev_template.h"
-#include "json_line.h"
-#include "redact.h"
-#include "sinks.h"
+#include "output/emit.h"
+#include "output/template.h"
+#include "output/json_line.h"
+#include "lib/redact.h"
+#include "output/sinks.h"
 
 enum { SLOT_TIME, SLOT_ID, SLOT_SEQ, SLOT_TID, SLOT_FD, SLOT_OFFSET, NSLOTS };
 

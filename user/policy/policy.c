@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
-#include "grow.h"
-#include "policy.h"
+#include "lib/grow.h"
+#include "policy/policy.h"
 
 #define MAX_DEPTH 16		/* the schema needs 5 levels; deeper is a mistake */
 

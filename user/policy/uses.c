@@ -4,18 +4,18 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dict.h"
-#include "emit.h"
-#include "encodings.h"
-#include "enrich.h"
-#include "ev_template.h"
-#include "hooks.h"
-#include "log.h"
-#include "policy.h"
-#include "procs.h"
-#include "redact.h"
-#include "u64map.h"
-#include "uses.h"
+#include "dict/dict.h"
+#include "output/emit.h"
+#include "dict/encodings.h"
+#include "enrich/destination.h"
+#include "output/template.h"
+#include "probes/hooks.h"
+#include "lib/log.h"
+#include "policy/policy.h"
+#include "enrich/procs.h"
+#include "lib/redact.h"
+#include "lib/u64map.h"
+#include "policy/uses.h"
 
 /* A repeated use's event as compact JSON text, re-emitted with a count. The text is made
  * at the first repeat, not the first use: most (process, secret, sink) uses never repeat

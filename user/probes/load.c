@@ -13,9 +13,9 @@
 #include <unistd.h>
 
 #include "fingerprint.h"
-#include "log.h"
-#include "probes.h"
-#include "tls_attach.h"
+#include "lib/log.h"
+#include "probes/probes.h"
+#include "probes/tls.h"
 #include "secretrace.skel.h"
 #include "syscalls.h"
 

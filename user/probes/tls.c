@@ -27,12 +27,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "grow.h"
-#include "log.h"
-#include "probes.h"
+#include "lib/grow.h"
+#include "lib/log.h"
+#include "probes/probes.h"
 #include "secretrace.skel.h"
-#include "tls_attach.h"
-#include "u64map.h"
+#include "probes/tls.h"
+#include "lib/u64map.h"
 
 /* uprobe_multi (Linux 6.6): not in this libbpf's headers */
 #define ST_BPF_TRACE_UPROBE_MULTI 48

@@ -14,10 +14,10 @@
 
 #include <bpf/libbpf.h>
 
-#include "probes.h"
-#include "secmem.h"
+#include "probes/probes.h"
+#include "lib/secmem.h"
 #include "secretrace.skel.h"
-#include "targets.h"
+#include "targets/targets.h"
 
 /* execvp's search, done before forking so that "not found" is reported as such. */
 static char *resolve(const char *cmd, int *why)

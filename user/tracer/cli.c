@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "tracer/cli.h"
 #include "secretrace.h"
 
 #define DEFAULT_KEY_FILE "/var/lib/secretrace/fingerprint.key"

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "sinks.h"
+#include "output/sinks.h"
 
 #define CLI_MAX_PIDS 256
 #define CLI_MAX_OUTPUTS 8

@@ -8,21 +8,21 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "dict.h"
-#include "emit.h"
-#include "enrich.h"
-#include "events.h"
-#include "hold.h"
-#include "hooks.h"
-#include "learn_conn.h"
-#include "log.h"
-#include "probes.h"
-#include "procs.h"
-#include "redact.h"
-#include "tls_attach.h"
-#include "secmem.h"
-#include "u64map.h"
-#include "uses.h"
+#include "dict/dict.h"
+#include "output/emit.h"
+#include "enrich/destination.h"
+#include "tracer/dispatch.h"
+#include "detect/hold.h"
+#include "probes/hooks.h"
+#include "learn/conn.h"
+#include "lib/log.h"
+#include "probes/probes.h"
+#include "enrich/procs.h"
+#include "lib/redact.h"
+#include "probes/tls.h"
+#include "lib/secmem.h"
+#include "lib/u64map.h"
+#include "policy/uses.h"
 
 #define WATCHED_MAX 64
 

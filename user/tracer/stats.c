@@ -4,15 +4,15 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "emit.h"
-#include "hold.h"
-#include "learn_conn.h"
-#include "log.h"
-#include "probes.h"
-#include "redact.h"
-#include "sinks.h"
-#include "stats.h"
-#include "uses.h"
+#include "output/emit.h"
+#include "detect/hold.h"
+#include "learn/conn.h"
+#include "lib/log.h"
+#include "probes/probes.h"
+#include "lib/redact.h"
+#include "output/sinks.h"
+#include "tracer/stats.h"
+#include "policy/uses.h"
 
 static struct probes *probes;
 static uint64_t seen[ST_STAT_MAX], seen_recursion, seen_emit_failed, lost_total;
