@@ -57,7 +57,7 @@ enum st_target_mode {
 	ST_TARGET_ALL = 2,	/* every process but the tracer */
 };
 
-/* The hooked call a record came from; names in user/hooks.c. */
+/* The hooked call a record came from; names in user/probes/hooks.h. */
 enum st_hook {
 	ST_HOOK_WRITE = 1,
 	ST_HOOK_WRITEV,
@@ -85,7 +85,7 @@ enum st_hook {
 	ST_HOOK_MAX,
 };
 
-/* TLS library functions: the attach cookie of their uprobes (user/tls_attach.c). */
+/* TLS library functions: the attach cookie of their uprobes (user/probes/tls.c). */
 enum st_tls_func {
 	ST_TLS_SSL_WRITE = 1,
 	ST_TLS_SSL_WRITE_EX,

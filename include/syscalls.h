@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The syscalls secretrace hooks at their exit, shared by BPF and userspace. Each family is
- * one BPF program attached to every one of its syscalls' exit tracepoints (probes.c), and
+ * one BPF program attached to every one of its syscalls' exit tracepoints (user/probes/load.c), and
  * the program tells them apart by the syscall number in its context: one program to
  * verify per family instead of one per syscall, which is most of the start-up time.
  *
@@ -11,7 +11,7 @@
 #ifndef SECRETRACE_SYSCALLS_H
 #define SECRETRACE_SYSCALLS_H
 
-/* outgoing buffers, scanned: bpf/send.bpf.c */
+/* outgoing buffers, scanned: bpf/probes/send.bpf.c */
 #define ST_SEND_SYSCALLS(X)                                                                  \
 	X(write, 1, ST_HOOK_WRITE)                                                           \
 	X(pwrite64, 18, ST_HOOK_PWRITE64)                                                    \
@@ -22,7 +22,7 @@
 	X(sendmsg, 46, ST_HOOK_SENDMSG)                                                      \
 	X(sendmmsg, 307, ST_HOOK_SENDMMSG)
 
-/* incoming buffers, copied only on Vault connections: bpf/recv.bpf.c */
+/* incoming buffers, copied only on Vault connections: bpf/probes/recv.bpf.c */
 #define ST_RECV_SYSCALLS(X)                                                                  \
 	X(read, 0, ST_HOOK_READ)                                                             \
 	X(readv, 19, ST_HOOK_READV)                                                          \
@@ -30,7 +30,7 @@
 	X(recvmsg, 47, ST_HOOK_RECVMSG)                                                      \
 	X(recvmmsg, 299, ST_HOOK_RECVMMSG)
 
-/* calls that move bytes secretrace cannot see, counted: bpf/task.bpf.c */
+/* calls that move bytes secretrace cannot see, counted: bpf/probes/process.bpf.c */
 #define ST_UNSCANNED_SYSCALLS(X)                                                             \
 	X(sendfile64, 40, ST_HOOK_SENDFILE)                                                  \
 	X(splice, 275, ST_HOOK_SPLICE)                                                       \

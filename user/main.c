@@ -353,6 +353,7 @@ static void finish(struct tracer *t, int status)
 	if (t->probes.skel)
 		dict_free(&t->dict);
 	probes_destroy(&t->probes);
+	tls_free();
 	enrich_free();
 	procs_free();
 	sinks_close();

@@ -12,7 +12,7 @@
 #include "maps.bpf.h"
 #include "targets/filter.bpf.h"
 #include "enrich/fdinfo.bpf.h"
-#include "detect/stream.bpf.h"
+#include "detect/scan.bpf.h"
 
 #define ST_SAMPLE_BYTES 256	/* bytes tested per sampling callback */
 #define ST_BLOCK_WORDS (ST_SAMPLE_BYTES / 8)

@@ -1,23 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * A call's transferred bytes as one stream of segments (a buffer, the iovecs of writev,
- * the messages of sendmmsg), in the per-CPU scan state, and the entry points that scan
- * it or copy it out (scan.bpf.c). Every hook builds the stream, then calls these.
+ * the messages of sendmmsg, the carry of an fd's earlier writes), in the per-CPU scan
+ * state, from the call's arguments. Every hook builds the stream here, then hands it to
+ * the scanner (scan.bpf.h), which never reaches back.
  */
 #ifndef SECRETRACE_STREAM_BPF_H
 #define SECRETRACE_STREAM_BPF_H
 
 #include "maps.bpf.h"
-#include "syscalls.h"
-#include "enrich/fdinfo.bpf.h"
-
-/* scan.bpf.c */
-extern int st_scan_stream(void);
-extern int st_finish_call(void);
-extern int st_copy_stream(__u32 kind);
-extern int st_carry_tail(void);	/* into s->span, s->span_len bytes */
-extern __u64 st_content_hash(__u64 buf, __u64 len);
-extern int st_peek(void);
+#include "detect/scan.bpf.h"
 
 static __always_inline struct st_scan *st_call_begin(__u32 hook, int fd, __u32 sink)
 {
@@ -41,13 +33,6 @@ static __always_inline struct st_scan *st_call_begin(__u32 hook, int fd, __u32 s
 	s->carry_len = 0;
 	s->gen = dict_gen;
 	return s;
-}
-
-/* Read n bytes of a segment: user memory, or kernel memory for a carry. */
-static __always_inline long st_read(void *dst, __u32 n, const struct st_seg *g, __u64 src)
-{
-	return g->kernel ? bpf_probe_read_kernel(dst, n, (void *)src)
-			 : bpf_probe_read_user(dst, n, (void *)src);
 }
 
 static __always_inline void st_seg_add(struct st_scan *s, __u64 base, __u64 len, __u64 name,
@@ -259,75 +244,6 @@ static __always_inline bool st_add_call(struct st_scan *s, const struct st_stash
 		return true;
 	}
 	return false;
-}
-
-/* A TLS session of this thread waits to learn its socket: this socket call tells. */
-static __always_inline void st_tls_associate(int fd)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct st_tls_key k = { .tgid = id >> 32 };
-	struct file *f;
-	__u64 *ssl;
-	__s32 v = fd;
-
-	if (!tls_waiting)	/* no session anywhere waits: every socket call but TLS ones */
-		return;
-	ssl = bpf_map_lookup_elem(&tls_pending, &id);
-	if (!ssl)
-		return;
-	f = st_fd_file(fd);
-	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & 00170000) != 0140000)
-		return;
-	k.ssl = *ssl;
-	bpf_map_update_elem(&tls_fd, &k, &v, BPF_ANY);
-	if (!bpf_map_delete_elem(&tls_pending, &id))
-		__sync_fetch_and_sub(&tls_waiting, 1);
-}
-
-/* ---- a syscall's arguments, at its exit ---- */
-
-/* The context of a syscalls:sys_exit_* tracepoint (its tracefs format): unlike
- * raw_syscalls:sys_exit's, the syscall number is an int. */
-struct st_sys_exit {
-	__u64 common;
-	int nr;
-	int pad;
-	long ret;
-};
-
-/* One program for a family of syscalls (an include/syscalls.h table): attached to each
- * one's exit tracepoint (user/probes.c), it tells them apart by number. */
-#define ST_HOOK_CASE(name, nr, h) case nr: hook = h; break;
-#define ST_SYSCALL_FAMILY(prog, table, handler)                                             \
-	SEC("tracepoint")                                                                    \
-	int prog(struct st_sys_exit *ctx)                                                    \
-	{                                                                                    \
-		__u32 hook = 0;                                                              \
-                                                                                             \
-		switch (ctx->nr) {                                                           \
-			table(ST_HOOK_CASE)                                                  \
-		}                                                                            \
-		return hook ? handler(ctx->ret, hook) : 0;                                   \
-	}
-
-/*
- * The registers the task entered the syscall with are still saved at the top of its
- * kernel stack when the syscall returns (x86-64: rdi, rsi, rdx, r10, r8, r9), so an exit
- * tracepoint alone knows the arguments: one hook per call, nothing stashed at entry.
- */
-static __always_inline void st_exit_args(struct st_stash *a, __u32 hook)
-{
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-
-	/* a trusted pointer: plain loads, not a probe-read helper call each */
-	a->hook = hook;
-	a->flags = 0;
-	a->arg[0] = regs->di;
-	a->arg[1] = regs->si;
-	a->arg[2] = regs->dx;
-	a->arg[3] = regs->r10;
-	a->arg[4] = regs->r8;
-	a->arg[5] = regs->r9;
 }
 
 #endif /* SECRETRACE_STREAM_BPF_H */

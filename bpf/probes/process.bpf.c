@@ -9,6 +9,7 @@
 #include "targets/filter.bpf.h"
 #include "enrich/fdinfo.bpf.h"
 #include "detect/stream.bpf.h"
+#include "probes/syscall.bpf.h"
 
 SEC("raw_tracepoint/sched_process_fork")
 int handle_sched_process_fork(struct bpf_raw_tracepoint_args *ctx)

@@ -2,12 +2,13 @@
 /*
  * Learning and connection tracking: connect (Vault addresses, network.connect), the read
  * family (include/syscalls.h) on Vault connections only (their bytes go to the learner),
- * close. Exit tracepoints read the arguments from the saved registers (stream.bpf.h).
+ * close. Exit tracepoints read the arguments from the saved registers (syscall.bpf.h).
  */
 #include "maps.bpf.h"
 #include "targets/filter.bpf.h"
 #include "enrich/fdinfo.bpf.h"
 #include "detect/stream.bpf.h"
+#include "probes/syscall.bpf.h"
 
 #define ST_EINPROGRESS 115
 

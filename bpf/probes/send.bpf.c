@@ -5,12 +5,13 @@
  * from the saved registers, and the bytes actually transferred (the return value, each
  * message's msg_len) are scanned as one stream. Writes on a Vault connection also go to
  * the learner; while a Vault response is being learned, every
- * outgoing stream is also held for a rescan (see hold.c in userspace).
+ * outgoing stream is also held for a rescan (see user/detect/hold.c).
  */
 #include "maps.bpf.h"
 #include "targets/filter.bpf.h"
 #include "enrich/fdinfo.bpf.h"
 #include "detect/stream.bpf.h"
+#include "probes/syscall.bpf.h"
 
 /* The Vault connection this fd is, if any. Only for an fd without a carry: a write to a
  * Vault connection saves none, and making an fd one deletes its carry (here and at connect),

@@ -54,7 +54,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* A violation as uses.c builds one; extra is a file path. */
+/* A violation as policy/uses.c builds one; extra is a file path. */
 static json_t *violation(const char *path, uint32_t tid, int fd, long long offset)
 {
 	json_t *ev = ev_new("secret.violation");

@@ -501,7 +501,7 @@ const struct delivery *dict_delivery_for(const struct dict *d, uint32_t idx, uin
 	return &in->deliv[in->ndeliv - 1];
 }
 
-/* ---- the userspace twin of bpf/scan.bpf.c ---- */
+/* ---- the userspace twin of bpf/detect/scan.bpf.c ---- */
 
 static void candidate(const struct dict *d, const uint8_t *buf, size_t len, uint64_t pos,
 		      uint32_t tag, dict_found_fn found, void *ctx)

@@ -29,7 +29,7 @@ void ev_process(json_t *ev, const struct proc *p, uint32_t tid);
 void ev_delivery(json_t *ev, const struct delivery *v);
 /* Redact, number, serialize and write; frees ev. */
 void ev_emit(json_t *ev);
-/* The parts of ev_emit, for events rendered from a template (ev_template.h). */
+/* The parts of ev_emit, for events rendered from a template (template.h). */
 void ev_redact(json_t *ev);
 uint64_t ev_next_sequence(void);
 void ev_emit_failed(void);

@@ -5,7 +5,7 @@
  * the oldest segment goes, and its undelivered lines are counted. What is not delivered
  * when the tracer stops stays for the next run with the same spool.
  *
- * Not locked: the caller (sink_net.c) serialises every call but the reader's pread.
+ * Not locked: the caller (net.c) serialises every call but the reader's pread.
  */
 #ifndef SECRETRACE_SPOOL_H
 #define SECRETRACE_SPOOL_H

@@ -199,7 +199,7 @@ static void sig_str(struct sig *g, const char *s)
 }
 
 /*
- * A keyed hash of everything a violation event says but its slots (ev_template.h): two
+ * A keyed hash of everything a violation event says but its slots (output/template.h): two
  * uses with the same one make the same event text. Only for the events whose shape the
  * slots cover (no split, no count, no rescan) and whose sink needs no lookup at event
  * time (pipes and unix sockets name their peer); 0 for the others.

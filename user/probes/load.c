@@ -13,13 +13,17 @@
 #include <unistd.h>
 
 #include "fingerprint.h"
+#include "lib/grow.h"
 #include "lib/log.h"
 #include "probes/probes.h"
-#include "probes/tls.h"
 #include "secretrace.skel.h"
 #include "syscalls.h"
 
 #define TRACEFS "/sys/kernel/tracing"
+
+/* uprobe_multi (Linux 6.6): not in this libbpf's headers */
+#define ST_BPF_TRACE_UPROBE_MULTI 48
+#define ST_BPF_F_UPROBE_MULTI_RETURN 1
 
 /* Hooks without which nothing works: the process lifecycle and the plain write. */
 static const char *const essential[] = {
@@ -95,6 +99,46 @@ int probes_check(struct probes *p, char *err, size_t errlen)
 	return 0;
 }
 
+/* BPF_LINK_CREATE of an uprobe_multi link: one program on many offsets of one file. */
+static int multi_link(int prog_fd, const char *path, const uint64_t *offs, const uint64_t *cookies,
+		      uint32_t cnt, bool ret)
+{
+	struct {
+		uint32_t prog_fd, target_fd, attach_type, flags;
+		uint64_t path, offsets, ref_ctr_offsets, cookies;
+		uint32_t cnt, mflags, pid, pad;
+		uint8_t zero[64];	/* the rest of union bpf_attr, which the kernel wants zero */
+	} attr = {
+		.prog_fd = prog_fd, .attach_type = ST_BPF_TRACE_UPROBE_MULTI,
+		.path = (uintptr_t)path, .offsets = (uintptr_t)offs, .cookies = (uintptr_t)cookies,
+		.cnt = cnt, .mflags = ret ? ST_BPF_F_UPROBE_MULTI_RETURN : 0,
+	};
+
+	return syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
+}
+
+/* Does the kernel have uprobe_multi links (6.6)? Asked before the programs are loaded. */
+static bool uprobe_multi_supported(void)
+{
+	struct bpf_insn ret0[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = ST_BPF_TRACE_UPROBE_MULTI);
+	uint64_t off = 0;
+	int prog, fd;
+
+	/* as libbpf probes it: a link on "/" fails with EBADF where the kind exists */
+	prog = bpf_prog_load(BPF_PROG_TYPE_KPROBE, NULL, "GPL", ret0, 2, &opts);
+	if (prog < 0)
+		return false;
+	fd = multi_link(prog, "/", &off, NULL, 1, false);
+	if (fd >= 0)
+		close(fd);
+	close(prog);
+	return fd >= 0 || errno == EBADF;
+}
+
 int probes_load(struct probes *p, const struct probes_cfg *cfg, char *err, size_t errlen)
 {
 	struct secretrace_bpf *s;
@@ -113,10 +157,12 @@ int probes_load(struct probes *p, const struct probes_cfg *cfg, char *err, size_
 	s->rodata->hold_limit = cfg->hold_limit;
 	s->rodata->keys = cfg->keys;
 	/* uprobe_multi programs must say so when they are loaded */
-	p->uprobe_multi = tls_multi_supported();
+	p->uprobe_multi = uprobe_multi_supported();
 	if (p->uprobe_multi &&
-	    (bpf_program__set_expected_attach_type(s->progs.handle_tls_enter, 48) ||
-	     bpf_program__set_expected_attach_type(s->progs.handle_tls_return, 48))) {
+	    (bpf_program__set_expected_attach_type(s->progs.handle_tls_enter,
+						   ST_BPF_TRACE_UPROBE_MULTI) ||
+	     bpf_program__set_expected_attach_type(s->progs.handle_tls_return,
+						   ST_BPF_TRACE_UPROBE_MULTI))) {
 		snprintf(err, errlen, "preparing the TLS probes failed");
 		return -EINVAL;
 	}
@@ -167,17 +213,52 @@ static int attach_failed(struct probes *p, const char *name, int e, char *err, s
 	return 0;
 }
 
+/* Keep a link for probes_destroy; -ENOMEM (the link destroyed) when there is no room. */
+static int keep_link(struct probes *p, struct bpf_link *l)
+{
+	if (grow(&p->links, &p->caplinks, p->nlinks, sizeof(*p->links), 32)) {
+		bpf_link__destroy(l);
+		return -ENOMEM;
+	}
+	p->links[p->nlinks++] = l;
+	return 0;
+}
+
 static int add_link(struct probes *p, struct bpf_link *l, const char *name, char *err,
 		    size_t errlen)
 {
+	int e;
+
 	if (!l)
 		return attach_failed(p, name, -errno, err, errlen);
-	if (p->nlinks == PROBES_MAX_LINKS) {
-		bpf_link__destroy(l);
-		snprintf(err, errlen, "too many BPF links");
-		return -E2BIG;
+	e = keep_link(p, l);
+	if (e)
+		snprintf(err, errlen, "attaching %s: %s", name, strerror(-e));
+	return e;
+}
+
+int probes_attach_uprobe(struct probes *p, struct bpf_program *prog, const char *path,
+			 uint64_t off, uint64_t cookie, bool ret)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie, .retprobe = ret);
+	struct bpf_link *l = bpf_program__attach_uprobe_opts(prog, -1, path, off, &opts);
+
+	return l ? keep_link(p, l) : -errno;
+}
+
+int probes_attach_uprobe_multi(struct probes *p, struct bpf_program *prog, const char *path,
+			       const uint64_t *offs, const uint64_t *cookies, uint32_t cnt,
+			       bool ret)
+{
+	int fd = multi_link(bpf_program__fd(prog), path, offs, cookies, cnt, ret);
+
+	if (fd < 0)
+		return -errno;
+	if (grow(&p->link_fds, &p->caplink_fds, p->nlink_fds, sizeof(*p->link_fds), 32)) {
+		close(fd);
+		return -ENOMEM;
 	}
-	p->links[p->nlinks++] = l;
+	p->link_fds[p->nlink_fds++] = fd;
 	return 0;
 }
 
@@ -202,7 +283,7 @@ int probes_attach(struct probes *p, char *err, size_t errlen)
 		const char *name = bpf_program__name(prog);
 		const char *sec = bpf_program__section_name(prog);
 
-		/* uprobes go on library files (tls_attach.c); bare "tracepoint" sections are
+		/* uprobes go on library files (probes/tls.c); bare "tracepoint" sections are
 		 * the families above */
 		if (bpf_program__type(prog) == BPF_PROG_TYPE_KPROBE || !strcmp(sec, "tracepoint"))
 			continue;
@@ -221,7 +302,7 @@ static void *destroy_link(void *l)
 
 /* Detaching a syscall tracepoint or a uprobe waits for an RCU grace period (tens of
  * milliseconds here); detaching them all at once lets those waits overlap. */
-void probes_destroy_links(struct bpf_link **links, size_t n)
+static void destroy_links(struct bpf_link **links, size_t n)
 {
 	pthread_t *th = calloc(n, sizeof(*th));
 	bool *started = calloc(n, sizeof(*started));
@@ -241,17 +322,20 @@ void probes_destroy_links(struct bpf_link **links, size_t n)
 
 void probes_destroy(struct probes *p)
 {
-	struct timespec a, b, c;
+	struct timespec a, b;
 
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	tls_detach();
+	while (p->nlink_fds)
+		close(p->link_fds[--p->nlink_fds]);
+	destroy_links(p->links, p->nlinks);
 	clock_gettime(CLOCK_MONOTONIC, &b);
-	probes_destroy_links(p->links, p->nlinks);
-	clock_gettime(CLOCK_MONOTONIC, &c);
-	st_debug("detached: uprobes in %.0f ms, tracepoints in %.0f ms",
-		 (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6,
-		 (c.tv_sec - b.tv_sec) * 1e3 + (c.tv_nsec - b.tv_nsec) / 1e6);
-	p->nlinks = 0;
+	st_debug("detached %zu links in %.0f ms", p->nlinks,
+		 (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6);
+	free(p->links);
+	free(p->link_fds);
+	p->links = NULL;
+	p->link_fds = NULL;
+	p->nlinks = p->caplinks = p->caplink_fds = 0;
 	if (p->prefilter)
 		munmap(p->prefilter, ST_PREFILTER_WORDS * sizeof(uint64_t));
 	p->prefilter = NULL;

@@ -12,6 +12,7 @@
 
 struct secretrace_bpf;
 struct bpf_link;
+struct bpf_program;
 
 struct probes_cfg {
 	uint32_t target_mode;
@@ -21,16 +22,16 @@ struct probes_cfg {
 	struct st_keys keys;
 };
 
-#define PROBES_MAX_LINKS 64
-
 struct probes {
 	struct secretrace_bpf *skel;
-	struct bpf_link *links[PROBES_MAX_LINKS];
-	int nlinks;
+	struct bpf_link **links;	/* every attachment (tracepoints, uprobes), owned here */
+	size_t nlinks, caplinks;
+	int *link_fds;			/* uprobe_multi links, plain fds (libbpf 1.1 has none) */
+	size_t nlink_fds, caplink_fds;
 	char failed[512];	/* programs that did not attach (optional ones), comma-separated */
 	int nfailed;
 	uint64_t *prefilter;	/* the mmapped bitmap */
-	bool uprobe_multi;	/* TLS uprobes go on as uprobe_multi links */
+	bool uprobe_multi;	/* the kernel has uprobe_multi links (6.6): uprobes go on as those */
 	bool mounted_tracefs;
 };
 
@@ -38,9 +39,15 @@ struct probes {
 int probes_check(struct probes *p, char *err, size_t errlen);
 int probes_load(struct probes *p, const struct probes_cfg *cfg, char *err, size_t errlen);
 int probes_attach(struct probes *p, char *err, size_t errlen);
+/* Detaches every link (in parallel: each detach waits for a grace period), frees all. */
 void probes_destroy(struct probes *p);
-/* Destroy links, in parallel (each detach waits for a grace period). */
-void probes_destroy_links(struct bpf_link **links, size_t n);
+/* A uprobe of prog on path at off, kept with the others: 0 or -errno. */
+int probes_attach_uprobe(struct probes *p, struct bpf_program *prog, const char *path,
+			 uint64_t off, uint64_t cookie, bool ret);
+/* One uprobe_multi link of prog on cnt offsets of path, each with its cookie. */
+int probes_attach_uprobe_multi(struct probes *p, struct bpf_program *prog, const char *path,
+			       const uint64_t *offs, const uint64_t *cookies, uint32_t cnt,
+			       bool ret);
 int probes_trace_pid(struct probes *p, uint32_t pid, uint32_t root);
 int probes_traced_count(struct probes *p);
 /* Sums of the per-CPU counters. */

@@ -24,19 +24,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
-#include "lib/grow.h"
 #include "lib/log.h"
 #include "probes/probes.h"
 #include "secretrace.skel.h"
 #include "probes/tls.h"
 #include "lib/u64map.h"
-
-/* uprobe_multi (Linux 6.6): not in this libbpf's headers */
-#define ST_BPF_TRACE_UPROBE_MULTI 48
-#define ST_BPF_F_UPROBE_MULTI_RETURN 1
 
 static const struct {
 	const char *name;
@@ -57,12 +51,7 @@ static const struct {
 #define NFUNCS (sizeof(funcs) / sizeof(funcs[0]))
 
 static struct u64map seen;	/* (dev, inode) of every file looked at */
-static struct bpf_link **links;
-static size_t nlinks, caplinks;
-static int *multi_fds;		/* uprobe_multi links: plain fds */
-static size_t nmulti, capmulti;
 static char attached[2048];	/* the files with uprobes, comma-separated */
-static bool use_multi;
 
 /* File offsets of the functions a file defines (dynamic or static symbols); 0: absent. */
 static int func_offsets(const char *path, uint64_t off[NFUNCS])
@@ -126,49 +115,21 @@ static int func_offsets(const char *path, uint64_t off[NFUNCS])
 	return found;
 }
 
-/* BPF_LINK_CREATE of an uprobe_multi link: one program on many offsets of one file. */
-static int multi_link(int prog_fd, const char *path, const uint64_t *offs, const uint64_t *cookies,
-		      uint32_t cnt, bool ret)
-{
-	struct {
-		uint32_t prog_fd, target_fd, attach_type, flags;
-		uint64_t path, offsets, ref_ctr_offsets, cookies;
-		uint32_t cnt, mflags, pid, pad;
-		uint8_t zero[64];	/* the rest of union bpf_attr, which the kernel wants zero */
-	} attr = {
-		.prog_fd = prog_fd, .attach_type = ST_BPF_TRACE_UPROBE_MULTI,
-		.path = (uintptr_t)path, .offsets = (uintptr_t)offs, .cookies = (uintptr_t)cookies,
-		.cnt = cnt, .mflags = ret ? ST_BPF_F_UPROBE_MULTI_RETURN : 0,
-	};
-
-	return syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
-}
-
-static int keep_multi(int fd)
-{
-	if (grow(&multi_fds, &capmulti, nmulti, sizeof(*multi_fds), 32)) {
-		close(fd);
-		return -ENOMEM;
-	}
-	multi_fds[nmulti++] = fd;
-	return 0;
-}
-
 static int attach_multi(struct probes *p, const char *path, const uint64_t off[NFUNCS])
 {
 	uint64_t offs[NFUNCS], cookies[NFUNCS];
 	uint32_t n = 0, i;
-	int fd;
+	int err;
 
 	for (i = 0; i < NFUNCS; i++)
 		if (off[i]) {
 			offs[n] = off[i];
 			cookies[n++] = funcs[i].func;
 		}
-	fd = multi_link(bpf_program__fd(p->skel->progs.handle_tls_enter), path, offs, cookies, n,
-			false);
-	if (fd < 0 || keep_multi(fd))
-		return -errno;
+	err = probes_attach_uprobe_multi(p, p->skel->progs.handle_tls_enter, path, offs, cookies,
+					 n, false);
+	if (err)
+		return err;
 	for (i = 0, n = 0; i < NFUNCS; i++)
 		if (off[i] && funcs[i].ret) {
 			offs[n] = off[i];
@@ -176,25 +137,8 @@ static int attach_multi(struct probes *p, const char *path, const uint64_t off[N
 		}
 	if (!n)
 		return 0;
-	fd = multi_link(bpf_program__fd(p->skel->progs.handle_tls_return), path, offs, cookies, n,
-			true);
-	return fd < 0 || keep_multi(fd) ? -errno : 0;
-}
-
-static int attach_one(struct bpf_program *prog, const char *path, uint64_t off, uint64_t cookie,
-		      bool ret)
-{
-	LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie, .retprobe = ret);
-	struct bpf_link *l = bpf_program__attach_uprobe_opts(prog, -1, path, off, &opts);
-
-	if (!l)
-		return -errno;
-	if (grow(&links, &caplinks, nlinks, sizeof(*links), 32)) {
-		bpf_link__destroy(l);
-		return -ENOMEM;
-	}
-	links[nlinks++] = l;
-	return 0;
+	return probes_attach_uprobe_multi(p, p->skel->progs.handle_tls_return, path, offs, cookies,
+					  n, true);
 }
 
 static int attach_each(struct probes *p, const char *path, const uint64_t off[NFUNCS])
@@ -205,9 +149,10 @@ static int attach_each(struct probes *p, const char *path, const uint64_t off[NF
 	for (i = 0; i < NFUNCS; i++) {
 		if (!off[i])
 			continue;
-		err = attach_one(p->skel->progs.handle_tls_enter, path, off[i], funcs[i].func, false);
+		err = probes_attach_uprobe(p, p->skel->progs.handle_tls_enter, path, off[i], funcs[i].func, false);
 		if (!err && funcs[i].ret)
-			err = attach_one(p->skel->progs.handle_tls_return, path, off[i], funcs[i].func,
+			err = probes_attach_uprobe(p, p->skel->progs.handle_tls_return,
+						     path, off[i], funcs[i].func,
 					 true);
 		if (err)
 			return err;
@@ -233,7 +178,7 @@ int tls_attach_file(struct probes *p, const char *path)
 	n = func_offsets(path, off);
 	if (!n)	/* no TLS functions here */
 		return 0;
-	err = use_multi ? attach_multi(p, path, off) : attach_each(p, path, off);
+	err = p->uprobe_multi ? attach_multi(p, path, off) : attach_each(p, path, off);
 	if (err) {
 		st_warn("TLS probes on %s did not attach (%s): its TLS traffic is not seen", path,
 			strerror(-err));
@@ -242,7 +187,7 @@ int tls_attach_file(struct probes *p, const char *path)
 	snprintf(attached + strlen(attached), sizeof(attached) - strlen(attached), "%s%s",
 		 attached[0] ? "," : "", path);
 	st_debug("TLS uprobes on %s (%d functions, %s)", path, n,
-		 use_multi ? "uprobe_multi" : "one link each");
+		 p->uprobe_multi ? "uprobe_multi" : "one link each");
 	return n;
 }
 
@@ -254,27 +199,6 @@ static bool tls_candidate(const char *path)
 	base = base ? base + 1 : path;
 	return !strncmp(base, "libssl.so", 9) || !strncmp(base, "libgnutls.so", 12) ||
 	       !strcmp(base, "node") || !strcmp(base, "nodejs");
-}
-
-bool tls_multi_supported(void)
-{
-	struct bpf_insn ret0[] = {
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
-		{ .code = BPF_JMP | BPF_EXIT },
-	};
-	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = ST_BPF_TRACE_UPROBE_MULTI);
-	uint64_t off = 0;
-	int prog, fd;
-
-	/* as libbpf probes it: a link on "/" fails with EBADF where the kind exists */
-	prog = bpf_prog_load(BPF_PROG_TYPE_KPROBE, NULL, "GPL", ret0, 2, &opts);
-	if (prog < 0)
-		return false;
-	fd = multi_link(prog, "/", &off, NULL, 1, false);
-	if (fd >= 0)
-		close(fd);
-	close(prog);
-	return fd >= 0 || errno == EBADF;
 }
 
 int tls_attach_system(struct probes *p)
@@ -290,7 +214,6 @@ int tls_attach_system(struct probes *p)
 	size_t i, k;
 	int n = 0;
 
-	use_multi = p->uprobe_multi;
 	for (i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++) {
 		glob_t g;
 
@@ -353,18 +276,8 @@ const char *tls_attached(void)
 	return attached;
 }
 
-void tls_detach(void)
+void tls_free(void)
 {
-	probes_destroy_links(links, nlinks);
-	nlinks = 0;
-	free(links);
-	links = NULL;
-	caplinks = 0;
-	while (nmulti)
-		close(multi_fds[--nmulti]);
-	free(multi_fds);
-	multi_fds = NULL;
-	capmulti = 0;
 	u64map_free(&seen);
 	attached[0] = 0;
 }

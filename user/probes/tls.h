@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Uprobes on TLS libraries (OpenSSL, GnuTLS), per file, for every process. */
+/* Uprobes on TLS libraries (OpenSSL, GnuTLS), per file, for every process; the links are
+ * kept with the other probes (probes.h). */
 #ifndef SECRETRACE_TLS_ATTACH_H
 #define SECRETRACE_TLS_ATTACH_H
 
@@ -8,8 +9,6 @@
 
 struct probes;
 
-/* Does the kernel have uprobe_multi links (6.6)? Asked before the programs are loaded. */
-bool tls_multi_supported(void);
 /* Every OpenSSL/GnuTLS on the library paths, node in PATH. Returns files attached. */
 int tls_attach_system(struct probes *p);
 /* A file, if it exports TLS functions (once per file). Returns functions attached. */
@@ -19,6 +18,7 @@ int tls_attach_process(struct probes *p, uint32_t pid);
 /* A process's executable, if it may hold a TLS library statically (node). */
 int tls_attach_exe(struct probes *p, uint32_t pid, const char *exe);
 const char *tls_attached(void);
-void tls_detach(void);
+/* Forget the files looked at (the links themselves are the probes' to destroy). */
+void tls_free(void);
 
 #endif

@@ -218,7 +218,7 @@ static void on_unscanned(const struct st_rec_unscanned *r)
 	ev_emit(ev);
 }
 
-/* A use record is as long as its path (bpf/scan.bpf.c): whole again here. */
+/* A use record is as long as its path (bpf/detect/scan.bpf.c): whole again here. */
 static void on_match(const void *data, size_t size)
 {
 	const size_t head = offsetof(struct st_rec_match, path);
