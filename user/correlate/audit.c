@@ -12,7 +12,6 @@
 #include "correlate/chains.h"
 #include "output/emit.h"
 
-
 /*
  * Does the line hold "key": "VALUE" with VALUE in index? A cheap test on the raw text,
  * so that only lines about our requests are parsed. Values with escapes are not looked

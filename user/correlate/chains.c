@@ -15,7 +15,6 @@ const char *const life_name[LIFE_N] = { "lease", "token", "wrap" };
 const char *const flag_name[F_N] = { "never_used", "other_process", "used_after_expiry",
 				     "unknown_request" };
 
-
 void correlate_default_opts(struct correlate_opts *o)
 {
 	*o = (struct correlate_opts){

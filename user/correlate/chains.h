@@ -88,7 +88,6 @@ struct correlator {
 	uint64_t flagged[F_N];
 };
 
-
 /* json.c: typed access to untrusted JSON. A value present with the wrong type sets *bad,
  * and so does a step of the dotted path that is there but not an object. */
 json_t *json_time(int64_t ns);

@@ -13,7 +13,6 @@
 
 #include "correlate/chains.h"
 
-
 int correlate_read_lines(FILE *f, size_t max_line,
 			 void (*fn)(struct correlator *c, const char *line, size_t len),
 			 struct correlator *c)

@@ -7,7 +7,6 @@
 #include "correlate/chains.h"
 #include "output/emit.h"
 
-
 /* Is the credential of kind k dead at t (past every grant seen before t, or revoked)? */
 static bool expired(const struct lifetime *l, int64_t t)
 {

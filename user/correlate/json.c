@@ -8,7 +8,6 @@
 #include "correlate/chains.h"
 #include "output/emit.h"
 
-
 int64_t correlate_parse_time(const char *s)
 {
 	struct tm tm = { 0 };

@@ -7,7 +7,6 @@
 #include "correlate/chains.h"
 #include "output/emit.h"
 
-
 static const char *js(json_t *o, const char *path)
 {
 	const char *s = json_string_value(jget(o, path));
