@@ -36,7 +36,7 @@ CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser -I$(BU
 LDLIBS += $(shell pkg-config --libs $(filter-out libcurl openssl,$(PKGS)) 2>/dev/null) -lhttp_parser \
 	-lpthread
 
-.PHONY: all clean install deps check-deps demo test unit bpftest e2e bench fpbench vmlinux fuzz
+.PHONY: all clean install deps check-deps demo test layout unit bpftest e2e bench fpbench vmlinux fuzz
 all: $(BUILD)/secretrace
 
 deps:
@@ -88,6 +88,10 @@ $(BUILD)/tests/%: tests/bpf/%.c $(LIB_OBJS) | $(BUILD)/tests
 $(BUILD)/tests/%: tests/agents/%.c tests/agents/agent.h | $(BUILD)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $<
+
+# The tree keeps its shape: stages, no include circles, no file over 800 lines, standalone.
+layout:
+	$(Q)/usr/bin/python3 tools/check_layout.py
 
 unit: $(UNIT_TESTS)
 	$(Q)tools/run-cmocka.sh $(UNIT_TESTS)

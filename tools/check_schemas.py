@@ -3,7 +3,7 @@
 
 - each is a valid JSON Schema (draft 2020-12) and is what tools/gen_schemas.py writes;
 - every field outside vault.*, secret.* and secretrace.* is an ECS field
-  (../shared/data/ecs-fields.csv) of a compatible type (keyword -> string, long -> integer,
+  (tools/ecs/fields.csv, ECS's own field list) of a compatible type (keyword -> string, long -> integer,
   arrays only where ECS says array, ...);
 - with EVENTS_FILE arguments: every event in them (one JSON object per line) is valid
   against the schema of its event.action.
@@ -23,7 +23,7 @@ import jsonschema
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCHEMAS = os.path.join(REPO, "docs", "schemas")
-ECS_CSV = os.path.join(os.path.dirname(REPO), "shared", "data", "ecs-fields.csv")
+ECS_CSV = os.path.join(REPO, "tools", "ecs", "fields.csv")
 OWN = ("vault", "secret", "secretrace")
 
 # ECS type -> JSON Schema types a value of it may have
@@ -129,7 +129,7 @@ def main(argv):
     if gen.returncode:
         problems.append(gen.stdout.strip() or "tools/gen_schemas.py --check failed")
     if not os.path.exists(ecs_path):
-        print("%s: not found (the shared data beside the repository; or give --ecs CSV)" % ecs_path)
+        print("%s: not found (ECS's field list; tools/ecs/README.md says where it comes from)" % ecs_path)
         print("schemas: 0 passed, 1 failed")
         return 1
     ecs = load_ecs(ecs_path)

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 
 #include "output/format.h"
-#include "output/sinks.h"
+#include "output/sinks_cfg.h"
 #include "output/spool.h"
 
 enum sink_loss {

@@ -11,24 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "output/sinks_cfg.h"
+
 #define SINKS_MAX 8
 #define SINKS_SPOOL_DIR "/var/lib/secretrace/spool"
 
-struct sinks_cfg {
-	const char *host;		/* syslog HOSTNAME, HEC host */
-	const char *spool_dir;		/* network outputs' spools go below */
-	uint64_t spool_max;		/* bytes per network output */
-	uint64_t rotate_size;		/* file:PATH rotated past this size (0: never) */
-	unsigned rotate_keep;		/* PATH.1 ... PATH.N kept */
-	const char *http_format;	/* auto, bulk, hec, ndjson */
-	const char *auth_file;		/* HTTP: a header line ("Authorization: ...") */
-	const char *auth_env;		/* ... or the environment variable holding it */
-	const char *ca_file;		/* CA certificates for https:// and syslog+tls:// */
-	unsigned batch_events;		/* HTTP: at most this many events a request */
-	uint64_t batch_bytes;		/* ... and about this many bytes */
-	unsigned batch_ms;		/* ... sent once the oldest has waited this long */
-	unsigned flush_timeout_s;	/* on stop: how long network outputs may take */
-};
 
 void sinks_cfg_defaults(struct sinks_cfg *c);
 /* Validate and open; on error, err names the output and the reason. */

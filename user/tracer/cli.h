@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The command line (../shared/CONTRACT.md is the reference). */
+/* The command line (docs/cli.md is the reference). */
 #ifndef SECRETRACE_CLI_H
 #define SECRETRACE_CLI_H
 
