@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Validates deploy/ offline, without a cluster:
 //
-//   node tests/deploy/validate.js [--manifests DIR]
+//   node tests/deploy/validate.js [--manifests DIR] [--examples DIR]
 //
 // - every YAML document of DIR (default deploy/kubernetes) parses as kubectl reads it, and
 //   kubectl itself reads every file (`kubectl label --local`: client-side `kubectl create
@@ -10,7 +10,8 @@
 //   JSON schemas), and no field the API does not know (its TypeScript types; see lib/schema.js);
 // - the objects agree with one another and with the tracer's command line (lib/checks.js);
 // - kustomization.yaml lists every manifest and `kubectl kustomize` builds exactly them; each
-//   overlay in DIR/examples/ builds, and its output passes the same checks;
+//   overlay in deploy/examples/ builds, and its output passes the same checks (with --manifests,
+//   only if --examples is given too);
 // - the Kubernetes objects quoted in docs/kubernetes.md are valid too;
 // - deploy/Containerfile is well formed and agrees with the repository (lib/containerfile.js);
 // - the checks can fail: broken copies of the DaemonSet and the ClusterRole are rejected.
@@ -142,10 +143,14 @@ async function selfTest(objs, ctx) {
 
 async function main(argv) {
   let dir = path.join(REPO, "deploy/kubernetes");
+  let examples = path.join(REPO, "deploy/examples");
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === "--manifests") dir = path.resolve(argv[++i]);
+    if (argv[i] === "--manifests" && i + 1 < argv.length) {
+      dir = path.resolve(argv[++i]);
+      examples = null;
+    } else if (argv[i] === "--examples" && i + 1 < argv.length) examples = path.resolve(argv[++i]);
     else {
-      console.error(`usage: validate.js [--manifests DIR]`);
+      console.error("usage: validate.js [--manifests DIR] [--examples DIR]");
       return 2;
     }
   }
@@ -205,9 +210,8 @@ async function main(argv) {
     report("kustomization.yaml lists every manifest, and kubectl kustomize builds exactly them", problems);
   }
 
-  // Example overlays.
-  const examples = path.join(dir, "examples");
-  if (fs.existsSync(examples))
+  // Example overlays of the base.
+  if (examples && fs.existsSync(examples))
     for (const name of fs.readdirSync(examples).sort()) {
       const ex = path.join(examples, name);
       if (!fs.existsSync(path.join(ex, "kustomization.yaml"))) continue;

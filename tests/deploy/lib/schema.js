@@ -99,18 +99,44 @@ export function typeCheck(objs) {
   host.readFile = (name) => (name === file ? text : readFile.call(host, name));
   const program = ts.createProgram([file], options, host);
   const sf = program.getSourceFile(file);
+  const checker = program.getTypeChecker();
+  const indexOfDecl = (node) => {
+    let decl = node;
+    while (decl && !ts.isVariableDeclaration(decl)) decl = decl.parent;
+    return decl ? Number(decl.name.text.slice(1)) : -1;
+  };
+  // Unknown fields, every one of them: the compiler reports one error per object literal,
+  // so a wrong type would hide an unknown field beside it. Each literal's keys are compared
+  // with the properties of the type it is checked against.
+  const visit = (n) => {
+    if (ts.isObjectLiteralExpression(n)) {
+      const t = checker.getContextualType(n);
+      const types = (t ? (t.isUnion() ? t.types : [t]) : [])
+        .filter((x) => !(x.flags & (ts.TypeFlags.Undefined | ts.TypeFlags.Null)));
+      const open = types.some((x) => checker.getIndexInfosOfType(x).length > 0 || !(x.flags & ts.TypeFlags.Object));
+      if (types.length && !open) {
+        const known = new Set(types.flatMap((x) => checker.getPropertiesOfType(x).map((p) => p.name)));
+        for (const prop of n.properties)
+          if (ts.isPropertyAssignment(prop) && !known.has(prop.name.text)) {
+            const i = indexOfDecl(prop);
+            const type = types.map((x) => checker.typeToString(x)).join(" | ");
+            if (i >= 0) out[i].push(`${fieldPath(prop)}: unknown field (${type} has no "${prop.name.text}")`);
+          }
+      }
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(sf);
   for (const d of ts.getPreEmitDiagnostics(program)) {
     const msg = ts.flattenDiagnosticMessageText(d.messageText, " ");
     if (!d.file || d.file.fileName !== file) {
       out.forEach((o) => o.push(`TypeScript: ${msg}`));
       continue;
     }
+    if (d.code === 2353 || d.code === 2561) continue; // excess property: reported above
     const node = nodeAt(sf, d.start);
-    let decl = node;
-    while (decl && !ts.isVariableDeclaration(decl)) decl = decl.parent;
-    const i = decl ? Number(decl.name.text.slice(1)) : -1;
-    const where = fieldPath(node);
-    if (i >= 0) out[i].push(`${where}: ${msg}`);
+    const i = indexOfDecl(node);
+    if (i >= 0) out[i].push(`${fieldPath(node)}: ${msg}`);
     else out.forEach((o) => o.push(`TypeScript: ${msg}`));
   }
   return out;
