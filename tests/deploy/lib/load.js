@@ -38,7 +38,7 @@ export function isKustomization(obj) {
 // `kubectl kustomize dir`, parsed.
 export function kustomize(dir) {
   const text = execFileSync("kubectl", ["kustomize", dir], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  return parseDocs(text, `kubectl kustomize ${dir}`);
+  return parseDocs(text, `kubectl kustomize ${dir}`).map((d) => ({ ...d, file: "" }));
 }
 
 // ```yaml blocks of a Markdown file that hold Kubernetes objects (an apiVersion and a kind),
@@ -61,5 +61,5 @@ export function markdownObjects(file) {
 
 export function describe(d) {
   const name = d.obj.metadata && d.obj.metadata.name;
-  return `${path.basename(d.file)} ${d.obj.kind}/${name}`;
+  return `${d.file ? path.basename(d.file) + " " : ""}${d.obj.kind}/${name}`;
 }
