@@ -295,7 +295,7 @@ static int read_buildinfo(struct gofile *g, struct go_binary *b)
 
 		if (!read_ptr(g, vaddr + 16, &hdr) || !read_ptr(g, hdr, &ptr) ||
 		    !read_ptr(g, hdr + 8, &slen) || !addr_off(g, ptr, slen, 0, &off))
-			return fail(g, -EINVAL, "damaged Go build info (version string unreachable)");
+			return fail(g, -EINVAL, "damaged Go build info (no version string)");
 		s = g->map + off;
 	}
 	if (!slen)
@@ -648,6 +648,35 @@ static int offsets(struct gofile *g, struct go_binary *b)
 	return fail(g, -ENOTSUP, "%s: no DWARF and no table of its struct layouts", b->version);
 }
 
+/* A truncated file loses its section headers, part of a section or of a segment. */
+static int whole(struct gofile *g, const GElf_Ehdr *eh)
+{
+	Elf_Scn *scn = NULL;
+	size_t i;
+
+	if (eh->e_shoff && (eh->e_shoff > g->size || (uint64_t)eh->e_shnum * eh->e_shentsize >
+							  g->size - eh->e_shoff))
+		return fail(g, -EINVAL, "truncated ELF file (section headers past its end)");
+	while ((scn = elf_nextscn(g->elf, scn))) {
+		GElf_Shdr sh;
+
+		if (!gelf_getshdr(scn, &sh))
+			return fail(g, -EINVAL, "damaged ELF file: %s", elf_errmsg(-1));
+		if (sh.sh_type != SHT_NOBITS && !at(g, sh.sh_offset, sh.sh_size))
+			return fail(g, -EINVAL, "truncated ELF file (section %zu past its end)",
+				    elf_ndxscn(scn));
+	}
+	for (i = 0; i < g->nph; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(g->elf, i, &ph))
+			return fail(g, -EINVAL, "damaged ELF file: %s", elf_errmsg(-1));
+		if (ph.p_type == PT_LOAD && !at(g, ph.p_offset, ph.p_filesz))
+			return fail(g, -EINVAL, "truncated ELF file (segment %zu past its end)", i);
+	}
+	return 0;
+}
+
 static int inspect(struct gofile *g, struct go_binary *b)
 {
 	bool have_pcln, symtab;
@@ -660,6 +689,9 @@ static int inspect(struct gofile *g, struct go_binary *b)
 		return fail(g, -ENOENT, "not an ELF file");
 	if (!gelf_getehdr(g->elf, &eh) || elf_getphdrnum(g->elf, &g->nph))
 		return fail(g, -EINVAL, "damaged ELF file: %s", elf_errmsg(-1));
+	err = whole(g, &eh);
+	if (err)
+		return err;
 	err = read_buildinfo(g, b);
 	if (err < 0)
 		return err;
