@@ -515,6 +515,12 @@ static int find_rets(struct gofile *g, const char *name, uint64_t off, uint64_t 
 	while (left && cs_disasm_iter(cs, &code, &left, &addr, insn)) {
 		if (insn->id != X86_INS_RET)
 			continue;
+		/* Go writes a bare C3; anything else (ret imm16, a prefix) is not its code */
+		if (insn->size != 1 || insn->bytes[0] != 0xc3) {
+			err = fail(g, -ENOTSUP, "%s: a RET of an unexpected form at file offset %#llx",
+				   name, (unsigned long long)insn->address);
+			break;
+		}
 		if (f->nrets == GOBIN_MAX_RETS) {
 			err = fail(g, -ENOTSUP, "%s: more than %d RET instructions", name,
 				   GOBIN_MAX_RETS);
