@@ -70,7 +70,8 @@ static int setup(void **state)
 	    build("pie", "tlsclient", "0", "-buildmode=pie") || build("notls", "notls", "0", ""))
 		return -1;
 	have_cgo = !run("command -v gcc >/dev/null") &&
-		   !build("cgopie", "tlsclient", "1", "-buildmode=pie -ldflags=-linkmode=external") &&
+		   !build("cgopie", "tlsclient", "1",
+			  "-buildmode=pie -ldflags=-linkmode=external") &&
 		   !build("cgopie-s", "tlsclient", "1",
 			  "-buildmode=pie -ldflags='-linkmode=external -s -w'");
 	return 0;
@@ -403,7 +404,8 @@ static size_t pclntab_off(void)
 
 static void test_bad_pclntab(void **state)
 {
-	static const uint8_t bad[] = { 0xaa, 0xff, 0xff, 0xff }, go12[] = { 0xfb, 0xff, 0xff, 0xff };
+	static const uint8_t bad[] = { 0xaa, 0xff, 0xff, 0xff };
+	static const uint8_t go12[] = { 0xfb, 0xff, 0xff, 0xff };
 	static const uint8_t go120[] = { 0xf1, 0xff, 0xff, 0xff };
 	static const uint8_t huge[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0 };
 	static const uint8_t quantum[] = { 4 };
@@ -463,6 +465,158 @@ static void test_damaged(void **state)
 	free(img);
 }
 
+/*
+ * A Go 1.17 binary, which no toolchain here builds: made by hand, with the build info's
+ * pointers to the version string and the pclntab's absolute, pointer-sized entries of Go
+ * 1.16-1.17; as a PIE, those pointers are 0 in the file and left to R_X86_64_RELATIVE
+ * relocations.
+ */
+#define BASE 0x400000
+#define TEXT 0x1000
+#define PCLN 0x1100
+#define DATA 0x1400
+#define RELA 0x1500
+#define SHSTR 0x15c0
+#define SHDRS 0x1600
+#define GO117_SIZE (SHDRS + 6 * sizeof(Elf64_Shdr))
+
+static void put(uint8_t *img, uint64_t off, uint64_t v, int n)
+{
+	memcpy(img + off, &v, n);
+}
+
+/* The pointer v at off, or in a PIE a relocation saying so (rela: its next slot). */
+static void ptr(uint8_t *img, uint64_t off, uint64_t v, bool pie, int *rela)
+{
+	Elf64_Rela *r = (Elf64_Rela *)(img + RELA) + (*rela)++;
+
+	if (!pie) {
+		put(img, off, v, 8);
+		return;
+	}
+	r->r_offset = BASE + off;
+	r->r_info = ELF64_R_INFO(0, R_X86_64_RELATIVE);
+	r->r_addend = v;
+}
+
+static void go117(uint8_t *img, bool pie, const char *version, uint32_t magic)
+{
+	static const char names[] = "\0.text\0.gopclntab\0.go.buildinfo\0.rela.dyn\0.shstrtab";
+	static const char funcs[] = "crypto/tls.(*Conn).Write\0crypto/tls.(*Conn).Read\0main.f";
+	static const struct { uint32_t type, name; uint64_t off, size; } secs[] = {
+		{ SHT_PROGBITS, 1, TEXT, PCLN - TEXT }, { SHT_PROGBITS, 7, PCLN, DATA - PCLN },
+		{ SHT_PROGBITS, 18, DATA, RELA - DATA }, { SHT_RELA, 32, RELA, 6 * 24 },
+		{ SHT_STRTAB, 42, SHSTR, sizeof(names) },
+	};
+	static const uint32_t nameoff[] = { 0, 25, 49 };
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)img;
+	int i, rela = 0;
+
+	memset(img, 0, GO117_SIZE);
+	memcpy(eh->e_ident, ELFMAG, SELFMAG);
+	eh->e_ident[EI_CLASS] = ELFCLASS64;
+	eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	eh->e_ident[EI_VERSION] = EV_CURRENT;
+	eh->e_type = pie ? ET_DYN : ET_EXEC;
+	eh->e_machine = EM_X86_64;
+	eh->e_version = EV_CURRENT;
+	eh->e_phoff = sizeof(*eh);
+	eh->e_shoff = SHDRS;
+	eh->e_ehsize = sizeof(*eh);
+	eh->e_phentsize = sizeof(Elf64_Phdr);
+	eh->e_phnum = 3;
+	eh->e_shentsize = sizeof(Elf64_Shdr);
+	eh->e_shnum = 6;
+	eh->e_shstrndx = 5;
+	for (i = 0; i < 3; i++) {
+		static const uint32_t flags[] = { PF_R | PF_X, PF_R, PF_R | PF_W };
+		static const uint64_t start[] = { TEXT, PCLN, DATA }, end[] = { PCLN, DATA, SHSTR };
+		Elf64_Phdr *ph = (Elf64_Phdr *)(img + sizeof(*eh)) + i;
+
+		ph->p_type = PT_LOAD;
+		ph->p_flags = flags[i];
+		ph->p_offset = start[i];
+		ph->p_vaddr = ph->p_paddr = BASE + start[i];
+		ph->p_filesz = ph->p_memsz = end[i] - start[i];
+	}
+	for (i = 0; i < 5; i++) {
+		Elf64_Shdr *sh = (Elf64_Shdr *)(img + SHDRS) + i + 1;
+
+		sh->sh_type = secs[i].type;
+		sh->sh_name = secs[i].name;
+		sh->sh_offset = secs[i].off;
+		sh->sh_size = secs[i].size;
+		sh->sh_addr = secs[i].type == SHT_STRTAB ? 0 : BASE + secs[i].off;
+		sh->sh_entsize = secs[i].type == SHT_RELA ? sizeof(Elf64_Rela) : 0;
+	}
+	memcpy(img + SHSTR, names, sizeof(names));
+	memset(img + TEXT, 0xcc, PCLN - TEXT);
+	memcpy(img + TEXT, "\x48\x89\xd8\x74\x01\xc3\x31\xc0", 8);	/* mov; je; ret; xor */
+	memcpy(img + TEXT + 0x40, "\x31\xc0\xc3", 3);			/* xor; ret */
+	img[TEXT + 0x80] = 0xc3;
+	/* pclntab: magic, 0, 0, 1, 8; nfunc, nfiles, funcnametab, cutab, filetab, pctab,
+	 * functab; functab: (entry, _func offset) x 3, end; each _func: entry, nameoff */
+	put(img, PCLN, magic, 4);
+	put(img, PCLN + 6, 0x0801, 2);
+	put(img, PCLN + 8, 3, 8);
+	put(img, PCLN + 24, 72, 8);
+	put(img, PCLN + 56, 0x80, 8);
+	memcpy(img + PCLN + 72, funcs, sizeof(funcs));
+	for (i = 0; i < 4; i++)
+		ptr(img, PCLN + 0x80 + 16 * i, BASE + TEXT + 0x40 * i, pie, &rela);
+	for (i = 0; i < 3; i++) {
+		put(img, PCLN + 0x80 + 16 * i + 8, 0x40 + 16 * i, 8);
+		put(img, PCLN + 0xc0 + 16 * i, BASE + TEXT + 0x40 * i, 8);
+		put(img, PCLN + 0xc8 + 16 * i, nameoff[i], 4);
+	}
+	/* build info: header, then a pointer to the string header (data, len) of the version */
+	memcpy(img + DATA, "\xff Go buildinf:\x08\x00", 16);
+	ptr(img, DATA + 16, BASE + DATA + 0x40, pie, &rela);
+	ptr(img, DATA + 0x40, BASE + DATA + 0x50, pie, &rela);
+	put(img, DATA + 0x48, strlen(version), 8);
+	memcpy(img + DATA + 0x50, version, strlen(version));
+}
+
+static void test_go117(void **state)
+{
+	static uint8_t img[GO117_SIZE];
+	char out[64], why[256];
+	struct go_binary b;
+	int pie, fd;
+
+	(void)state;
+	snprintf(out, sizeof(out), "/tmp/test_gobin117.XXXXXX");
+	fd = mkstemp(out);
+	assert_true(fd >= 0);
+	close(fd);
+	for (pie = 0; pie < 2; pie++) {
+		go117(img, pie, "go1.17.13", 0xfffffffa);
+		write_file(out, img, sizeof(img));
+		assert_int_equal(gobin_inspect(out, &b, why, sizeof(why)), 0);
+		assert_string_equal(b.version, "go1.17.13");
+		assert_int_equal(b.minor, 17);
+		assert_true(b.regabi && b.stripped && !b.has_dwarf);
+		assert_string_equal(b.offsets_from, "table");
+		assert_int_equal(b.pfd_sysfd_off, 16);
+		assert_int_equal(b.write.entry, TEXT);
+		assert_int_equal(b.write.nrets, 1);
+		assert_int_equal(b.write.rets[0], TEXT + 5);
+		assert_int_equal(b.read.entry, TEXT + 0x40);
+		assert_int_equal(b.read.nrets, 1);
+		assert_int_equal(b.read.rets[0], TEXT + 0x42);
+		go117(img, pie, "go1.16.15", 0xfffffffa);
+		write_file(out, img, sizeof(img));
+		expect(out, -ENOTSUP, "go1.16.15 uses the stack ABI");
+		go117(img, pie, "go1.17.13", 0xfffffff0);
+		write_file(out, img, sizeof(img));
+		expect(out, -ENOTSUP, "is not go1.17's");
+		go117(img, pie, "go1.18.10", 0xfffffffa);
+		write_file(out, img, sizeof(img));
+		expect(out, -ENOTSUP, "is not go1.18's");
+	}
+	unlink(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -476,6 +630,7 @@ int main(void)
 		cmocka_unit_test(test_versions),
 		cmocka_unit_test(test_bad_pclntab),
 		cmocka_unit_test(test_damaged),
+		cmocka_unit_test(test_go117),
 	};
 
 	return cmocka_run_group_tests_name("gobin", tests, setup, teardown);

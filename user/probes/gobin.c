@@ -517,7 +517,7 @@ static int find_rets(struct gofile *g, const char *name, uint64_t off, uint64_t 
 			continue;
 		/* Go writes a bare C3; anything else (ret imm16, a prefix) is not its code */
 		if (insn->size != 1 || insn->bytes[0] != 0xc3) {
-			err = fail(g, -ENOTSUP, "%s: a RET of an unexpected form at file offset %#llx",
+			err = fail(g, -ENOTSUP, "%s: a RET of another form at file offset %#llx",
 				   name, (unsigned long long)insn->address);
 			break;
 		}

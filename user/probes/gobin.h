@@ -14,7 +14,7 @@
 #define GOBIN_MAX_RETS 32
 
 struct go_func {
-	uint64_t entry;		/* file offset of the first instruction (what a uprobe takes) */
+	uint64_t entry;		/* file offset of the first instruction (a uprobe's) */
 	uint64_t rets[GOBIN_MAX_RETS];	/* file offsets of every RET inside the function */
 	int nrets;
 };
@@ -27,7 +27,7 @@ struct go_binary {
 	struct go_func write, read;	/* crypto/tls.(*Conn).Write and .Read */
 	/* Offsets to reach the socket's file descriptor from a *tls.Conn: */
 	int64_t conn_iface_off;	/* tls.Conn.conn (a net.Conn interface: itab, data) */
-	int64_t netconn_fd_off;	/* net.conn.fd (*netFD) inside *net.TCPConn (the data pointer) */
+	int64_t netconn_fd_off;	/* net.conn.fd (*netFD) inside *net.TCPConn (iface data) */
 	int64_t netfd_pfd_off;	/* netFD.pfd (poll.FD) */
 	int64_t pfd_sysfd_off;	/* poll.FD.Sysfd (int) */
 	const char *offsets_from;	/* "dwarf" or "table" */
