@@ -563,6 +563,14 @@ static int locate(struct gofile *g, const struct pcln *t, bool symtab, const cha
 	return find_rets(g, name, off, use->size, f);
 }
 
+/* The next sibling, strictly further on (a hostile DW_AT_sibling could point back). */
+static bool next_die(Dwarf_Die *die)
+{
+	Dwarf_Off at = dwarf_dieoffset(die);
+
+	return dwarf_siblingof(die, die) == 0 && dwarf_dieoffset(die) > at;
+}
+
 static bool member_offset(Dwarf_Die *st, const char *member, int64_t *off)
 {
 	Dwarf_Attribute a;
@@ -581,7 +589,7 @@ static bool member_offset(Dwarf_Die *st, const char *member, int64_t *off)
 			return false;
 		*off = w;
 		return true;
-	} while (dwarf_siblingof(&m, &m) == 0);
+	} while (next_die(&m));
 	return false;
 }
 
@@ -621,7 +629,7 @@ static bool dwarf_offsets(struct gofile *g, struct go_binary *b)
 						want[k].found = true;
 						nfound++;
 					}
-			} while (nfound < 5 && dwarf_siblingof(&die, &die) == 0);
+			} while (nfound < 5 && next_die(&die));
 		}
 		off = next;
 	}
