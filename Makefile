@@ -8,7 +8,7 @@ BUILD := build
 CLANG ?= clang
 BPFTOOL ?= bpftool
 CC ?= gcc
-PKGS := libbpf libelf zlib jansson libsodium libcap libnghttp2 libcurl openssl yaml-0.1
+PKGS := libbpf libelf zlib jansson libsodium libcap libnghttp2 libcurl openssl yaml-0.1 capstone libdw
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
 ifeq ($(V),1)

@@ -20,6 +20,8 @@ have_hdr nghttp2/nghttp2.h || missing+=("libnghttp2-dev")
 have_hdr yaml.h || missing+=("libyaml-dev")
 have_hdr curl/curl.h || missing+=("libcurl4-openssl-dev")
 have_hdr openssl/ssl.h || missing+=("libssl-dev")
+have_hdr capstone/capstone.h || missing+=("libcapstone-dev")
+have_hdr elfutils/libdw.h || missing+=("libdw-dev")
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "secretrace: cannot build, missing: ${missing[*]} (Debian packages); 'make deps' installs them (so do 'make demo' and 'make test')" >&2

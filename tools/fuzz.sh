@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Builds the fuzz targets with libFuzzer, ASan and UBSan and runs each for N seconds
-# (default 60): tests/fuzz/fuzz_learn.c (the learning path) and tests/fuzz/fuzz_policy.c
-# (policy files). Exits non-zero if one finds a crash, a leak, undefined behaviour or a
-# broken invariant; the reproducer is left in build/fuzz/artifacts/ (the learning path) or
-# build/fuzz/policy/artifacts/. Ends with "fuzz: N passed, M failed", one count per target.
+# (default 60): tests/fuzz/fuzz_learn.c (the learning path), tests/fuzz/fuzz_policy.c
+# (policy files) and tests/fuzz/fuzz_gobin.c (Go binaries). Exits non-zero if one finds a
+# crash, a leak, undefined behaviour or a broken invariant; the reproducer is left in
+# build/fuzz/artifacts/ (the learning path), build/fuzz/policy/artifacts/ or
+# build/fuzz/gobin/artifacts/. Ends with "fuzz: N passed, M failed", one count per target.
 #   tools/fuzz.sh [seconds] [extra libFuzzer flags...]
-# FUZZ_TARGETS picks targets (default "learn policy"; e.g. FUZZ_TARGETS=policy to reproduce
+# FUZZ_TARGETS picks targets (default "learn policy gobin"; e.g. FUZZ_TARGETS=policy to reproduce
 # a policy finding). FUZZ_CFLAGS adds compiler flags (e.g.
 # -fsanitize-recover=pointer-overflow, with UBSAN_OPTIONS=suppressions=FILE, to get past a
 # known finding).
@@ -51,7 +52,7 @@ run_target() {	# name binary workdir seed-corpus dict-args...
 }
 
 extra=("$@")
-for target in ${FUZZ_TARGETS:-learn policy}; do
+for target in ${FUZZ_TARGETS:-learn policy gobin}; do
 	case $target in
 	learn)
 		# what the learning path links: learn/http (secmem) and learn/vault; secmem logs
@@ -77,8 +78,19 @@ for target in ${FUZZ_TARGETS:-learn policy}; do
 		run_target fuzz_policy "$w/fuzz_policy" "$w" "$root/tests/fuzz/corpus_policy" \
 			-dict="$root/tests/fuzz/policy.dict"
 		;;
+	gobin)
+		# Go binaries: gobin.c with capstone and libdw (not instrumented themselves)
+		w=$out/gobin
+		mkdir -p "$w/corpus" "$w/artifacts"
+		"$CLANG" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+			-fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE -Wall -Wextra \
+			-I"$root/include" -I"$root/user" ${FUZZ_CFLAGS:-} \
+			"$root/tests/fuzz/fuzz_gobin.c" "$root/user/probes/gobin.c" -o "$w/fuzz_gobin" \
+			-lcapstone -ldw -lelf
+		run_target fuzz_gobin "$w/fuzz_gobin" "$w" "$root/tests/fuzz/corpus_gobin"
+		;;
 	*)
-		echo "fuzz.sh: unknown target $target (learn, policy)" >&2
+		echo "fuzz.sh: unknown target $target (learn, policy, gobin)" >&2
 		exit 2
 		;;
 	esac

@@ -7,10 +7,12 @@ PACKAGES=(
 	# build
 	clang llvm make pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev libjansson-dev
 	libhttp-parser-dev libsodium-dev libcap-dev libnghttp2-dev libyaml-dev
-	libcurl4-openssl-dev libssl-dev
+	libcurl4-openssl-dev libssl-dev libcapstone-dev libdw-dev
 	# tests
 	libcmocka-dev libclang-rt-14-dev curl python3 python3-hvac python3-requests iproute2 procps
 	util-linux
+	# Go agents (tests/agents/go), built by the tests, checked against objdump
+	golang-go binutils
 	# TLS and HTTP/2 peers
 	nghttp2-server gnutls-bin
 	# tests of the outputs: a real syslog receiver (with TLS), a test CA, the event schemas

@@ -1,0 +1,3 @@
+module secretrace/tests/agents/go
+
+go 1.17
