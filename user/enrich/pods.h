@@ -49,7 +49,8 @@ extern const char *const pods_default_state_dirs[];
  * node name). An API that cannot be reached, or libcurl missing, is said once on stderr
  * and the runtime state still answers. */
 int pods_init(const struct pods_cfg *c, char *err, size_t errlen);
-/* Stops the API thread (within about a second) and forgets everything. */
+/* Stops the API thread (within about a second) and forgets everything; no lookup may be in
+ * flight. */
 void pods_free(void);
 
 /* Metadata of a container (ID and pod UID from container.h); NULL if unknown. The result is
