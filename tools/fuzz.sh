@@ -64,7 +64,7 @@ for target in ${FUZZ_TARGETS:-learn policy gobin}; do
 			$(pkg-config --cflags jansson libsodium zlib 2>/dev/null) \
 			"$root/tests/fuzz/fuzz_learn.c" "${srcs[@]/#/$root/user/}" \
 			-o "$out/fuzz_learn" \
-			-lhttp_parser -ljansson -lz -lsodium
+			-lhttp_parser -ljansson -lz -lsodium -lcap
 		run_target fuzz_learn "$out/fuzz_learn" "$out" "$root/tests/fuzz/corpus" "${dict[@]}"
 		;;
 	policy)

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdbool.h>
+#include <sys/capability.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -44,17 +46,34 @@ void secmem_child_restore(void)
 	setrlimit(RLIMIT_CORE, &saved_core);
 }
 
+static bool has_cap(cap_value_t c)
+{
+	cap_flag_value_t v = CAP_CLEAR;
+	cap_t caps = cap_get_proc();
+
+	if (caps) {
+		cap_get_flag(caps, c, CAP_EFFECTIVE, &v);
+		cap_free(caps);
+	}
+	return v == CAP_SET;
+}
+
 int secmem_init(void)
 {
-	struct rlimit no_core = { 0, 0 };
+	struct rlimit no_core = { 0, 0 }, unlimited = { RLIM_INFINITY, RLIM_INFINITY };
 
 	if (sodium_init() < 0)
 		return -EIO;
 	getrlimit(RLIMIT_CORE, &saved_core);
 	setrlimit(RLIMIT_CORE, &no_core);
 	prctl(PR_SET_DUMPABLE, 0);
-	/* Lock pages as they are touched, so nothing the learner held reaches swap. */
-	if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT))
+	/* Lock pages as they are touched, so nothing the learner held reaches swap. Locked pages
+	 * count against RLIMIT_MEMLOCK unless CAP_IPC_LOCK is held: raise it (CAP_SYS_RESOURCE),
+	 * and lock nothing rather than have every allocation past a small limit fail. */
+	if (setrlimit(RLIMIT_MEMLOCK, &unlimited) && !has_cap(CAP_IPC_LOCK))
+		st_warn("cannot lock memory (no CAP_IPC_LOCK, and RLIMIT_MEMLOCK cannot be raised "
+			"without CAP_SYS_RESOURCE): secret material may be swapped");
+	else if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT))
 		st_warn("mlockall: %s; secret material may be swapped", strerror(errno));
 	json_set_alloc_funcs(json_alloc, json_release);
 	return 0;
