@@ -4,6 +4,7 @@
 #include "maps.bpf.h"
 
 const volatile __u32 target_mode = ST_TARGET_PIDS;
+const volatile __u32 scan_scope = ST_SCOPE_REACH;
 const volatile __u32 self_tgid;
 const volatile __u64 scan_limit = ST_SCAN_LIMIT_DEFAULT;
 const volatile __u64 hold_limit = 1024 * 1024;
@@ -18,5 +19,6 @@ __u64 learned_seq;
 __u64 hold_bytes;
 __u64 conn_ids;
 __u64 tls_waiting;
+__u64 taint_count;
 
 char LICENSE[] SEC("license") = "GPL";

@@ -96,6 +96,7 @@ struct st_scan {
 	__u32 data_kind;
 	__u32 carry_len;	/* bytes of earlier writes at the head of the stream */
 	__u32 fill_failed;	/* some byte of the chunk could not be read */
+	__u32 found_any;	/* 1 + the first secret (not a marker) found in this call, or 0 */
 	struct st_carry carry_new;	/* the next carry, built here (too big for the stack) */
 	struct st_sinkinfo si;	/* where the call's bytes went, once described */
 	char path[ST_PATH_MAX];
@@ -114,10 +115,18 @@ ST_DECL struct {
 
 ST_DECL struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64);			/* cgroup id */
+	__uint(max_entries, 65536);
+	__type(key, __u64);			/* cgroup id, of every cgroup in the subtrees */
 	__type(value, __u8);
 } traced_cgroups SEC(".maps");
+
+/* Where secrets were written (node modes): a process reading from one joins the reach set. */
+ST_DECL struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct st_taint_key);
+	__type(value, __u32);			/* the secret (its index) */
+} taints SEC(".maps");
 
 ST_DECL struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -225,6 +234,7 @@ ST_DECL struct {
 
 /* Set before load. */
 ST_DECL const volatile __u32 target_mode;
+ST_DECL const volatile __u32 scan_scope;
 ST_DECL const volatile __u32 self_tgid;
 ST_DECL const volatile __u64 scan_limit;
 ST_DECL const volatile __u64 hold_limit;
@@ -240,6 +250,7 @@ ST_DECL __u64 learned_seq;	/* userspace: all Vault bytes up to here are learned 
 ST_DECL __u64 hold_bytes;	/* held since learned_seq last caught up; reset by userspace */
 ST_DECL __u64 conn_ids;
 ST_DECL __u64 tls_waiting;	/* tls_pending's entries, or more: at 0 no socket call looks */
+ST_DECL __u64 taint_count;	/* taints ever added: at 0 no read looks for one */
 
 /* The last bytes handed to a session's write: a retry of a failed SSL_write (the same
  * bytes again, in the same buffer or a copy) is not scanned twice. */

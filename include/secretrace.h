@@ -53,9 +53,27 @@
 /* Which processes are traced: one lookup decides, first thing in every program. */
 enum st_target_mode {
 	ST_TARGET_PIDS = 0,	/* tgids in the traced map (-p, -- COMMAND) and their descendants */
-	ST_TARGET_CGROUPS = 1,	/* cgroup ids in the traced_cgroups map */
-	ST_TARGET_ALL = 2,	/* every process but the tracer */
+	ST_TARGET_CGROUPS = 1,	/* cgroup ids in the traced_cgroups map (--cgroup subtrees) */
+	ST_TARGET_ALL = 2,	/* every process but the tracer (--all) */
 };
+
+/* Whose writes are scanned in the cgroup and all modes (--scan). Every targeted process is
+ * learned from; in reach scope only the processes in the traced map (reach) are scanned: those
+ * that received a secret (talked to Vault, or read a file, pipe or socket a secret was written
+ * to) and their descendants, a set the kernel keeps
+ * itself. The other processes' writes cost the filter and a look at their first bytes (a
+ * request to Vault teaches). */
+enum st_scan_scope {
+	ST_SCOPE_REACH = 0,
+	ST_SCOPE_EVERYTHING = 1,
+};
+
+/* How a process entered the reach set (st_traced.flags). */
+#define ST_REACH_TARGET (1u << 0)	/* -p, -- COMMAND: traced from the start */
+#define ST_REACH_VAULT (1u << 1)	/* read a Vault response */
+#define ST_REACH_TAINT (1u << 2)	/* read a file, pipe or socket a secret was written to */
+#define ST_REACH_FORK (1u << 3)		/* forked from a process in the set */
+#define ST_REACH_USE (1u << 4)		/* wrote a secret (--scan everything) */
 
 /* The hooked call a record came from; names in user/probes/hooks.h. */
 enum st_hook {
@@ -134,14 +152,27 @@ enum st_stat {
 	ST_STAT_CHAIN_OVERFLOW,		/* dictionary chains longer than ST_MAX_CHAIN */
 	ST_STAT_TRACED_FULL,		/* a child could not be added to the traced map */
 	ST_STAT_STASH_FULL,		/* a TLS read's arguments could not be stashed */
+	ST_STAT_REACH_FULL,		/* a process could not join the reach set (map full) */
+	ST_STAT_REACHED,		/* processes that joined the reach set */
 	ST_STAT_MAX,
 };
 
 /* traced map value */
 struct st_traced {
-	__u32 flags;
+	__u32 flags;		/* ST_REACH_* */
 	__u32 root_pid;
 };
+
+/* Where a secret was written, for the reader to join the reach set: an inode (a file, a pipe),
+ * the receiving end of a unix socket, or a TCP connection seen from its receiving end. */
+struct st_taint_key {
+	__u64 kind;		/* ST_TAINT_* */
+	__u64 id;		/* the inode's or sock's address, or a hash of the receiver's 4-tuple */
+};
+
+#define ST_TAINT_INODE 1
+#define ST_TAINT_TCP 2
+#define ST_TAINT_SOCK 3
 
 /* Dictionary windows map: key = (keyed tag of the window, chain index). */
 struct st_window_key {
@@ -201,6 +232,7 @@ enum st_record_type {
 	ST_REC_DATA,
 	ST_REC_CLOSE,
 	ST_REC_UNSCANNED,
+	ST_REC_REACH,
 };
 
 struct st_rec_hdr {
@@ -210,6 +242,9 @@ struct st_rec_hdr {
 	__u32 uid;
 	__u64 ts_ns;		/* CLOCK_BOOTTIME */
 	__u64 start_ns;		/* the process's start time, for process.entity_id */
+	__u64 cgroup_id;	/* its cgroup v2 (the container it runs in) */
+	__u32 reached;		/* in the reach set (node modes; always 1 with -p, -- COMMAND) */
+	__u32 pad;
 	char comm[ST_COMM_LEN];
 };
 
@@ -312,6 +347,17 @@ struct st_rec_close {
 	__u64 conn_id;
 	__s32 fd;
 	__u32 pad;
+};
+
+/* A process joined the reach set by itself (node modes): who it is, while it is alive. */
+struct st_rec_reach {
+	struct st_rec_hdr hdr;
+	__u32 ppid;
+	__u32 how;		/* ST_REACH_* */
+	__u16 exe_off;		/* the executable's path is exe[exe_off..+exe_len) */
+	__u16 exe_len;
+	__u32 pad;
+	char exe[ST_PATH_MAX];
 };
 
 struct st_rec_unscanned {

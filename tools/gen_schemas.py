@@ -54,10 +54,19 @@ PROCESS = {
     "process.parent.pid": i("parent's process ID", minimum=0),
     "user.id": s("user ID, as a string"),
     "container.id": s("container ID, where the cgroup path names one"),
+    "container.runtime": s("the container runtime, from the cgroup path",
+                           enum=["containerd", "cri-o", "docker", "podman"]),
+    "container.name": s("the container's name (Kubernetes: its name in the pod spec)"),
+    "container.image.name": s("the container's image"),
+    "container.labels": {"type": "object", "additionalProperties": {"type": "string"},
+                         "description": "the pod's labels"},
+    "orchestrator.type": s("kubernetes", enum=["kubernetes"]),
     "orchestrator.namespace": s("Kubernetes namespace of the pod"),
     "orchestrator.resource.name": s("pod name"),
-    "orchestrator.resource.type": s("pod"),
+    "orchestrator.resource.type": s("pod", enum=["pod"]),
+    "orchestrator.resource.id": s("the pod's UID"),
     "orchestrator.cluster.name": s("cluster name"),
+    "secretrace.in_container": b("false for a process outside any container"),
 }
 # When a process is named at all, these are there.
 PROCESS_INNER = ["process.pid", "user.id"]
@@ -115,7 +124,11 @@ ACTIONS = {
         "description": "first event, written once every probe is attached",
         "fields": {
             "secretrace.version": s("secretrace's version"),
-            "secretrace.target.mode": s("how targets were given", enum=["command", "pids", "cgroup", "all"]),
+            "secretrace.target.mode": s("how targets were given", enum=["command", "pids", "cgroups", "all"]),
+            "secretrace.target.cgroups": {"type": "array", "items": {"type": "string"},
+                                          "description": "the --cgroup subtrees (their directories)"},
+            "secretrace.target.scan": s("--scan: whose writes are scanned in the node modes",
+                                        enum=["reach", "everything"]),
             "secretrace.target.command": s("the command run (-- COMMAND)"),
             "secretrace.target.pids": {"type": "array", "items": {"type": "integer", "minimum": 1},
                                        "description": "the command's PID, or the -p PIDs"},
@@ -143,6 +156,7 @@ ACTIONS = {
             ("uses", "secret.use events"),
             ("violations", "secret.violation events"),
             ("redacted", "strings the redactor replaced"),
+            ("reached", "node modes: processes that joined the reach set (their writes scanned)"),
             ("undelivered", "events network outputs had not delivered when this was written "
                             "(kept in their spools)"),
             ("cpu_user_ms", "the tracer's own CPU time in user mode"),

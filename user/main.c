@@ -5,6 +5,7 @@
  */
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@
 #include "policy/policy.h"
 #include "probes/probes.h"
 #include "enrich/procs.h"
+#include "enrich/workload.h"
 #include "lib/redact.h"
 #include "lib/secmem.h"
 #include "secretrace.skel.h"
@@ -52,6 +54,7 @@ struct tracer {
 	struct ring_buffer *rb;
 	struct launch launch;
 	struct policy *policy;	/* --policy, NULL without one */
+	char cgroup_paths[CLI_MAX_CGROUPS][PATH_MAX];	/* --cgroup, resolved */
 	int sfd, tfd, efd;
 	bool child_exited, stopping;
 	int child_status;
@@ -68,12 +71,28 @@ static void tracer_start_event(struct tracer *t)
 		ev_str(ev, "secretrace.target.mode", "command");
 		ev_str(ev, "secretrace.target.command", t->launch.path);
 		json_array_append_new(pids, json_integer(t->launch.pid));
-	} else {
+	} else if (t->cfg.npids) {
 		ev_str(ev, "secretrace.target.mode", "pids");
 		for (i = 0; i < t->cfg.npids; i++)
 			json_array_append_new(pids, json_integer(t->cfg.pids[i]));
 	}
-	ev_set(ev, "secretrace.target.pids", pids);
+	if (cli_node_mode(&t->cfg)) {
+		json_t *cgs = json_array();
+
+		json_decref(pids);
+		pids = NULL;
+		ev_str(ev, "secretrace.target.mode", t->cfg.all ? "all" : "cgroups");
+		for (i = 0; i < t->cfg.ncgroups; i++)
+			json_array_append_new(cgs, json_string(t->cgroup_paths[i]));
+		if (t->cfg.ncgroups)
+			ev_set(ev, "secretrace.target.cgroups", cgs);
+		else
+			json_decref(cgs);
+		ev_str(ev, "secretrace.target.scan", t->cfg.scan_scope == ST_SCOPE_EVERYTHING ?
+							  "everything" : "reach");
+	} else {
+		ev_set(ev, "secretrace.target.pids", pids);
+	}
 	ev_int(ev, "secretrace.config.scan_limit", (long long)t->cfg.scan_limit);
 	ev_str(ev, "secretrace.tls_libraries", tls_attached());
 	if (t->probes.nfailed)
@@ -171,7 +190,8 @@ static void on_tick(struct tracer *t)
 	if (t->cfg.command && t->child_exited &&
 	    (now >= t->linger_until || probes_traced_count(&t->probes) == 0))
 		t->stopping = true;
-	if (!t->cfg.command && probes_traced_count(&t->probes) == 0) {
+	/* the node modes run until stopped; -p until every traced process has gone */
+	if (t->cfg.npids && probes_traced_count(&t->probes) == 0) {
 		if (!t->linger_until)
 			t->linger_until = now + t->cfg.linger_s * 1000000000ULL;
 		else if (now >= t->linger_until)
@@ -225,13 +245,16 @@ static int start(struct tracer *t)
 {
 	struct learner_cfg lc = { .max_body = t->cfg.max_response, .max_items = t->cfg.max_items };
 	struct probes_cfg pc = {
-		.target_mode = ST_TARGET_PIDS,
+		.target_mode = t->cfg.all ? ST_TARGET_ALL :
+			       t->cfg.ncgroups ? ST_TARGET_CGROUPS : ST_TARGET_PIDS,
+		.scan_scope = t->cfg.scan_scope,
 		.scan_limit = t->cfg.scan_limit,
 		.hold_limit = HOLD_LIMIT,
 		.ringbuf_bytes = t->cfg.ringbuf_bytes,
 	};
 	int fail = t->cfg.command ? 125 : 1, usage = cli_usage_status(&t->cfg), ret, i;
 	uint8_t fp_key[DICT_FP_KEY_BYTES];
+	struct pods_cfg pods = { 0 };
 	struct dict_bpf db;
 	struct hold_shared hs;
 	char err[512], host[256] = "localhost";
@@ -245,6 +268,15 @@ static int start(struct tracer *t)
 	if (secmem_init() || redact_init() || procs_init() || enrich_init()) {
 		st_err("cannot initialise (out of memory or no entropy)");
 		return fail;
+	}
+	pods.state_dirs = t->cfg.nstate_dirs ? t->cfg.state_dirs : NULL;
+	pods.kube_api = t->cfg.kube_api;
+	pods.token_file = t->cfg.kube_token_file;
+	pods.ca_file = t->cfg.kube_ca_file;
+	pods.node_name = t->cfg.node_name;
+	if (workload_init(&pods, err, sizeof(err))) {
+		st_err("%s", err);
+		return usage;
 	}
 	if (probes_check(&t->probes, err, sizeof(err))) {
 		st_err("%s", err);
@@ -308,6 +340,14 @@ static int start(struct tracer *t)
 		return fail;
 	}
 	tls_attach_system(&t->probes);
+	for (i = 0; i < t->cfg.ncgroups; i++) {
+		ret = targets_add_cgroup(&t->probes, t->cfg.cgroups[i], t->cgroup_paths[i],
+					 sizeof(t->cgroup_paths[i]), err, sizeof(err));
+		if (ret < 0) {
+			st_err("%s", err);
+			return usage;
+		}
+	}
 	for (i = 0; i < t->cfg.npids; i++) {
 		if (targets_add_pid(&t->probes, t->cfg.pids[i], err, sizeof(err))) {
 			st_err("%s", err);
@@ -356,6 +396,7 @@ static void finish(struct tracer *t, int status)
 	tls_free();
 	enrich_free();
 	procs_free();
+	workload_free();
 	sinks_close();
 	redact_free();
 	policy_free(t->policy);

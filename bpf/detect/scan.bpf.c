@@ -203,6 +203,8 @@ static __always_inline void st_record(struct st_scan *s, __u32 idx, __u64 start)
 		.secret = idx, .count = 1, .offset = start,
 	};
 	s->nfound++;
+	if (!s->found_any)
+		s->found_any = idx + 1;
 }
 
 /* A prefilter hit: the word at stream offset pos (a 4-byte half when is_short). */
@@ -419,22 +421,7 @@ static __always_inline bool st_vault_request_line(struct st_scan *s)
 		return false;
 	w0 = *(__u64 *)(s->buf + at);
 	w1 = *(__u64 *)(s->buf + at + 8);
-	/* little-endian words: "GET /v1/", "PUT /v1/", "POST /v1" + "/", ... */
-	if (w0 == 0x2f31762f20544547ULL || w0 == 0x2f31762f20545550ULL)
-		return true;
-	if ((w1 & 0xff) == '/' && (w0 == 0x31762f2054534f50ULL ||	/* POST /v1 */
-				   w0 == 0x31762f205453494cULL ||	/* LIST /v1 */
-				   w0 == 0x31762f2044414548ULL))	/* HEAD /v1 */
-		return true;
-	if ((w1 & 0xffff) == 0x2f31 && w0 == 0x762f204843544150ULL)	/* PATCH /v + 1/ */
-		return true;
-	if ((w1 & 0xffffff) == 0x2f3176 && w0 == 0x2f2045544554454cULL)	/* DELETE / + v1/ */
-		return true;
-	/* HTTP/2's preface ("PRI * HTTP/2.0"): its requests are HPACK-coded, so userspace
-	 * reads the first one and lets the connection go if it is not Vault's */
-	if (w0 == 0x5448202a20495250ULL && (w1 & 0xffffffff) == 0x322f5054)
-		return true;
-	return false;
+	return st_is_vault_request(w0, w1);
 }
 
 static long st_chunk_step(__u32 i, struct st_ref *ref)

@@ -23,6 +23,7 @@ static __always_inline struct st_scan *st_call_begin(__u32 hook, int fd, __u32 s
 	s->total = 0;
 	s->limit = 0;
 	s->nfound = 0;
+	s->found_any = 0;
 	s->flags = 0;
 	s->hook = hook;
 	s->fd = fd;

@@ -129,6 +129,65 @@ static __always_inline void st_socket_peer(struct file *f, struct st_sinkinfo *s
 	}
 }
 
+/* An address folded into 64 bits (IPv6 by halves), for a connection's key. */
+static __always_inline __u64 st_fold_addr(struct sock_common *c, bool local, __u16 family)
+{
+	__u64 w[2] = {};
+
+	if (family == ST_AF_INET)
+		return local ? BPF_CORE_READ(c, skc_rcv_saddr) : BPF_CORE_READ(c, skc_daddr);
+	if (local)
+		bpf_core_read(w, 16, &c->skc_v6_rcv_saddr);
+	else
+		bpf_core_read(w, 16, &c->skc_v6_daddr);
+	return w[0] ^ (w[1] * 0x9e3779b97f4a7c15ULL);
+}
+
+/*
+ * The key under which bytes written to f are found again by whoever reads them: the inode of
+ * a file or pipe, the receiving sock of a unix socket, or a TCP connection seen from its
+ * receiving end, so that the writer (receiver = its peer) and the reader (receiver =
+ * itself) compute the same key. False if f is none of these.
+ */
+static __always_inline bool st_taint_key(struct file *f, bool writer, struct st_taint_key *k)
+{
+	__u32 mode = st_file_mode(f);
+	struct sock_common *c;
+	struct socket *sock;
+	struct sock *sk;
+	__u64 ra, la, rp, lp;
+	__u16 family;
+
+	if (mode != ST_S_IFSOCK) {
+		k->kind = ST_TAINT_INODE;
+		k->id = (__u64)BPF_CORE_READ(f, f_inode);
+		return true;
+	}
+	sock = BPF_CORE_READ(f, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	c = &sk->__sk_common;
+	family = BPF_CORE_READ(c, skc_family);
+	if (family == ST_AF_UNIX) {
+		/* the receiving sock itself: it exists from connect on, before the server's
+		 * accept gives it a file */
+		k->kind = ST_TAINT_SOCK;
+		k->id = writer ? (__u64)BPF_CORE_READ((struct unix_sock *)sk, peer) : (__u64)sk;
+		return k->id != 0;
+	}
+	if ((family != ST_AF_INET && family != ST_AF_INET6) ||
+	    BPF_CORE_READ(sock, type) != ST_SOCK_STREAM)
+		return false;
+	ra = st_fold_addr(c, false, family);
+	la = st_fold_addr(c, true, family);
+	rp = bpf_ntohs(BPF_CORE_READ(c, skc_dport));
+	lp = BPF_CORE_READ(c, skc_num);
+	k->kind = ST_TAINT_TCP;
+	/* (receiver address, port, sender address, port) */
+	k->id = writer ? (ra * 0xff51afd7ed558ccdULL) ^ (la * 0xc4ceb9fe1a85ec53ULL) ^ (rp << 16 | lp)
+		       : (la * 0xff51afd7ed558ccdULL) ^ (ra * 0xc4ceb9fe1a85ec53ULL) ^ (lp << 16 | rp);
+	return true;
+}
+
 struct st_walk {
 	char *path;
 	struct dentry *dentry;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Process lifecycle: descendants join the traced set at fork (before they run), exec
- * reports the new image and scans its argv and environment, exit leaves the set.
+ * Process lifecycle: descendants join the traced set (in the node modes, the reach set) at
+ * fork, before they run; exec reports the new image and scans its argv and environment; exit
+ * leaves the set; a cgroup made inside a traced subtree is traced from its creation.
  * Also the calls whose bytes cannot be scanned (sendfile, splice, process_vm_writev,
  * io_uring), which are counted.
  */
@@ -10,6 +11,7 @@
 #include "enrich/fdinfo.bpf.h"
 #include "detect/stream.bpf.h"
 #include "probes/syscall.bpf.h"
+#include "targets/reach.bpf.h"
 
 SEC("raw_tracepoint/sched_process_fork")
 int handle_sched_process_fork(struct bpf_raw_tracepoint_args *ctx)
@@ -30,8 +32,12 @@ int handle_sched_process_fork(struct bpf_raw_tracepoint_args *ctx)
 		v = *t;
 		if (bpf_map_update_elem(&traced, &pid, &v, BPF_ANY))
 			st_count(ST_STAT_TRACED_FULL, 1);
-	} else if (!st_is_traced()) {
-		return 0;
+	} else {
+		if (!st_is_traced())
+			return 0;
+		/* a child of the reach set is in it: it shares what its parent holds */
+		if (bpf_map_lookup_elem(&traced, &parent))
+			st_reach(pid, ST_REACH_FORK);
 	}
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
@@ -55,6 +61,7 @@ static __always_inline void st_scan_block(__u64 start, __u64 end, __u32 sink)
 		return;
 	st_seg_add(s, start, end - start, 0, 0);
 	st_scan_stream();
+	st_join_if_found(s);
 	st_finish_call();
 	if (in_seq != learned_seq)
 		st_copy_stream(ST_DATA_HELD);
@@ -106,6 +113,8 @@ int handle_sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 	}
 	bpf_ringbuf_submit(r, 0);
 scan:
+	if (!st_scans())
+		return 0;
 	st_scan_block(as, ae, ST_SINK_ARGV);
 	st_scan_block(es, ee, ST_SINK_ENV);
 	return 0;
@@ -123,8 +132,7 @@ int handle_sched_process_exit(struct trace_event_raw_sched_process_template *ctx
 	/* the last thread of the process: signal->live has dropped to zero */
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
-	if (target_mode == ST_TARGET_PIDS)
-		bpf_map_delete_elem(&traced, &tgid);
+	bpf_map_delete_elem(&traced, &tgid);	/* the traced set, or the reach set */
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
 		st_count(ST_STAT_LOST_PROC, 1);
@@ -134,6 +142,25 @@ int handle_sched_process_exit(struct trace_event_raw_sched_process_template *ctx
 	r->exit_code = BPF_CORE_READ(task, exit_code);
 	r->pad = 0;
 	bpf_ringbuf_submit(r, 0);
+	return 0;
+}
+
+/* A cgroup made inside a traced subtree (--cgroup) is traced too, before anything runs in it. */
+SEC("raw_tracepoint/cgroup_mkdir")
+int handle_cgroup_mkdir(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct cgroup *cg = (struct cgroup *)ctx->args[0];
+	__u64 id, parent;
+	__u8 one = 1;
+
+	if (target_mode != ST_TARGET_CGROUPS)
+		return 0;
+	parent = BPF_CORE_READ(cg, self.parent, cgroup, kn, id);
+	if (!bpf_map_lookup_elem(&traced_cgroups, &parent))
+		return 0;
+	id = BPF_CORE_READ(cg, kn, id);
+	if (bpf_map_update_elem(&traced_cgroups, &id, &one, BPF_ANY))
+		st_count(ST_STAT_TRACED_FULL, 1);
 	return 0;
 }
 

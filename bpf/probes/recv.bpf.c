@@ -9,6 +9,7 @@
 #include "enrich/fdinfo.bpf.h"
 #include "detect/stream.bpf.h"
 #include "probes/syscall.bpf.h"
+#include "targets/reach.bpf.h"
 
 #define ST_EINPROGRESS 115
 
@@ -19,7 +20,8 @@ static __always_inline struct st_conn *st_conn_of(int fd)
 	return bpf_map_lookup_elem(&vault_conns, &k);
 }
 
-/* Reads: only a Vault connection's bytes go anywhere; other reads cost a lookup. */
+/* Reads: only a Vault connection's bytes go anywhere; other reads cost a lookup (and, in the
+ * node modes once a secret was written somewhere, a second one: is it read from there?). */
 static __always_inline int st_recv_exit(long ret, __u32 hook)
 {
 	struct st_stash a;
@@ -31,8 +33,11 @@ static __always_inline int st_recv_exit(long ret, __u32 hook)
 	st_exit_args(&a, hook);
 	st_tls_associate((int)a.arg[0]);
 	c = st_conn_of((int)a.arg[0]);
-	if (!c)
+	if (!c) {
+		st_reach_by_taint((int)a.arg[0]);
 		return 0;
+	}
+	st_join_reach(ST_REACH_VAULT);
 	s = st_call_begin(a.hook, (int)a.arg[0], ST_SINK_SOCKET);
 	if (!s)
 		return 0;

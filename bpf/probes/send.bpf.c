@@ -5,13 +5,16 @@
  * from the saved registers, and the bytes actually transferred (the return value, each
  * message's msg_len) are scanned as one stream. Writes on a Vault connection also go to
  * the learner; while a Vault response is being learned, every
- * outgoing stream is also held for a rescan (see user/detect/hold.c).
+ * outgoing stream is also held for a rescan (see user/detect/hold.c). In the node modes'
+ * reach scope, a process outside the reach set costs the filter and, at most, a look at
+ * the first bytes of its write.
  */
 #include "maps.bpf.h"
 #include "targets/filter.bpf.h"
 #include "enrich/fdinfo.bpf.h"
 #include "detect/stream.bpf.h"
 #include "probes/syscall.bpf.h"
+#include "targets/reach.bpf.h"
 
 /* The Vault connection this fd is, if any. Only for an fd without a carry: a write to a
  * Vault connection saves none, and making an fd one deletes its carry (here and at connect),
@@ -56,6 +59,33 @@ static __always_inline __u64 st_drop_vault_conn(int fd)
 	return 0;
 }
 
+/* The first bytes of a call whose writes are not scanned (node modes, reach scope): a buffer,
+ * or the first iovec of writev and sendmsg. */
+static __always_inline bool st_send_is_vault_request(const struct st_stash *a, long ret)
+{
+	struct user_msghdr m;
+	struct iovec v;
+
+	switch (a->hook) {
+	case ST_HOOK_WRITE:
+	case ST_HOOK_SENDTO:
+		return st_user_vault_request(a->arg[1], ret);
+	case ST_HOOK_WRITEV:
+		break;
+	case ST_HOOK_SENDMSG:
+		if (bpf_probe_read_user(&m, sizeof(m), (void *)a->arg[1]) || !m.msg_iovlen)
+			return false;
+		if (bpf_probe_read_user(&v, sizeof(v), m.msg_iov))
+			return false;
+		return st_user_vault_request((__u64)v.iov_base, v.iov_len);
+	default:
+		return false;
+	}
+	if (!a->arg[2] || bpf_probe_read_user(&v, sizeof(v), (void *)a->arg[1]))
+		return false;
+	return st_user_vault_request((__u64)v.iov_base, v.iov_len);
+}
+
 static __always_inline int st_send_exit(long ret, __u32 hook)
 {
 	struct st_carry *c = NULL;
@@ -68,6 +98,13 @@ static __always_inline int st_send_exit(long ret, __u32 hook)
 		return 0;
 	st_exit_args(&a, hook);
 	st_tls_associate((int)a.arg[0]);
+	if (!st_scans()) {
+		/* outside the reach set: a request to Vault is all that matters, and its sender
+		 * holds a credential from then on */
+		if (!st_send_is_vault_request(&a, ret))
+			return 0;
+		st_join_reach(ST_REACH_VAULT);
+	}
 	s = st_call_begin(a.hook, (int)a.arg[0], ST_SINK_UNKNOWN);
 	if (!s)
 		return 0;
@@ -85,6 +122,7 @@ static __always_inline int st_send_exit(long ret, __u32 hook)
 	if (first && st_fd_is_socket(s->fd))
 		st_peek();
 	st_scan_stream();
+	st_join_if_found(s);
 	st_finish_call();
 	if (conn && st_tls_record(s))
 		conn = st_drop_vault_conn(s->fd);
@@ -92,6 +130,10 @@ static __always_inline int st_send_exit(long ret, __u32 hook)
 		conn = st_new_vault_conn(s);
 	if (!conn)
 		st_save_carry(s, c, s->fd);
+	/* where a secret went, or may have gone: a secret being learned right now is found
+	 * only by the rescan of the held copy, after its reader may have read it */
+	if (s->found_any || in_seq != learned_seq)
+		st_taint_fd(s->fd, s->found_any ? s->found_any - 1 : ~0u);
 	s->conn_id = conn;
 	if (conn)
 		st_copy_stream(ST_DATA_VAULT_OUT);

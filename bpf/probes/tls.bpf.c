@@ -16,6 +16,7 @@
 #include "targets/filter.bpf.h"
 #include "enrich/fdinfo.bpf.h"
 #include "detect/stream.bpf.h"
+#include "targets/reach.bpf.h"
 
 /* A session's carry lives beside the sockets' ones, under a key no fd has. */
 static __always_inline int st_tls_carry_fd(__u64 ssl)
@@ -81,6 +82,12 @@ static __always_inline int st_tls_write(__u64 ssl, __u64 buf, __u64 len, __u32 h
 
 	if (!st_is_traced() || !ssl || !buf || !len || (__s64)len < 0)
 		return 0;
+	if (!st_scans()) {
+		/* outside the reach set (node modes): only a request to Vault matters */
+		if (!st_user_vault_request(buf, len))
+			return 0;
+		st_join_reach(ST_REACH_VAULT);
+	}
 	if (st_tls_retry(ssl, buf, len))
 		return 0;
 	s = st_call_begin(hook, st_tls_fd(ssl), ST_SINK_UNKNOWN);
@@ -96,6 +103,7 @@ static __always_inline int st_tls_write(__u64 ssl, __u64 buf, __u64 len, __u32 h
 	if (first && s->fd >= 0)	/* the session's first request names its Host: before uses */
 		st_peek();
 	st_scan_stream();
+	st_join_if_found(s);
 	st_finish_call();
 	if (c) {
 		s->conn_id = c->id;
@@ -108,6 +116,10 @@ static __always_inline int st_tls_write(__u64 ssl, __u64 buf, __u64 len, __u32 h
 	} else {
 		st_save_carry(s, cy, carry_fd);
 	}
+	/* where a secret went, or may have gone: a secret being learned right now is found
+	 * only by the rescan of the held copy, after its reader may have read it */
+	if (s->found_any || in_seq != learned_seq)
+		st_taint_fd(s->fd, s->found_any ? s->found_any - 1 : ~0u);
 	if (s->conn_id)
 		st_copy_stream(ST_DATA_VAULT_OUT);
 	if (in_seq != learned_seq)
@@ -170,6 +182,7 @@ static __always_inline int st_tls_read_exit(long ret)
 	if (!s)
 		return 0;
 	/* as for a plain read: writes are held until these bytes are learned */
+	st_join_reach(ST_REACH_VAULT);
 	s->seq = __sync_fetch_and_add(&in_seq, 1) + 1;
 	s->conn_id = a.arg[5];
 	s->ssl = a.arg[0];

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* "Is this task traced?" and the header every record carries. */
+/* "Is this task traced?", "are its writes scanned?", the reach set, and the header every
+ * record carries. */
 #ifndef SECRETRACE_FILTER_BPF_H
 #define SECRETRACE_FILTER_BPF_H
 
@@ -22,10 +23,41 @@ static __always_inline bool st_is_traced(void)
 	return true;
 }
 
+/* Are this traced task's writes scanned? With -p and -- COMMAND every traced task's are; in
+ * the node modes, in reach scope, those of the reach set (one lookup). */
+static __always_inline bool st_scans(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (target_mode == ST_TARGET_PIDS || scan_scope == ST_SCOPE_EVERYTHING)
+		return true;
+	return bpf_map_lookup_elem(&traced, &tgid) != NULL;
+}
+
+/* A process joins the reach set (node modes): from now on its writes are scanned. True if
+ * it was not in it before. */
+static __always_inline bool st_reach(__u32 tgid, __u32 how)
+{
+	struct st_traced v = { .flags = how, .root_pid = tgid };
+	long err;
+
+	if (target_mode == ST_TARGET_PIDS)
+		return false;
+	err = bpf_map_update_elem(&traced, &tgid, &v, BPF_NOEXIST);
+	if (!err) {
+		st_count(ST_STAT_REACHED, 1);
+		return true;
+	}
+	if (err != -EEXIST)
+		st_count(ST_STAT_REACH_FULL, 1);
+	return false;
+}
+
 static __always_inline void st_fill_hdr(struct st_rec_hdr *h, __u32 type)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
 
 	h->type = type;
 	h->pid = id >> 32;
@@ -33,6 +65,9 @@ static __always_inline void st_fill_hdr(struct st_rec_hdr *h, __u32 type)
 	h->uid = (__u32)bpf_get_current_uid_gid();
 	h->ts_ns = bpf_ktime_get_boot_ns();
 	h->start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	h->reached = target_mode == ST_TARGET_PIDS || bpf_map_lookup_elem(&traced, &tgid);
+	h->pad = 0;
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 

@@ -23,7 +23,8 @@ Then the tracer's capacity, once each: in-kernel scan throughput per core (a 64 
 added cost, with 0, 1,000 and 10,000 secrets), the secret.violation events per second a
 file output takes with no loss (tools/bench/use_loop.c at rising rates under a deny-all
 policy), the tracer's CPU time and peak RSS holding 10,000 secrets, and the time from
-launch to tracer.start (and from the command's exit to the tracer's). Writes
+launch to tracer.start (and from the command's exit to the tracer's); the node modes' cost
+(tools/bench/node.py: a bystander under --all, the tracer on a busy node). Writes
 build/bench.json.
 """
 import json
@@ -36,6 +37,8 @@ import sys
 import tempfile
 import threading
 import time
+
+import node
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(TOP, "build")
@@ -283,6 +286,7 @@ def main():
             write_64k_10k, stats_10k = scan_10k(work, fetch)
             rates = event_rates(work, fetch)
             start_s, stop_s = start_stop(work)
+            node_report = node.run(TRACER, LOOP, parse, REPEATS, BUDGET_MS, work)
         finally:
             vault.terminate()
             vault.wait()
@@ -337,6 +341,7 @@ def main():
     print("holding 10,000 secrets: tracer CPU %d ms over the run, peak RSS %.1f MiB"
           % (cpu_ms, (stats_10k.get("peak_rss_kib") or 0) / 1024.0))
     print("launch to tracer.start: %.2f s; command exit to tracer exit: %.2f s" % (start_s, stop_s))
+    report["node"] = node_report
     with open(os.path.join(BUILD, "bench.json"), "w") as f:
         json.dump(report, f, indent=1)
     print("written: build/bench.json")

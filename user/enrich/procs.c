@@ -10,6 +10,8 @@
 
 #include "lib/log.h"
 #include "enrich/procs.h"
+#include "enrich/workload.h"
+#include "output/emit.h"
 #include "lib/u64map.h"
 
 #define PROCS_KEEP_EXITED 4096	/* exited processes remembered for late records */
@@ -38,7 +40,6 @@ int procs_init(void)
 static void proc_release(struct proc *p)
 {
 	free(p->exe);
-	free(p->container_id);
 	free(p->vault_addr);
 	free(p);
 }
@@ -74,31 +75,13 @@ static void set_entity(struct proc *p)
 	sodium_bin2hex(p->entity_id, sizeof(p->entity_id), h, sizeof(h));
 }
 
-/* A container runtime's id: the 64-hex-digit name in the process's cgroup path. */
-static char *container_of_pid(uint32_t pid)
+void procs_set_cgroup(struct proc *p, uint64_t cgroup_id)
 {
-	char path[64], line[1024];
-	char *id = NULL;
-	FILE *f;
+	struct workload *w = workload_of(cgroup_id, 0);
 
-	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	while (!id && fgets(line, sizeof(line), f)) {
-		char *p = line;
-		int run = 0;
-
-		for (; *p; p++) {
-			run = isxdigit((unsigned char)*p) && !isupper((unsigned char)*p) ? run + 1 : 0;
-			if (run == 64 && !isxdigit((unsigned char)p[1])) {
-				id = strndup(p - 63, 64);
-				break;
-			}
-		}
-	}
-	fclose(f);
-	return id;
+	p->cgroup_id = cgroup_id;
+	if (w)	/* else (the cgroup is gone already) the last one known stays */
+		p->wl = w;
 }
 
 static struct proc *proc_new(uint32_t pid)
@@ -170,8 +153,8 @@ static bool read_proc(struct proc *p)
 				break;
 		fclose(f);
 	}
-	if (!p->container_id)
-		p->container_id = container_of_pid(p->pid);
+	if (!p->wl)
+		p->wl = workload_of(0, p->pid);
 	set_entity(p);
 	return true;
 }
@@ -203,8 +186,13 @@ struct proc *procs_from_hdr(const struct st_rec_hdr *h)
 		proc_release(p);
 		p = NULL;
 	}
-	if (p)
+	if (p) {
+		/* a process may move to another cgroup (runc puts a container's first process in
+		 * its cgroup after forking it) */
+		if (h->cgroup_id && h->cgroup_id != p->cgroup_id)
+			procs_set_cgroup(p, h->cgroup_id);
 		return p;
+	}
 	p = proc_new(h->pid);
 	if (!p)
 		return NULL;
@@ -217,6 +205,8 @@ struct proc *procs_from_hdr(const struct st_rec_hdr *h)
 		p->start_ns = h->start_ns;
 		set_entity(p);
 	}
+	if (h->cgroup_id)
+		procs_set_cgroup(p, h->cgroup_id);
 	return p;
 }
 
@@ -251,12 +241,24 @@ struct proc *procs_exec(const struct st_rec_exec *r)
 		free(p->exe);
 		p->exe = strndup(r->exe + r->exe_off, r->exe_len);
 	}
-	if (!p->container_id)
-		p->container_id = container_of_pid(p->pid);
 	env = (char *)r->data + ST_ARGS_MAX;
 	addr = env_value(env, r->env_len, "VAULT_ADDR");
 	free(p->vault_addr);
 	p->vault_addr = addr ? strndup(addr, env + r->env_len - addr) : NULL;
+	return p;
+}
+
+struct proc *procs_reach(const struct st_rec_reach *r)
+{
+	struct proc *p = procs_from_hdr(&r->hdr);
+
+	if (!p)
+		return NULL;
+	/* what /proc could not tell (the process may be gone already) */
+	if (!p->ppid)
+		p->ppid = r->ppid;
+	if (!p->exe && r->exe_len && r->exe_off + r->exe_len <= ST_PATH_MAX)
+		p->exe = strndup(r->exe + r->exe_off, r->exe_len);
 	return p;
 }
 
@@ -278,7 +280,8 @@ struct proc *procs_fork(const struct st_rec_fork *r)
 	if (parent) {
 		memcpy(c->name, parent->name, sizeof(c->name));
 		c->exe = parent->exe ? strdup(parent->exe) : NULL;
-		c->container_id = parent->container_id ? strdup(parent->container_id) : NULL;
+		c->cgroup_id = parent->cgroup_id;
+		c->wl = parent->wl;
 		c->vault_addr = parent->vault_addr ? strdup(parent->vault_addr) : NULL;
 	}
 	set_entity(c);
@@ -320,4 +323,23 @@ bool procs_descends(uint32_t pid, uint32_t ancestor)
 		pid = p->ppid;
 	}
 	return false;
+}
+
+void ev_process(json_t *ev, const struct proc *p, uint32_t tid)
+{
+	char uid[16];
+
+	if (!p)
+		return;
+	ev_int(ev, "process.pid", p->pid);
+	ev_str(ev, "process.entity_id", p->entity_id);
+	if (tid)
+		ev_int(ev, "process.thread.id", tid);
+	ev_str(ev, "process.name", p->name);
+	ev_str(ev, "process.executable", p->exe);
+	if (p->ppid)
+		ev_int(ev, "process.parent.pid", p->ppid);
+	snprintf(uid, sizeof(uid), "%u", p->uid);
+	ev_str(ev, "user.id", uid);
+	workload_fields(ev, p->wl);
 }

@@ -5,9 +5,12 @@
 #define SECRETRACE_PROCS_H
 
 #include <stdbool.h>
+#include <jansson.h>
 #include <stdint.h>
 
 #include "secretrace.h"
+
+struct workload;
 
 struct proc {
 	uint32_t pid, ppid, uid;
@@ -15,7 +18,8 @@ struct proc {
 	char entity_id[33];
 	char name[ST_COMM_LEN];
 	char *exe;
-	char *container_id;
+	uint64_t cgroup_id;	/* the last one a record gave */
+	struct workload *wl;	/* its container and pod (workload.h), NULL if unknown */
 	char *vault_addr;	/* VAULT_ADDR from its environment */
 	bool exited;
 	bool maps_checked;	/* its mapped files were looked at for TLS libraries */
@@ -31,7 +35,14 @@ struct proc *procs_from_proc(uint32_t pid);
 struct proc *procs_lookup(uint32_t pid);
 struct proc *procs_exec(const struct st_rec_exec *r);
 struct proc *procs_fork(const struct st_rec_fork *r);
+/* A process joined the reach set (node modes): the record says who it is. */
+struct proc *procs_reach(const struct st_rec_reach *r);
 struct proc *procs_exit(const struct st_rec_exit *r);
+/* The process is (now) in this cgroup: its container and pod follow. */
+void procs_set_cgroup(struct proc *p, uint64_t cgroup_id);
+/* process.*, user.id, and the container and pod (workload.h); tid 0 leaves process.thread.id
+ * out. */
+void ev_process(json_t *ev, const struct proc *p, uint32_t tid);
 /* Is pid a descendant of ancestor (or ancestor itself), as far as is known? */
 bool procs_descends(uint32_t pid, uint32_t ancestor);
 

@@ -8,7 +8,6 @@
 #include "output/emit.h"
 #include "output/json_line.h"
 #include "lib/log.h"
-#include "enrich/procs.h"
 #include "lib/redact.h"
 #include "output/sinks.h"
 
@@ -196,25 +195,6 @@ json_t *ev_new(const char *action)
 	ev_str(ev, "event.action", action);
 	ev_str(ev, "host.name", host);
 	return ev;
-}
-
-void ev_process(json_t *ev, const struct proc *p, uint32_t tid)
-{
-	char uid[16];
-
-	if (!p)
-		return;
-	ev_int(ev, "process.pid", p->pid);
-	ev_str(ev, "process.entity_id", p->entity_id);
-	if (tid)
-		ev_int(ev, "process.thread.id", tid);
-	ev_str(ev, "process.name", p->name);
-	ev_str(ev, "process.executable", p->exe);
-	if (p->ppid)
-		ev_int(ev, "process.parent.pid", p->ppid);
-	snprintf(uid, sizeof(uid), "%u", p->uid);
-	ev_str(ev, "user.id", uid);
-	ev_str(ev, "container.id", p->container_id);
 }
 
 void ev_delivery(json_t *ev, const struct delivery *v)

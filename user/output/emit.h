@@ -8,7 +8,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct proc;
 struct delivery;
 
 int emit_init(const char *host_name);
@@ -23,8 +22,6 @@ json_t *ev_get(json_t *ev, const char *dotted);			/* NULL if absent */
 void ev_str(json_t *ev, const char *dotted, const char *s);	/* skips NULL */
 void ev_int(json_t *ev, const char *dotted, long long v);
 void ev_bool(json_t *ev, const char *dotted, bool v);
-/* process.*, user.id, container.id; tid 0 leaves process.thread.id out */
-void ev_process(json_t *ev, const struct proc *p, uint32_t tid);
 /* vault.* of the Vault response (or request) that delivered a secret; NULL adds nothing */
 void ev_delivery(json_t *ev, const struct delivery *v);
 /* Redact, number, serialize and write; frees ev. */

@@ -13,6 +13,7 @@
 #include "lib/log.h"
 #include "policy/policy.h"
 #include "enrich/procs.h"
+#include "enrich/workload.h"
 #include "lib/redact.h"
 #include "lib/u64map.h"
 #include "policy/uses.h"
@@ -208,7 +209,7 @@ static uint64_t template_sig(const char *use_key, const struct use *u, const str
 			     const struct delivery *d, const struct secret_entry *e,
 			     const struct sink_view *v, const char *rule)
 {
-	uint64_t gen = redact_generation(), h;
+	uint64_t gen = redact_generation(), h, wl[2];
 	uint32_t nums[6] = { u->hook, e->encoding, !!u->hdr->tid, v->path_truncated,
 			     p ? p->ppid : 0, p ? p->uid : 0 };
 	struct sig g = { .n = 0 };
@@ -226,7 +227,10 @@ static uint64_t template_sig(const char *use_key, const struct use *u, const str
 	if (p) {
 		sig_str(&g, p->name);
 		sig_str(&g, p->exe);
-		sig_str(&g, p->container_id);
+		/* the container and pod fields: its cgroup, and whether the pod is named yet */
+		wl[0] = p->cgroup_id;
+		wl[1] = p->wl && p->wl->pod;
+		sig_add(&g, wl, sizeof(wl));
 	}
 	if (d) {
 		sig_str(&g, d->request_id);

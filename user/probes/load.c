@@ -66,6 +66,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 int probes_check(struct probes *p, char *err, size_t errlen)
 {
 	struct stat st;
+	int ret;
 
 	memset(p, 0, sizeof(*p));
 	libbpf_set_print(libbpf_print);
@@ -80,15 +81,22 @@ int probes_check(struct probes *p, char *err, size_t errlen)
 		return -ENOTSUP;
 	}
 	if (stat(TRACEFS "/events", &st)) {
-		/* as bpftool does: tracepoint attachment needs tracefs */
-		if (mount("nodev", TRACEFS, "tracefs", 0, NULL)) {
+		/* as bpftool does: tracepoint attachment needs tracefs. It stays mounted: it is
+		 * the system's, and another tracer (a second secretrace) may be attaching */
+		if (mount("nodev", TRACEFS, "tracefs", 0, NULL) && errno != EBUSY) {
 			snprintf(err, errlen, "cannot mount tracefs on %s: %s", TRACEFS,
 				 strerror(errno));
 			return -errno;
 		}
-		p->mounted_tracefs = true;
+		st_debug("mounted tracefs on %s", TRACEFS);
 	}
-	if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) != 1) {
+	ret = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL);
+	if (ret < 0 && (ret == -EPERM || ret == -EACCES)) {
+		snprintf(err, errlen, "not permitted to use BPF (%s): secretrace needs CAP_BPF and "
+			 "CAP_PERFMON, or CAP_SYS_ADMIN", strerror(-ret));
+		return ret;
+	}
+	if (ret != 1) {
 		snprintf(err, errlen, "this kernel lacks BPF ring buffers (Linux 5.8 or later needed)");
 		return -ENOTSUP;
 	}
@@ -152,6 +160,7 @@ int probes_load(struct probes *p, const struct probes_cfg *cfg, char *err, size_
 	}
 	p->skel = s;
 	s->rodata->target_mode = cfg->target_mode;
+	s->rodata->scan_scope = cfg->scan_scope;
 	s->rodata->self_tgid = getpid();
 	s->rodata->scan_limit = cfg->scan_limit;
 	s->rodata->hold_limit = cfg->hold_limit;
@@ -341,9 +350,6 @@ void probes_destroy(struct probes *p)
 	p->prefilter = NULL;
 	secretrace_bpf__destroy(p->skel);
 	p->skel = NULL;
-	if (p->mounted_tracefs)
-		umount2(TRACEFS, MNT_DETACH);
-	p->mounted_tracefs = false;
 }
 
 int probes_trace_pid(struct probes *p, uint32_t pid, uint32_t root)

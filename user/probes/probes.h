@@ -16,6 +16,7 @@ struct bpf_program;
 
 struct probes_cfg {
 	uint32_t target_mode;
+	uint32_t scan_scope;
 	uint64_t scan_limit;
 	uint64_t hold_limit;
 	uint32_t ringbuf_bytes;
@@ -32,7 +33,6 @@ struct probes {
 	int nfailed;
 	uint64_t *prefilter;	/* the mmapped bitmap */
 	bool uprobe_multi;	/* the kernel has uprobe_multi links (6.6): uprobes go on as those */
-	bool mounted_tracefs;
 };
 
 /* Root, BTF, tracefs, bpf_loop: one clear line in err on failure. */

@@ -14,6 +14,8 @@
 static const char usage[] =
 	"Usage: secretrace [OPTIONS] -- COMMAND [ARG...]   run COMMAND traced from its first instruction\n"
 	"       secretrace [OPTIONS] -p PID [-p PID ...]   trace running processes and their descendants\n"
+	"       secretrace [OPTIONS] --cgroup PATH ...     every process in cgroup v2 subtrees\n"
+	"       secretrace [OPTIONS] --all                 every process on the node\n"
 	"       secretrace correlate --vault-audit FILE [EVENTS_FILE]   join events with Vault's audit log\n"
 	"\n"
 	"Learns the secrets traced processes receive from HashiCorp Vault and reports, as ECS JSON\n"
@@ -32,6 +34,24 @@ static const char usage[] =
 	"                           forbids is a secret.violation\n"
 	"  -u, --user USER          with -- COMMAND: run COMMAND as USER\n"
 	"  -p, --pid PID            trace PID and its descendants (repeatable)\n"
+	"      --cgroup PATH        every process in this cgroup v2 subtree, present and future\n"
+	"                           (repeatable; under /sys/fs/cgroup unless absolute there)\n"
+	"      --all                every process on the node but secretrace itself\n"
+	"      --scan SCOPE         with --cgroup/--all: reach (default: learn from every process,\n"
+	"                           scan the writes of those that received a secret and their\n"
+	"                           descendants) or everything (scan every process's writes)\n"
+	"      --metrics ADDR:PORT  Prometheus text at /metrics, /healthz, /readyz (127.0.0.1\n"
+	"                           unless an address is given: :9102, 0.0.0.0:9102, [::]:9102)\n"
+	"\n"
+	"Containers and pods (docs/node-modes.md):\n"
+	"      --runtime-state DIR  a container runtime's state (repeatable): /run/containerd,\n"
+	"                           /run/containers, /run/docker, or its bundles' directory\n"
+	"                           (default: each of those runtimes' usual places)\n"
+	"      --kube-api URL       the Kubernetes API server (default: in-cluster, from\n"
+	"                           KUBERNETES_SERVICE_HOST/_PORT); its pods name containers\n"
+	"      --kube-token-file F  the bearer token (default: the service account's)\n"
+	"      --kube-ca-file F     the API server's CA (default: the service account's)\n"
+	"      --node-name NAME     this node, whose pods are watched (default: $NODE_NAME)\n"
 	"      --linger SECONDS     after COMMAND exits, follow its descendants this long (default 2)\n"
 	"      --repeat-interval S  report repeated identical uses at most every S seconds (default 60)\n"
 	"      --scan-limit BYTES   bytes of one call scanned; the rest is counted (default 65536)\n"
@@ -67,14 +87,16 @@ static const char usage[] =
 	"\n"
 	"Exit status: with -- COMMAND, the command's own; 125 if secretrace fails, 126 if COMMAND\n"
 	"cannot be run, 127 if it is not found. With -p: 0 once stopped (SIGINT/SIGTERM) or every\n"
-	"traced process has exited, 1 on a runtime failure, 2 on a usage error.\n"
+	"traced process has exited, 1 on a runtime failure, 2 on a usage error. With --cgroup or --all:\n"
+	"0 once stopped (SIGINT/SIGTERM), 1 on a runtime failure, 2 on a usage error.\n"
 	"\n"
 	"Examples:\n"
 	"  sudo secretrace -u agent -- ./my-agent --config agent.yaml\n"
 	"  sudo secretrace -o file:/var/log/secretrace.json -p 1234 -p 5678\n"
 	"  sudo secretrace -o syslog+tls://siem.internal:6514 --ca-file /etc/ssl/siem-ca.pem -p 1234\n"
 	"  sudo secretrace -o https://es.internal:9200/secretrace/_bulk --http-auth-env ES_AUTH -p 1234\n"
-	"  sudo secretrace --vault-addr https://vault.internal:8200 -- python3 agent.py\n";
+	"  sudo secretrace --vault-addr https://vault.internal:8200 -- python3 agent.py\n"
+	"  sudo secretrace --all --vault-addr https://vault.vault.svc:8200 -o file:/var/log/st.json\n";
 
 enum {
 	OPT_VAULT_ADDR = 256,
@@ -98,6 +120,15 @@ enum {
 	OPT_BATCH_BYTES,
 	OPT_BATCH_WAIT,
 	OPT_POLICY,
+	OPT_CGROUP,
+	OPT_ALL,
+	OPT_SCAN,
+	OPT_METRICS,
+	OPT_RUNTIME_STATE,
+	OPT_KUBE_API,
+	OPT_KUBE_TOKEN_FILE,
+	OPT_KUBE_CA_FILE,
+	OPT_NODE_NAME,
 	OPT_RING_BUFFER,
 };
 
@@ -128,6 +159,15 @@ static const struct option options[] = {
 	{ "batch-bytes", required_argument, NULL, OPT_BATCH_BYTES },
 	{ "batch-wait", required_argument, NULL, OPT_BATCH_WAIT },
 	{ "policy", required_argument, NULL, OPT_POLICY },
+	{ "cgroup", required_argument, NULL, OPT_CGROUP },
+	{ "all", no_argument, NULL, OPT_ALL },
+	{ "scan", required_argument, NULL, OPT_SCAN },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
+	{ "runtime-state", required_argument, NULL, OPT_RUNTIME_STATE },
+	{ "kube-api", required_argument, NULL, OPT_KUBE_API },
+	{ "kube-token-file", required_argument, NULL, OPT_KUBE_TOKEN_FILE },
+	{ "kube-ca-file", required_argument, NULL, OPT_KUBE_CA_FILE },
+	{ "node-name", required_argument, NULL, OPT_NODE_NAME },
 	{ "ring-buffer", required_argument, NULL, OPT_RING_BUFFER },
 	{ NULL, 0, NULL, 0 },
 };
@@ -156,8 +196,9 @@ static bool number(const char *opt, const char *s, unsigned long long lo, unsign
 
 enum cli_result cli_parse(int argc, char **argv, struct config *c)
 {
+	bool scan_given = false;
 	unsigned long long v;
-	int opt, i;
+	int opt, i, modes;
 
 	memset(c, 0, sizeof(*c));
 	c->linger_s = 2;
@@ -296,6 +337,56 @@ enum cli_result cli_parse(int argc, char **argv, struct config *c)
 		case OPT_POLICY:
 			c->policy_file = optarg;
 			break;
+		case OPT_CGROUP:
+			if (c->ncgroups == CLI_MAX_CGROUPS) {
+				fprintf(stderr, "secretrace: at most %d --cgroup\n", CLI_MAX_CGROUPS);
+				return CLI_USAGE;
+			}
+			c->cgroups[c->ncgroups++] = optarg;
+			break;
+		case OPT_ALL:
+			c->all = true;
+			break;
+		case OPT_SCAN:
+			if (!strcmp(optarg, "reach")) {
+				c->scan_scope = ST_SCOPE_REACH;
+			} else if (!strcmp(optarg, "everything")) {
+				c->scan_scope = ST_SCOPE_EVERYTHING;
+			} else {
+				fprintf(stderr, "secretrace: --scan %s: expected reach or everything\n",
+					optarg);
+				return CLI_USAGE;
+			}
+			scan_given = true;
+			break;
+		case OPT_METRICS:
+			c->metrics = optarg;
+			break;
+		case OPT_RUNTIME_STATE:
+			if (c->nstate_dirs == CLI_MAX_STATE_DIRS) {
+				fprintf(stderr, "secretrace: at most %d --runtime-state\n",
+					CLI_MAX_STATE_DIRS);
+				return CLI_USAGE;
+			}
+			c->state_dirs[c->nstate_dirs++] = optarg;
+			break;
+		case OPT_KUBE_API:
+			if (strncmp(optarg, "https://", 8) && strncmp(optarg, "http://", 7)) {
+				fprintf(stderr, "secretrace: --kube-api %s: expected https://HOST:PORT\n",
+					optarg);
+				return CLI_USAGE;
+			}
+			c->kube_api = optarg;
+			break;
+		case OPT_KUBE_TOKEN_FILE:
+			c->kube_token_file = optarg;
+			break;
+		case OPT_KUBE_CA_FILE:
+			c->kube_ca_file = optarg;
+			break;
+		case OPT_NODE_NAME:
+			c->node_name = optarg;
+			break;
 		case 'v':
 			c->verbose = true;
 			break;
@@ -327,12 +418,19 @@ enum cli_result cli_parse(int argc, char **argv, struct config *c)
 		fprintf(stderr, "secretrace: -- must be followed by a command\n");
 		return CLI_USAGE;
 	}
-	if (!c->command && !c->npids) {
-		fprintf(stderr, "secretrace: nothing to trace: give -- COMMAND or -p PID (see --help)\n");
+	modes = !!c->command + !!c->npids + !!c->ncgroups + c->all;
+	if (!modes) {
+		fprintf(stderr, "secretrace: nothing to trace: give -- COMMAND, -p PID, --cgroup PATH "
+			"or --all (see --help)\n");
 		return CLI_USAGE;
 	}
-	if (c->command && c->npids) {
-		fprintf(stderr, "secretrace: give either -- COMMAND or -p PID, not both\n");
+	if (modes > 1) {
+		fprintf(stderr, "secretrace: give one of -- COMMAND, -p PID, --cgroup PATH and --all\n");
+		return CLI_USAGE;
+	}
+	if (scan_given && !cli_node_mode(c)) {
+		fprintf(stderr, "secretrace: --scan needs --cgroup or --all (-p and -- COMMAND scan "
+			"every traced process)\n");
 		return CLI_USAGE;
 	}
 	if (c->user && !c->command) {

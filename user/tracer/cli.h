@@ -13,11 +13,22 @@
 #define CLI_MAX_PIDS 256
 #define CLI_MAX_OUTPUTS 8
 #define CLI_MAX_VAULT 16
+#define CLI_MAX_CGROUPS 64
+#define CLI_MAX_STATE_DIRS 8
 
 struct config {
 	char **command;		/* NULL unless -- COMMAND */
 	pid_t pids[CLI_MAX_PIDS];
 	int npids;
+	const char *cgroups[CLI_MAX_CGROUPS];	/* --cgroup */
+	int ncgroups;
+	bool all;			/* --all */
+	uint32_t scan_scope;		/* --scan: enum st_scan_scope */
+	const char *metrics;		/* --metrics ADDR:PORT */
+	/* where pods are named: the runtimes' state, the Kubernetes API (enrich/pods.h) */
+	const char *state_dirs[CLI_MAX_STATE_DIRS + 1];	/* --runtime-state, NULL-terminated */
+	int nstate_dirs;
+	const char *kube_api, *kube_token_file, *kube_ca_file, *node_name;
 	const char *outputs[CLI_MAX_OUTPUTS];
 	int noutputs;
 	const char *vault_addrs[CLI_MAX_VAULT];
@@ -39,6 +50,12 @@ enum cli_result { CLI_RUN = 0, CLI_EXIT_OK, CLI_USAGE };
 
 /* Parses argv into c; prints help/version or a one-line usage error itself. */
 enum cli_result cli_parse(int argc, char **argv, struct config *c);
+/* Node modes (--cgroup, --all): the tracer runs until stopped, and --scan applies. */
+static inline bool cli_node_mode(const struct config *c)
+{
+	return c->all || c->ncgroups;
+}
+
 /* The exit status for the tracer's own failures: 125 with -- COMMAND, else usage 2. */
 int cli_usage_status(const struct config *c);
 

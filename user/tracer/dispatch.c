@@ -125,6 +125,10 @@ static void on_exec(struct events_ctx *c, const struct st_rec_exec *r)
 			st_warn("VAULT_ADDR of pid %u: %s", p->pid, err);
 	}
 	events_flush_starts(0, false, p->pid);	/* the previous image's, if still waiting */
+	/* node modes: process.start only for the processes that hold a secret (the reach set);
+	 * every other exec on the node is not news */
+	if (!r->hdr.reached)
+		return;
 
 	for (i = 0; i < n; i++)
 		count += !r->data[i];
@@ -169,6 +173,8 @@ static void on_connect(struct events_ctx *c, const struct st_rec_connect *r)
 		p->maps_checked = true;
 		tls_attach_process(c->probes, p->pid);
 	}
+	if (!r->hdr.reached)	/* node modes: as for process.start */
+		return;
 	ev = ev_new("network.connect");
 	ev_time(ev, r->hdr.ts_ns);
 	ev_process(ev, p, r->hdr.tid);
@@ -308,6 +314,10 @@ int events_handle(void *ctx, void *data, size_t size)
 	case ST_REC_UNSCANNED:
 		NEED(struct st_rec_unscanned);
 		on_unscanned(data);
+		break;
+	case ST_REC_REACH:
+		NEED(struct st_rec_reach);
+		procs_reach(data);
 		break;
 	}
 	return 0;

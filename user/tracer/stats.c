@@ -30,7 +30,8 @@ static const struct {
 	{ ST_STAT_LOST_PROC, "ringbuf_full_process", "process or connection records lost: ring buffer full", false },
 	{ ST_STAT_MATCHES_DROPPED, "matches_per_call", "secrets past the per-call match limit not reported", false },
 	{ ST_STAT_STASH_FULL, "stash_full", "TLS reads not learned from: argument stash full", false },
-	{ ST_STAT_TRACED_FULL, "traced_full", "child processes not traced: traced-process map full", false },
+	{ ST_STAT_TRACED_FULL, "traced_full", "child processes or cgroups not traced: traced map full", false },
+	{ ST_STAT_REACH_FULL, "reach_full", "processes that received a secret not scanned: reach set full", false },
 	{ ST_STAT_HOLD_OVERFLOW, "hold_overflow", "bytes written while learning not rescanned: hold bound reached", true },
 	{ ST_STAT_VAULT_TRUNCATED, "vault_truncated", "Vault response bytes not learned: per-call copy limit", true },
 };
@@ -129,6 +130,8 @@ void stats_fill_stop(json_t *ev)
 	ev_int(ev, "secretrace.stats.uses", (long long)uses_reported());
 	ev_int(ev, "secretrace.stats.violations", (long long)uses_violations());
 	ev_int(ev, "secretrace.stats.redacted", (long long)redact_count());
+	if (seen[ST_STAT_REACHED])
+		ev_int(ev, "secretrace.stats.reached", (long long)seen[ST_STAT_REACHED]);
 	stats_fill_usage(ev);
 	/* after stats_poll: its tracer.loss events are among them */
 	ev_int(ev, "secretrace.stats.undelivered", (long long)sinks_undelivered());

@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * e2e agent small enough to be a container's whole image (built static): read a KV v2 secret
+ * over plain HTTP and send its api_key to a TCP receiver, both on 127.0.0.1.
+ * usage: kv_send VAULT_PORT TOKEN_FILE PORT
+ * (TOKEN_FILE holds the token alone, as the harness's token_file() writes it.)
+ */
+#include "agent.h"
+
+int main(int argc, char **argv)
+{
+	static char resp[1 << 16], req[1024], token[256], key[512], line[600];
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: kv_send VAULT_PORT TOKEN_FILE PORT\n");
+		return 2;
+	}
+	fd = open(argv[2], O_RDONLY);
+	if (fd < 0)
+		die("open token");
+	n = read(fd, token, sizeof(token) - 1);
+	close(fd);
+	token[n > 0 ? n : 0] = 0;
+	token[strcspn(token, "\r\n")] = 0;
+	fd = connect_in("127.0.0.1", atoi(argv[1]), SOCK_STREAM);
+	snprintf(req, sizeof(req), "GET /v1/secret/data/agent/openai HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+		 "X-Vault-Token: %s\r\nConnection: close\r\n\r\n", token);
+	write_all(fd, req, strlen(req));
+	while (got < sizeof(resp) - 1 && (n = read(fd, resp + got, sizeof(resp) - 1 - got)) > 0)
+		got += n;
+	close(fd);
+	resp[got] = 0;
+	json_copy(resp, "api_key", key, sizeof(key));
+	snprintf(line, sizeof(line), "key=%s\n", key);
+	fd = connect_in("127.0.0.1", atoi(argv[3]), SOCK_STREAM);
+	write_all(fd, line, strlen(line));
+	close(fd);
+	return 0;
+}
