@@ -5,6 +5,7 @@ file, a unix socket and a TCP connection; a process that got the same value by a
 write reaches (the stand-in's own log) is outside the reach set: not scanned in the default
 scope, reported with --scan everything.
 """
+import json
 import os
 import signal
 import subprocess
@@ -298,3 +299,77 @@ def test_podman_container_attributed():
                 "container fields %r/%r, podman inspect says %s:%s" % (
                     get(e, "container.id"), get(e, "container.runtime"), inspect,
                     describe_all([e]))
+
+
+def containerd_bundle(state, cid, pod_uid, pod, namespace, container, image):
+    """A container's OCI bundle as containerd's CRI plugin leaves it on a node: its
+    config.json's annotations name the pod (tests/data/kube has a whole real one)."""
+    with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                           "data", "kube", "runtime-containerd-container.json")) as f:
+        cfg = json.load(f)
+    cfg["annotations"].update({
+        "io.kubernetes.cri.container-name": container,
+        "io.kubernetes.cri.image-name": image,
+        "io.kubernetes.cri.sandbox-name": pod,
+        "io.kubernetes.cri.sandbox-namespace": namespace,
+        "io.kubernetes.cri.sandbox-uid": pod_uid,
+    })
+    d = os.path.join(state, "io.containerd.runtime.v2.task", "k8s.io", cid)
+    os.makedirs(d)
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(cfg, f)
+
+
+@timeout(120)
+def test_secret_crosses_pods_over_a_unix_socket():
+    """--cgroup on a node's kubepods.slice, pods named by containerd's bundles
+    (--runtime-state): a secret fetched in pod A and passed over a unix socket to a process of
+    pod B, which sends it on, is reported in both pods, each use naming its container, pod and
+    namespace, and the unix send naming the receiving process."""
+    with Workspace() as ws:
+        vault = ws.vault()
+        rx = ws.tcp_receiver()
+        tok = vault.token_file()
+        cgs = CgroupTree(ws)
+        base = "secretrace-e2e-%d" % os.getpid()
+        pods = {"a": (POD1, CID1, "agent-a-0", "team-a", "fetcher"),
+                "b": (POD2, CID2, "relay-b-0", "team-b", "relay")}
+        state = ws.mkdir("containerd")
+        cg = {}
+        for k, (uid, cid, pod, ns, ctr) in pods.items():
+            containerd_bundle(state, cid, uid, pod, ns, ctr, "localhost/%s:1" % ctr)
+            cg[k] = cgs.make("%s/kubepods.slice/kubepods-besteffort.slice/"
+                             "kubepods-besteffort-pod%s.slice/cri-containerd-%s.scope"
+                             % (base, uid.replace("-", "_"), cid))
+        sock = ws.path("shared.sock")
+        node = [PY, agent("py_node.py")]
+        server = cgs.run_in(ws, cg["b"], node + ["serve", "--unix", sock, "--tcp", str(rx.port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        assert server.stdout.readline().strip() == b"ready"
+        tr = ws.start_tracer(["--cgroup", base + "/kubepods.slice", "--runtime-state", state])
+        tr.wait_event(lambda e: get(e, "event.action") == "tracer.start", 30, "tracer.start")
+        fetcher = cgs.run_in(ws, cg["a"], node + ["fetch", vault.url, tok, "--unix", sock])
+        assert fetcher.wait(30) == 0 and server.wait(30) == 0, "a role failed"
+        api = vault.issued_one("secret/data/agent/openai", "api_key")
+        rx.wait_bytes(len("served key=%s\n" % api["value"]))
+        wait_for(lambda: uses_of_pid(tr.events(), server.pid), 20, "pod B's use")
+        run = tr.stop(signal.SIGTERM)
+        assert run.rc == 0, "secretrace exit %s; stderr %s" % (run.rc, run.stderr)
+        check_common(run.events)
+        for k, p, transport in (("a", fetcher, "unix"), ("b", server, "tcp")):
+            uid, cid, pod, ns, ctr = pods[k]
+            uses = [e for e in uses_of_pid(run.events, p.pid)
+                    if get(e, "network.transport") == transport]
+            assert uses, "no %s use by pod %s's process:%s" % (transport, k, describe_all(
+                uses_of_pid(run.events, p.pid)))
+            e = uses[0]
+            want = {"container.id": cid, "container.runtime": "containerd",
+                    "container.name": ctr, "container.image.name": "localhost/%s:1" % ctr,
+                    "orchestrator.type": "kubernetes", "orchestrator.namespace": ns,
+                    "orchestrator.resource.type": "pod", "orchestrator.resource.name": pod,
+                    "orchestrator.resource.id": uid, "vault.request_id": api["request_id"]}
+            got = {f: get(e, f) for f in want}
+            assert got == want, "pod %s's use: %s, want %s" % (k, got, want)
+        unix = [e for e in uses_of_pid(run.events, fetcher.pid)
+                if get(e, "network.transport") == "unix"][0]
+        assert get(unix, "secretrace.peer.pid") == server.pid, describe_all([unix])
