@@ -149,7 +149,8 @@ static void test_metrics_text(void **state)
 	metrics_publish(&s);
 	get("/metrics", &r);
 	assert_int_equal(r.status, 200);
-	assert_non_null(strstr(r.headers, "Content-Type: text/plain; version=0.0.4; charset=utf-8"));
+	assert_non_null(strstr(r.headers,
+			       "Content-Type: text/plain; version=0.0.4; charset=utf-8"));
 	assert_non_null(strstr(r.body,
 		"# HELP secretrace_events_total Events written, by event.action.\n"
 		"# TYPE secretrace_events_total counter\n"
@@ -292,8 +293,8 @@ static void test_not_found_and_methods(void **state)
 	get("/metrics?name[]=x", &r);	/* the query is not the path */
 	assert_int_equal(r.status, 200);
 	assert_int_equal(request_on(AF_INET, "POST", "/metrics",
-				    "Content-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello", &r),
-			 0);
+				    "Content-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello",
+				    &r), 0);
 	assert_int_equal(r.status, 405);
 	assert_non_null(strstr(r.headers, "Allow: GET, HEAD"));
 	assert_int_equal(request_on(AF_INET, "DELETE", "/healthz", NULL, &r), 0);

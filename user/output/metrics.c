@@ -368,7 +368,8 @@ int metrics_start(const char *spec, char *err, size_t errlen)
 				       MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTIONS_MAX,
 				       MHD_OPTION_CONNECTION_TIMEOUT,
 				       (unsigned int)CONNECTION_TIMEOUT_S,
-				       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+				       MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+				       (size_t)CONNECTION_MEMORY,
 				       MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	starting = false;
