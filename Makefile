@@ -8,7 +8,8 @@ BUILD := build
 CLANG ?= clang
 BPFTOOL ?= bpftool
 CC ?= gcc
-PKGS := libbpf libelf zlib jansson libsodium libcap libnghttp2 libcurl openssl yaml-0.1 capstone libdw
+PKGS := libbpf libelf zlib jansson libsodium libcap libseccomp libmicrohttpd libnghttp2 libcurl \
+	openssl yaml-0.1 capstone libdw
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
 ifeq ($(V),1)
@@ -31,10 +32,10 @@ USER_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser -I$(BUILD) -MMD -MP \
 	-DSECRETRACE_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-# libcurl and OpenSSL are not linked: curl_lazy.c and openssl_lazy.c load them when an
-# output that needs them is opened.
-LDLIBS += $(shell pkg-config --libs $(filter-out libcurl openssl,$(PKGS)) 2>/dev/null) -lhttp_parser \
-	-lpthread
+# libcurl, OpenSSL and libmicrohttpd are not linked: curl_lazy.c and openssl_lazy.c load the
+# first two when an output that needs them is opened, output/metrics.c the third for --metrics.
+LDLIBS += $(shell pkg-config --libs $(filter-out libcurl openssl libmicrohttpd,$(PKGS)) \
+	2>/dev/null) -lhttp_parser -lpthread
 
 .PHONY: all clean install deps check-deps demo test layout unit bpftest e2e bench fpbench vmlinux fuzz
 all: $(BUILD)/secretrace

@@ -6,8 +6,8 @@ set -euo pipefail
 PACKAGES=(
 	# build
 	clang llvm make pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev libjansson-dev
-	libhttp-parser-dev libsodium-dev libcap-dev libnghttp2-dev libyaml-dev
-	libcurl4-openssl-dev libssl-dev libcapstone-dev libdw-dev
+	libhttp-parser-dev libsodium-dev libcap-dev libseccomp-dev libmicrohttpd-dev libnghttp2-dev
+	libyaml-dev libcurl4-openssl-dev libssl-dev libcapstone-dev libdw-dev
 	# tests
 	libcmocka-dev libclang-rt-14-dev curl python3 python3-hvac python3-requests iproute2 procps
 	util-linux

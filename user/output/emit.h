@@ -35,6 +35,11 @@ void ev_emit_failed(void);
 size_t ev_format_time(char out[EV_TIME_LEN], uint64_t boot_ns);
 void ev_format_id(char uuid[EV_ID_LEN]);
 uint64_t emit_count(void);
+/* Events ev_emit wrote, by event.action: the i-th action written, with its count in *n; NULL
+ * past the last. */
+const char *emit_count_by_action(size_t i, uint64_t *n);
+/* Events written from a template (template.h), whose action only their caller knows. */
+uint64_t emit_count_templated(void);
 /* events that could not be serialized (out of memory): lost */
 uint64_t emit_failed(void);
 uint64_t boot_to_unix_ns(uint64_t boot_ns);

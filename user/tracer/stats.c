@@ -1,21 +1,36 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "output/emit.h"
 #include "detect/hold.h"
 #include "learn/conn.h"
 #include "lib/log.h"
 #include "probes/probes.h"
+#include "output/metrics.h"
 #include "lib/redact.h"
+#include "secretrace.skel.h"
 #include "output/sinks.h"
 #include "tracer/stats.h"
 #include "policy/uses.h"
 
 static struct probes *probes;
 static uint64_t seen[ST_STAT_MAX], seen_recursion, seen_emit_failed, lost_total;
+/* Every loss reported so far, by reason (the metrics endpoint's); reasons are static strings */
+static struct {
+	const char *reason;
+	uint64_t n;
+	bool bytes;
+} by_reason[METRICS_MAX_LOSSES];
+static size_t nreasons;
+/* The ring buffer's consumer and producer pages, read-only, for its fill */
+static const volatile unsigned long *rb_pos;
+static size_t rb_page, rb_size;
 
 /* Kernel counters that mean something was lost, and how tracer.loss names them. Events
  * (records, lines) add up in secretrace.stats.lost; bytes have counters of their own. */
@@ -36,11 +51,56 @@ static const struct {
 	{ ST_STAT_VAULT_TRUNCATED, "vault_truncated", "Vault response bytes not learned: per-call copy limit", true },
 };
 
+static void count_reason(const char *reason, uint64_t n, bool bytes)
+{
+	size_t i;
+
+	for (i = 0; i < nreasons; i++)
+		if (!strcmp(by_reason[i].reason, reason)) {
+			by_reason[i].n += n;
+			return;
+		}
+	if (nreasons < METRICS_MAX_LOSSES) {
+		by_reason[nreasons].reason = reason;
+		by_reason[nreasons].n = n;
+		by_reason[nreasons++].bytes = bytes;
+	}
+}
+
+/* Mapped now, while the ring buffer's map can still be mapped by a tracer with every right. */
+static void map_ringbuf(void)
+{
+	struct bpf_map *m = probes && probes->skel ? probes->skel->maps.events : NULL;
+	void *pos;
+
+	if (rb_pos)
+		munmap((void *)rb_pos, 2 * rb_page);
+	rb_pos = NULL;
+	if (!m || bpf_map__fd(m) < 0)
+		return;
+	rb_page = sysconf(_SC_PAGESIZE);
+	rb_size = bpf_map__max_entries(m);
+	pos = mmap(NULL, 2 * rb_page, PROT_READ, MAP_SHARED, bpf_map__fd(m), 0);
+	if (pos == MAP_FAILED)
+		st_debug("ring buffer positions not mapped: %s", strerror(errno));
+	else
+		rb_pos = pos;
+}
+
 void stats_init(struct probes *p)
 {
+	size_t i;
+
 	probes = p;
 	memset(seen, 0, sizeof(seen));
 	seen_recursion = seen_emit_failed = lost_total = 0;
+	/* the reasons known here count from 0, so that their series exist from the start */
+	nreasons = 0;
+	for (i = 0; i < sizeof(losses) / sizeof(losses[0]); i++)
+		count_reason(losses[i].reason, 0, losses[i].bytes);
+	count_reason("recursion_miss", 0, false);
+	count_reason("out_of_memory", 0, false);
+	map_ringbuf();
 }
 
 /* output: the output that lost events (secretrace.lost.output), NULL for the tracer's own;
@@ -58,6 +118,7 @@ static void loss_at(const char *reason, const char *what, uint64_t n, const char
 	ev_emit(ev);
 	if (!bytes)
 		lost_total += n;
+	count_reason(reason, n, bytes);
 	st_warn("%llu %s", (unsigned long long)n, what);
 }
 
@@ -135,4 +196,52 @@ void stats_fill_stop(json_t *ev)
 	stats_fill_usage(ev);
 	/* after stats_poll: its tracer.loss events are among them */
 	ev_int(ev, "secretrace.stats.undelivered", (long long)sinks_undelivered());
+}
+
+static void add_count(struct metrics_count *c, size_t *n, size_t max, const char *name,
+		      uint64_t v, bool bytes)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (!strcmp(c[i].name, name)) {
+			c[i].value += v;
+			return;
+		}
+	if (*n < max) {
+		snprintf(c[*n].name, sizeof(c[*n].name), "%s", name);
+		c[*n].value = v;
+		c[(*n)++].bytes = bytes;
+	}
+}
+
+void stats_fill_metrics(struct metrics_snapshot *s)
+{
+	const char *a;
+	uint64_t n, cons, prod;
+	size_t i;
+
+	memset(s, 0, sizeof(*s));
+	for (i = 0; (a = emit_count_by_action(i, &n)); i++)
+		add_count(s->events, &s->nevents, METRICS_MAX_ACTIONS, a, n, false);
+	/* only violations are rendered from templates (policy/uses.c) */
+	if (emit_count_templated())
+		add_count(s->events, &s->nevents, METRICS_MAX_ACTIONS, "secret.violation",
+			  emit_count_templated(), false);
+	for (i = 0; i < nreasons; i++)
+		add_count(s->lost, &s->nlost, METRICS_MAX_LOSSES, by_reason[i].reason,
+			  by_reason[i].n, by_reason[i].bytes);
+	s->bytes_scanned = seen[ST_STAT_BYTES_SCANNED];
+	s->bytes_not_scanned = seen[ST_STAT_BYTES_NOT_SCANNED] + seen[ST_STAT_BYTES_UNSCANNABLE];
+	s->secrets = learner_secrets();
+	s->undelivered = sinks_undelivered();
+	if (!probes || !probes->skel)
+		return;
+	s->probes_failed = probes->nfailed;
+	s->traced_processes = probes_traced_count(probes);
+	if (rb_pos && rb_size) {
+		cons = __atomic_load_n(&rb_pos[0], __ATOMIC_ACQUIRE);
+		prod = __atomic_load_n(&rb_pos[rb_page / sizeof(*rb_pos)], __ATOMIC_ACQUIRE);
+		s->ringbuf_fill = prod > cons ? (double)(prod - cons) / rb_size : 0;
+	}
 }

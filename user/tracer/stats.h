@@ -7,11 +7,15 @@
 #include <jansson.h>
 
 struct probes;
+struct metrics_snapshot;
 
 void stats_init(struct probes *p);
 /* Report losses since the last call. */
 void stats_poll(void);
 /* secretrace.stats.* of tracer.stop */
 void stats_fill_stop(json_t *ev);
+/* The counters as of the last stats_poll, for metrics_publish. It walks the traced-process
+ * map (a system call per process): once a second is plenty for scrapes. */
+void stats_fill_metrics(struct metrics_snapshot *s);
 
 #endif
