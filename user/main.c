@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "tracer/cli.h"
+#include "tracer/privileges.h"
 #include "correlate/correlate.h"
 #include "dict/dict.h"
 #include "output/emit.h"
@@ -33,6 +34,7 @@
 #include "lib/redact.h"
 #include "lib/secmem.h"
 #include "secretrace.skel.h"
+#include "output/metrics.h"
 #include "output/sinks.h"
 #include "tracer/stats.h"
 #include "targets/targets.h"
@@ -177,6 +179,22 @@ static void on_signal(struct tracer *t)
 	}
 }
 
+/* The metrics endpoint's snapshot, about once a second (the traced set is walked for it). */
+static void publish_metrics(struct tracer *t, uint64_t now)
+{
+	static uint64_t last;
+	struct metrics_snapshot m;
+
+	if (!t->cfg.metrics)
+		return;
+	metrics_heartbeat();
+	if (now - last < 1000000000ULL)
+		return;
+	last = now;
+	stats_fill_metrics(&m);
+	metrics_publish(&m);
+}
+
 static void on_tick(struct tracer *t)
 {
 	uint64_t now = now_boot_ns(), ticks;
@@ -184,6 +202,7 @@ static void on_tick(struct tracer *t)
 	if (read(t->tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 		st_debug("timerfd: %s", strerror(errno));
 	stats_poll();
+	publish_metrics(t, now);
 	uses_flush(now, false, 0);
 	events_flush_starts(now, false, 0);
 	hold_tick(now, learner_idle());
@@ -240,6 +259,41 @@ static void setup_dict_bpf(struct tracer *t, struct dict_bpf *b)
 	};
 }
 
+/* Once attached: keep /proc and file reading (and what late uprobes need on kernels without
+ * uprobe_multi, and signalling the command); docs/privileges.md. */
+static int drop_privileges(struct tracer *t, char *err, size_t errlen)
+{
+	static const char *const wanted[] = { PRIVILEGES_KEEP, PRIVILEGES_KEEP_COMMAND,
+					      PRIVILEGES_KEEP_PERF_UPROBES, NULL };
+	const char *keep[sizeof(wanted) / sizeof(wanted[0])];
+	size_t i, n = 0, ncommon = sizeof((const char *[]){ PRIVILEGES_KEEP }) / sizeof(char *);
+	size_t ncommand = sizeof((const char *[]){ PRIVILEGES_KEEP_COMMAND }) / sizeof(char *);
+
+	for (i = 0; wanted[i]; i++) {
+		bool command = i >= ncommon && i < ncommon + ncommand;
+		bool perf = i >= ncommon + ncommand;
+
+		if ((command && !t->cfg.command) || (perf && t->probes.uprobe_multi))
+			continue;
+		/* keep at most these: what was not granted (a pod's five) is not asked for */
+		if (privileges_held(wanted[i]))
+			keep[n++] = wanted[i];
+	}
+	keep[n] = NULL;
+	return privileges_drop(keep, err, errlen);
+}
+
+static int confine(struct tracer *t, char *err, size_t errlen)
+{
+	struct confinement c = { .perf_uprobes = !t->probes.uprobe_multi,
+				 .signal_pid = t->cfg.command ? t->launch.pid : 0 };
+	int ret = privileges_confine(&c, err, errlen);
+
+	if (ret)
+		st_err("%s", err);
+	return ret;
+}
+
 /* Everything before the event loop; returns 0 or an exit status (with a message). */
 static int start(struct tracer *t)
 {
@@ -268,15 +322,6 @@ static int start(struct tracer *t)
 	if (secmem_init() || redact_init() || procs_init() || enrich_init()) {
 		st_err("cannot initialise (out of memory or no entropy)");
 		return fail;
-	}
-	pods.state_dirs = t->cfg.nstate_dirs ? t->cfg.state_dirs : NULL;
-	pods.kube_api = t->cfg.kube_api;
-	pods.token_file = t->cfg.kube_token_file;
-	pods.ca_file = t->cfg.kube_ca_file;
-	pods.node_name = t->cfg.node_name;
-	if (workload_init(&pods, err, sizeof(err))) {
-		st_err("%s", err);
-		return usage;
 	}
 	if (probes_check(&t->probes, err, sizeof(err))) {
 		st_err("%s", err);
@@ -355,6 +400,25 @@ static int start(struct tracer *t)
 		}
 		tls_attach_process(&t->probes, t->cfg.pids[i]);
 	}
+	/* every probe is attached: what is left to do needs few of root's rights, and the
+	 * threads (pods, metrics, network outputs) start only now, so that none keeps more */
+	if (drop_privileges(t, err, sizeof(err))) {
+		st_err("%s", err);
+		return fail;
+	}
+	pods.state_dirs = t->cfg.nstate_dirs ? t->cfg.state_dirs : NULL;
+	pods.kube_api = t->cfg.kube_api;
+	pods.token_file = t->cfg.kube_token_file;
+	pods.ca_file = t->cfg.kube_ca_file;
+	pods.node_name = t->cfg.node_name;
+	if (workload_init(&pods, err, sizeof(err))) {
+		st_err("%s", err);
+		return usage;
+	}
+	if (t->cfg.metrics && metrics_start(t->cfg.metrics, err, sizeof(err))) {
+		st_err("--metrics %s: %s", t->cfg.metrics, err);
+		return usage;
+	}
 	t->rb = ring_buffer__new(bpf_map__fd(t->probes.skel->maps.events), events_handle, &t->ev,
 				 NULL);
 	if (!t->rb || setup_loop(t, err, sizeof(err))) {
@@ -364,6 +428,7 @@ static int start(struct tracer *t)
 	for (i = 0; i < t->cfg.npids; i++)
 		procs_from_proc(t->cfg.pids[i]);
 	tracer_start_event(t);
+	metrics_set_ready();
 	if (t->cfg.command) {
 		ret = launch_go(&t->launch, err, sizeof(err));
 		if (ret) {
@@ -373,7 +438,7 @@ static int start(struct tracer *t)
 			return ret;
 		}
 	}
-	return 0;
+	return confine(t, err, sizeof(err)) ? fail : 0;
 }
 
 static void finish(struct tracer *t, int status)
@@ -386,6 +451,7 @@ static void finish(struct tracer *t, int status)
 		tracer_stop_event(t, t->cfg.command ? status : -1);
 		ring_buffer__free(t->rb);
 	}
+	metrics_stop();
 	events_free();
 	hold_free();
 	uses_free();

@@ -189,7 +189,7 @@ struct proc *procs_from_hdr(const struct st_rec_hdr *h)
 	if (p) {
 		/* a process may move to another cgroup (runc puts a container's first process in
 		 * its cgroup after forking it) */
-		if (h->cgroup_id && h->cgroup_id != p->cgroup_id)
+		if (h->cgroup_id && (h->cgroup_id != p->cgroup_id || !p->wl))
 			procs_set_cgroup(p, h->cgroup_id);
 		return p;
 	}

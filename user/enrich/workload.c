@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
-#include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "enrich/workload.h"
@@ -14,12 +15,16 @@
 #include "output/emit.h"
 #include "targets/targets.h"
 
-#define FILEID_KERNFS 0xfe
 #define POD_RETRY_NS 1000000000ULL	/* a pod not known yet is asked for again after this */
 #define WORKLOADS_MAX 65536
 
+#define WALK_MIN_NS 100000000ULL	/* walks of the cgroup tree at most every 100 ms */
+#define MISS_RETRY_NS 1000000000ULL	/* an id a walk did not find is not walked for again soon */
+
 static struct u64map by_cgroup;		/* cgroup id -> struct workload * */
-static int cgroup_mnt = -1;		/* the cgroup2 mount, for open_by_handle_at */
+static struct u64map paths;		/* cgroup id -> its path below the mount (char *) */
+static struct u64map missed;		/* cgroup id -> when a walk did not find it */
+static uint64_t last_walk;
 
 /* The directories under a runtime's state root that hold its containers' OCI bundles
  * (/run/containerd -> /run/containerd/io.containerd.runtime.v2.task, ...), or dir itself. */
@@ -34,13 +39,10 @@ static char *state_dirs[WORKLOAD_MAX_STATE_DIRS * 4 + 1];
 
 int workload_init(const struct pods_cfg *cfg, char *err, size_t errlen)
 {
-	const char *root = cgroup2_root();
 	struct pods_cfg pc = *cfg;
 	char path[PATH_MAX];
 	size_t i, k, n = 0;
 
-	if (root)
-		cgroup_mnt = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	for (i = 0; cfg->state_dirs && cfg->state_dirs[i] && i < WORKLOAD_MAX_STATE_DIRS; i++) {
 		bool found = false;
 
@@ -57,7 +59,7 @@ int workload_init(const struct pods_cfg *cfg, char *err, size_t errlen)
 	state_dirs[n] = NULL;
 	if (cfg->state_dirs)
 		pc.state_dirs = (const char *const *)state_dirs;
-	if (u64map_init(&by_cgroup, 256)) {
+	if (u64map_init(&by_cgroup, 256) || u64map_init(&paths, 256) || u64map_init(&missed, 64)) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -76,44 +78,16 @@ void workload_free(void)
 		free(w);
 	}
 	u64map_free(&by_cgroup);
+	i = 0;
+	while (u64map_next(&paths, &i, &k, &v))
+		free((char *)(uintptr_t)v);
+	u64map_free(&paths);
+	u64map_free(&missed);
 	pods_free();
 	for (d = 0; state_dirs[d]; d++) {
 		free(state_dirs[d]);
 		state_dirs[d] = NULL;
 	}
-	if (cgroup_mnt >= 0)
-		close(cgroup_mnt);
-	cgroup_mnt = -1;
-}
-
-/* A cgroup's path below the cgroup2 mount, from its id (the kernfs file handle). */
-static bool cgroup_path(uint64_t id, char *out, size_t outlen)
-{
-	struct {
-		struct file_handle fh;
-		uint64_t id;
-	} h = { .fh.handle_bytes = sizeof(uint64_t), .fh.handle_type = FILEID_KERNFS, .id = id };
-	char link[64], full[PATH_MAX];
-	const char *root = cgroup2_root();
-	ssize_t n;
-	int fd;
-
-	if (cgroup_mnt < 0 || !root)
-		return false;
-	fd = open_by_handle_at(cgroup_mnt, &h.fh, O_RDONLY | O_PATH | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, full, sizeof(full) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	full[n] = 0;
-	/* the mount's own directory reads as the mount point; below it, the rest is ours */
-	if (strncmp(full, root, strlen(root)))
-		return false;
-	snprintf(out, outlen, "%s", full[strlen(root)] ? full + strlen(root) : "/");
-	return true;
 }
 
 static uint64_t now_ns(void)
@@ -122,6 +96,52 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static size_t root_len;
+
+static int note_path(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	uint64_t key = u64map_key(st->st_ino), old;
+	char *rel;
+
+	(void)ftw;
+	if (type != FTW_D || u64map_get(&paths, key, &old))
+		return 0;
+	if (paths.live >= WORKLOADS_MAX)
+		return 1;
+	rel = strdup(path[root_len] ? path + root_len : "/");
+	if (rel && u64map_put(&paths, key, (uintptr_t)rel))
+		free(rel);
+	return 0;
+}
+
+/*
+ * A cgroup's path below the cgroup2 mount, from its id: the ids are the directories' inode
+ * numbers, so a walk of the tree finds every cgroup's at once (a new container's cgroup is
+ * made before anything runs in it). Bounded: a walk at most every WALK_MIN_NS, and an id a
+ * walk did not find (a cgroup already gone) is not walked for again within MISS_RETRY_NS.
+ */
+static bool cgroup_path(uint64_t id, char *out, size_t outlen)
+{
+	const char *root = cgroup2_root();
+	uint64_t v, now = now_ns();
+
+	if (!u64map_get(&paths, u64map_key(id), &v)) {
+		if (!root || now - last_walk < WALK_MIN_NS ||
+		    (u64map_get(&missed, u64map_key(id), &v) && now - v < MISS_RETRY_NS))
+			return false;
+		last_walk = now;
+		root_len = strlen(root);
+		nftw(root, note_path, 32, FTW_PHYS);
+		if (!u64map_get(&paths, u64map_key(id), &v)) {
+			if (missed.live < WORKLOADS_MAX)
+				u64map_put(&missed, u64map_key(id), now);
+			return false;
+		}
+	}
+	snprintf(out, outlen, "%s", (const char *)(uintptr_t)v);
+	return true;
 }
 
 /* The cgroup id of a process, from /proc/PID/cgroup's "0::" line (a process older than the

@@ -123,6 +123,15 @@ static int set_caps(uint64_t keep, char *err, size_t errlen)
 	return ret;
 }
 
+bool privileges_held(const char *name)
+{
+	struct caps_now c;
+	cap_value_t v;
+
+	return !cap_from_name(name, &v) && v >= 0 && v <= 63 && !read_status(&c) &&
+	       (c.prm & (1ULL << v));
+}
+
 int privileges_drop(const char *const *keep, char *err, size_t errlen)
 {
 	struct caps_now was, now = { 0 };

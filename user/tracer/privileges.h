@@ -21,6 +21,9 @@
  * CAP_SYS_ADMIN where they require it again (ba677dbe77af, in stable kernels since July 2025). */
 #define PRIVILEGES_KEEP_PERF_UPROBES "cap_bpf", "cap_perfmon", "cap_sys_admin"
 
+/* Is this capability ("cap_bpf") in the permitted set? */
+bool privileges_held(const char *name);
+
 /*
  * Keeps only the capabilities in keep (a NULL-terminated list of names like "cap_bpf"):
  * effective and permitted are keep, inheritable and ambient empty, the bounding set keep;
