@@ -11,8 +11,6 @@ execve), the secret.receive must name the stand-in's request_id and the Vault se
 destination (found through the *tls.Conn's socket), and nothing may fail to be learned.
 """
 import os
-import shutil
-import struct
 import subprocess
 
 from harness import (REPO, Workspace, actions, assert_no_learn_failures, assert_uses, get,
@@ -125,25 +123,24 @@ def patch_version(src, dst, version):
     with open(dst, "wb") as f:
         f.write(data)
     os.chmod(dst, 0o755)
-    struct.pack("B", 0)                   # (struct kept for clarity of the byte layout)
 
 
 @timeout(240)
 def test_go_unsupported_version_warns():
     """A Go binary whose build info says go1.16 (the stack ABI) gets one warning naming the
-    file and the reason, no probes; the run is otherwise fine (file and argv uses found)."""
+    file and the reason, and no probes; the run is otherwise fine."""
     with Workspace() as ws:
         exe = build_kvleak(ws, stripped=True)
         old = os.path.join(os.path.dirname(exe), "kvleak116")
         patch_version(exe, old, "go1.16")
-        shutil.copymode(exe, old)
         ca = tls_ca(ws)
         vault = tls_vault(ws, seed=seed())
         rx = tls_receiver(ws)
         out = os.path.join(os.path.realpath(ws.mkdir("agent-go", 0o700)), "openai.env")
         url = "https://127.0.0.1:%d/x" % rx.port
-        rc, events, err = ws.run_traced(["./kvleak116", vault.url, ca.ca_cert, vault.creds_path,
-                                         url, url, out], timeout=60, cwd=os.path.dirname(exe))
+        # -noargv: the secret is not learned here, and process.start would print its argv
+        argv = ["./kvleak116", "-noargv", vault.url, ca.ca_cert, vault.creds_path, url, url, out]
+        rc, events, err = ws.run_traced(argv, timeout=60, cwd=os.path.dirname(exe))
         assert rc == 0, "kvleak116 exit status %s; tracer stderr: %s" % (rc, err[-2000:])
         lines = [l for l in err.splitlines() if "kvleak116" in l]
         assert len(lines) == 1, "expected one warning about kvleak116, got: %s" % err

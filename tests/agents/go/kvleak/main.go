@@ -3,9 +3,10 @@
 // "Authorization: Bearer" header to BEARER_URL and in a JSON body to JSON_URL (HTTPS), in a
 // file, and on a child's command line (/bin/true). The end-to-end tests (tests/e2e/test_go.py) trace it.
 //
-//	kvleak [-h2] VAULT_URL CA_FILE CREDS_FILE BEARER_URL JSON_URL OUT_FILE
+//	kvleak [-h2] [-noargv] VAULT_URL CA_FILE CREDS_FILE BEARER_URL JSON_URL OUT_FILE
 //
 // CREDS_FILE is the stand-in's JSON credentials file: its root_token is the Vault token.
+// -noargv skips the child (a run where the secret is never learned would print its argv).
 // Without -h2 the transport speaks HTTP/1.1 only; with it, net/http's default: h2 by ALPN.
 package main
 
@@ -29,10 +30,11 @@ func fail(what string, err error) {
 
 func main() {
 	h2 := flag.Bool("h2", false, "let net/http negotiate HTTP/2")
+	noArgv := flag.Bool("noargv", false, "do not start the child with the secret on its argv")
 	flag.Parse()
 	if flag.NArg() != 6 {
-		fmt.Fprintln(os.Stderr, "usage: kvleak [-h2] VAULT_URL CA_FILE CREDS_FILE BEARER_URL "+
-			"JSON_URL OUT_FILE")
+		fmt.Fprintln(os.Stderr, "usage: kvleak [-h2] [-noargv] VAULT_URL CA_FILE CREDS_FILE "+
+			"BEARER_URL JSON_URL OUT_FILE")
 		os.Exit(2)
 	}
 	vault, caFile, creds := flag.Arg(0), flag.Arg(1), flag.Arg(2)
@@ -108,6 +110,9 @@ func main() {
 
 	if err := os.WriteFile(out, []byte("OPENAI_API_KEY="+key+"\n"), 0o600); err != nil {
 		fail("file", err)
+	}
+	if *noArgv {
+		return
 	}
 	if err := exec.Command("/bin/true", "--key="+key).Run(); err != nil {
 		fail("child", err)
