@@ -32,17 +32,11 @@ static struct u64map seen;	/* (dev, inode) of every file looked at */
 static uint32_t nbins;		/* go_offsets entries used */
 static char attached[2048];	/* the files with probes, comma-separated */
 
-static bool is_elf(const char *path)
+static bool is_elf(int fd)
 {
 	unsigned char m[4];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	bool elf;
 
-	if (fd < 0)
-		return false;
-	elf = read(fd, m, sizeof(m)) == sizeof(m) && !memcmp(m, "\177ELF", 4);
-	close(fd);
-	return elf;
+	return pread(fd, m, sizeof(m), 0) == sizeof(m) && !memcmp(m, "\177ELF", 4);
 }
 
 /* Write's entry, Read's entry, Read's RETs: offsets and cookies; returns the count. */
@@ -80,38 +74,42 @@ static int attach(struct probes *p, const char *path, const uint64_t *offs,
 	return 0;
 }
 
+/* The file is held open while it is inspected and probed, and both go through
+ * /proc/self/fd: a process that exits meanwhile takes its /proc/PID/root path with it. */
 int go_attach_file(struct probes *p, const char *path)
 {
 	uint64_t offs[GO_MAX_PROBES], cookies[GO_MAX_PROBES], key;
+	char why[160] = "", fdpath[32];
 	struct st_go_offsets o;
 	struct go_binary b;
-	char why[160] = "";
 	struct stat st;
 	uint32_t n, bin;
-	int err;
+	int fd, err;
 
-	if (stat(path, &st) || !S_ISREG(st.st_mode) || !(st.st_mode & 0111))
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return 0;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || !(st.st_mode & 0111))
+		goto out;
 	key = u64map_key((uint64_t)st.st_dev << 40 ^ st.st_ino);
-	if (!seen.cap && u64map_init(&seen, 64))
-		return -ENOMEM;
-	if (u64map_get(&seen, key, NULL))
-		return 0;
+	if ((!seen.cap && u64map_init(&seen, 64)) || u64map_get(&seen, key, NULL))
+		goto out;
 	u64map_put(&seen, key, 1);
-	if (!is_elf(path))
-		return 0;
-	err = gobin_inspect(path, &b, why, sizeof(why));
+	if (!is_elf(fd))
+		goto out;
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+	err = gobin_inspect(fdpath, &b, why, sizeof(why));
 	if (err == -ENOENT)	/* not Go, or no crypto/tls: nothing to probe */
-		return 0;
+		goto out;
 	if (err) {
 		st_warn("Go binary %s: TLS probes not attached (%s): its TLS traffic is not seen",
 			path, why[0] ? why : strerror(-err));
-		return 0;
+		goto out;
 	}
 	if (nbins >= ST_GO_MAX_BINARIES) {
 		st_warn("Go binary %s: TLS probes not attached (more than %d Go binaries): its "
 			"TLS traffic is not seen", path, ST_GO_MAX_BINARIES);
-		return 0;
+		goto out;
 	}
 	bin = nbins;
 	o = (struct st_go_offsets){ .conn_iface = b.conn_iface_off,
@@ -121,21 +119,25 @@ int go_attach_file(struct probes *p, const char *path)
 	if (bpf_map_update_elem(bpf_map__fd(p->skel->maps.go_offsets), &bin, &o, BPF_ANY)) {
 		st_warn("Go binary %s: TLS probes not attached (offsets map: %s)", path,
 			strerror(errno));
-		return 0;
+		goto out;
 	}
 	nbins++;
 	n = probe_list(&b, bin, offs, cookies);
-	err = attach(p, path, offs, cookies, n);
+	err = attach(p, fdpath, offs, cookies, n);
 	if (err) {
 		st_warn("Go binary %s: TLS probes did not attach (%s): its TLS traffic is not seen",
 			path, strerror(-err));
-		return 0;
+		goto out;
 	}
+	close(fd);
 	snprintf(attached + strlen(attached), sizeof(attached) - strlen(attached), "%s%s",
 		 attached[0] ? "," : "", path);
 	st_debug("Go TLS uprobes on %s (%s, %u probes, offsets from %s, %s)", path, b.version,
 		 n, b.offsets_from, p->uprobe_multi ? "uprobe_multi" : "one link each");
 	return (int)n;
+out:
+	close(fd);
+	return 0;
 }
 
 int go_attach_exe(struct probes *p, uint32_t pid, const char *exe)
