@@ -43,17 +43,22 @@ static __always_inline int st_go_fd(__u64 conn, __u32 bin)
 	return (int)sysfd;
 }
 
-/* Once per session: the descriptor, where the offsets lead to a socket. */
+/* The session's descriptor, read again at each call: the garbage collector hands a freed
+ * *tls.Conn's address to a new one, and a new socket under a known address means a new
+ * session, whose Vault state and last write must not be the old one's. */
 static __always_inline void st_go_learn_fd(__u64 conn, __u32 bin)
 {
 	struct st_tls_key k = st_tls_key_of(conn);
-	int fd;
+	__s32 *known = bpf_map_lookup_elem(&tls_fd, &k);
+	int fd = st_go_fd(conn, bin);
 
-	if (bpf_map_lookup_elem(&tls_fd, &k))
+	if (fd < 0 || (known && *known == fd))
 		return;
-	fd = st_go_fd(conn, bin);
-	if (fd >= 0)
-		st_tls_set_fd(conn, fd);
+	if (known) {
+		bpf_map_delete_elem(&tls_conns, &k);
+		bpf_map_delete_elem(&tls_last, &k);
+	}
+	st_tls_set_fd(conn, fd);
 }
 
 static __always_inline int st_go_write(__u64 conn, __u64 buf, __u64 len, __u32 bin)
