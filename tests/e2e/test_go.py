@@ -58,10 +58,7 @@ def run_kvleak(ws, exe, h2=False, shell=False):
         # milliseconds late (docs/coverage.md): a first run (usage, exit 2) gets them on the
         # file, the second run is seen whole
         argv = ["/bin/sh", "-c", '"$1" 2>/dev/null; sleep 1; "$@"', "sh"] + argv
-    rc, events, err = ws.run_traced(argv, timeout=60, cwd=os.path.dirname(exe),
-                                    tracer_args=["-v"] if os.environ.get("GO_DEBUG") else [])
-    if os.environ.get("GO_DEBUG"):
-        print(err)
+    rc, events, err = ws.run_traced(argv, timeout=60, cwd=os.path.dirname(exe))
     assert rc == 0, "kvleak exit status %s; tracer stderr: %s" % (rc, err[-2000:])
 
     api = vault.issued_one(KV, "api_key")
