@@ -179,6 +179,22 @@ ST_DECL struct {
 	__type(value, struct st_tls_last);
 } tls_last SEC(".maps");
 
+/* Go crypto/tls: per binary, the way to the socket; reads in flight, by goroutine (a
+ * goroutine may change threads while Read blocks). */
+ST_DECL struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, ST_GO_MAX_BINARIES);
+	__type(key, __u32);
+	__type(value, struct st_go_offsets);
+} go_offsets SEC(".maps");
+
+ST_DECL struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct st_tls_key);		/* tgid, the goroutine (g) */
+	__type(value, struct st_stash);
+} go_stash SEC(".maps");
+
 ST_DECL struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 256);

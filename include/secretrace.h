@@ -100,6 +100,8 @@ enum st_hook {
 	ST_HOOK_SSL_READ,
 	ST_HOOK_GNUTLS_SEND,
 	ST_HOOK_GNUTLS_RECV,
+	ST_HOOK_GO_TLS_WRITE,	/* crypto/tls.(*Conn).Write */
+	ST_HOOK_GO_TLS_READ,	/* crypto/tls.(*Conn).Read */
 	ST_HOOK_MAX,
 };
 
@@ -114,6 +116,24 @@ enum st_tls_func {
 	ST_TLS_GNUTLS_RECV,
 	ST_TLS_GNUTLS_SET_INT2,
 	ST_TLS_HANDSHAKE,	/* SSL_do_handshake, SSL_connect: the socket is about to be used */
+};
+
+/* Go crypto/tls probes (user/probes/go.c): the attach cookie is the binary's index in
+ * go_offsets, shifted by 8, or'ed with the probe's kind. */
+enum st_go_probe {
+	ST_GO_WRITE = 1,	/* (*Conn).Write entry */
+	ST_GO_READ,		/* (*Conn).Read entry */
+	ST_GO_READ_RET,		/* a RET of (*Conn).Read */
+};
+
+#define ST_GO_MAX_BINARIES 1024
+
+/* Per Go binary: from a *tls.Conn to its socket's descriptor (docs/go.md). */
+struct st_go_offsets {
+	__s64 conn_iface;	/* tls.Conn.conn, a net.Conn interface (itab, data) */
+	__s64 netconn_fd;	/* net.conn.fd (*netFD) in the interface's data */
+	__s64 netfd_pfd;	/* netFD.pfd (poll.FD) */
+	__s64 pfd_sysfd;	/* poll.FD.Sysfd (int) */
 };
 
 enum st_sink {

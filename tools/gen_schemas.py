@@ -94,6 +94,7 @@ DELIVERY = {
 ENCODINGS = ["raw", "base64", "base64url", "hex", "url", "json"]
 SINKS = ["socket", "file", "pipe", "tty", "argv", "env"]
 SYSCALL = s("the hooked call (write, writev, pwrite64, sendto, sendmsg, sendmmsg, SSL_write, "
+            "gnutls_record_send, go_tls_write, "
             "execve, ...)", pattern="^[A-Za-z0-9_]+$")
 
 USE = dict(PROCESS, **PEER, **DELIVERY, **{

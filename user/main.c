@@ -39,6 +39,7 @@
 #include "tracer/stats.h"
 #include "targets/targets.h"
 #include "probes/tls.h"
+#include "probes/go.h"
 #include "policy/uses.h"
 
 #define TICK_MS 100
@@ -96,7 +97,14 @@ static void tracer_start_event(struct tracer *t)
 		ev_set(ev, "secretrace.target.pids", pids);
 	}
 	ev_int(ev, "secretrace.config.scan_limit", (long long)t->cfg.scan_limit);
-	ev_str(ev, "secretrace.tls_libraries", tls_attached());
+	{
+		/* TLS libraries, then Go binaries with crypto/tls probes */
+		char all[4200];
+
+		snprintf(all, sizeof(all), "%s%s%s", tls_attached(),
+			 tls_attached()[0] && go_attached()[0] ? "," : "", go_attached());
+		ev_str(ev, "secretrace.tls_libraries", all);
+	}
 	if (t->probes.nfailed)
 		ev_str(ev, "secretrace.probes_failed", t->probes.failed);
 	ev_emit(ev);
@@ -385,6 +393,9 @@ static int start(struct tracer *t)
 		return fail;
 	}
 	tls_attach_system(&t->probes);
+	/* the command's own file, before it runs: a Go program's first TLS call is seen */
+	if (t->cfg.command)
+		go_attach_file(&t->probes, t->launch.path);
 	for (i = 0; i < t->cfg.ncgroups; i++) {
 		ret = targets_add_cgroup(&t->probes, t->cfg.cgroups[i], t->cgroup_paths[i],
 					 sizeof(t->cgroup_paths[i]), err, sizeof(err));
@@ -399,6 +410,7 @@ static int start(struct tracer *t)
 			return usage;
 		}
 		tls_attach_process(&t->probes, t->cfg.pids[i]);
+		go_attach_process(&t->probes, t->cfg.pids[i]);
 	}
 	/* every probe is attached: what is left to do needs few of root's rights, and the
 	 * threads (pods, metrics, network outputs) start only now, so that none keeps more */
@@ -460,6 +472,7 @@ static void finish(struct tracer *t, int status)
 		dict_free(&t->dict);
 	probes_destroy(&t->probes);
 	tls_free();
+	go_free();
 	enrich_free();
 	procs_free();
 	workload_free();

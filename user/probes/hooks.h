@@ -33,15 +33,17 @@ static inline const char *hook_name(unsigned int hook)
 		[ST_HOOK_SSL_READ] = "SSL_read",
 		[ST_HOOK_GNUTLS_SEND] = "gnutls_record_send",
 		[ST_HOOK_GNUTLS_RECV] = "gnutls_record_recv",
+		[ST_HOOK_GO_TLS_WRITE] = "go_tls_write",	/* crypto/tls.(*Conn).Write */
+		[ST_HOOK_GO_TLS_READ] = "go_tls_read",	/* crypto/tls.(*Conn).Read */
 	};
 
 	return hook < ST_HOOK_MAX && names[hook] ? names[hook] : "unknown";
 }
 
-/* A call into a TLS library (the bytes are the plaintext of a TLS session). */
+/* A call into a TLS library or Go's crypto/tls (the bytes are a TLS session's plaintext). */
 static inline bool hook_is_tls(unsigned int hook)
 {
-	return hook >= ST_HOOK_SSL_WRITE && hook <= ST_HOOK_GNUTLS_RECV;
+	return hook >= ST_HOOK_SSL_WRITE && hook <= ST_HOOK_GO_TLS_READ;
 }
 
 #endif

@@ -171,6 +171,8 @@ int probes_load(struct probes *p, const struct probes_cfg *cfg, char *err, size_
 	    (bpf_program__set_expected_attach_type(s->progs.handle_tls_enter,
 						   ST_BPF_TRACE_UPROBE_MULTI) ||
 	     bpf_program__set_expected_attach_type(s->progs.handle_tls_return,
+						   ST_BPF_TRACE_UPROBE_MULTI) ||
+	     bpf_program__set_expected_attach_type(s->progs.handle_go_tls,
 						   ST_BPF_TRACE_UPROBE_MULTI))) {
 		snprintf(err, errlen, "preparing the TLS probes failed");
 		return -EINVAL;
@@ -292,8 +294,8 @@ int probes_attach(struct probes *p, char *err, size_t errlen)
 		const char *name = bpf_program__name(prog);
 		const char *sec = bpf_program__section_name(prog);
 
-		/* uprobes go on library files (probes/tls.c); bare "tracepoint" sections are
-		 * the families above */
+		/* uprobes go on library files (probes/tls.c) and Go binaries (go.c); bare
+		 * "tracepoint" sections are the families above */
 		if (bpf_program__type(prog) == BPF_PROG_TYPE_KPROBE || !strcmp(sec, "tracepoint"))
 			continue;
 		e = add_link(p, bpf_program__attach(prog), name, err, errlen);

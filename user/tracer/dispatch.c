@@ -20,6 +20,7 @@
 #include "enrich/procs.h"
 #include "lib/redact.h"
 #include "probes/tls.h"
+#include "probes/go.h"
 #include "lib/secmem.h"
 #include "lib/u64map.h"
 #include "policy/uses.h"
@@ -115,6 +116,8 @@ static void on_exec(struct events_ctx *c, const struct st_rec_exec *r)
 		return;
 	/* a program with TLS inside (node): uprobes on it, for it and every later run */
 	tls_attach_exe(c->probes, p->pid, p->exe);
+	/* a Go program: its crypto/tls (gobin looks at each new ELF file once) */
+	go_attach_exe(c->probes, p->pid, p->exe);
 	/* learn VAULT_TOKEN before anything prints what the process was given */
 	learner_env(p, r->data + ST_ARGS_MAX, r->env_len > ST_ENV_MAX ? ST_ENV_MAX : r->env_len,
 		    r->hdr.ts_ns);
@@ -172,6 +175,7 @@ static void on_connect(struct events_ctx *c, const struct st_rec_connect *r)
 	if (p && !p->maps_checked) {
 		p->maps_checked = true;
 		tls_attach_process(c->probes, p->pid);
+		go_attach_process(c->probes, p->pid);	/* one running since before the start */
 	}
 	if (!r->hdr.reached)	/* node modes: as for process.start */
 		return;

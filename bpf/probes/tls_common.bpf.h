@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * TLS sessions, whatever the library: what tls.bpf.c (OpenSSL, GnuTLS) and go_tls.bpf.c
+ * (Go's crypto/tls) share. A session is keyed by the library's own pointer (SSL *,
+ * gnutls_session_t, *tls.Conn) within its process. Writes are scanned at entry, where the
+ * buffer is the agent's own and complete; a retry of the same bytes (by content hash) is
+ * not scanned twice. Reads of Vault sessions are copied to the learner once their return
+ * says how many bytes came.
+ */
+#ifndef SECRETRACE_TLS_COMMON_BPF_H
+#define SECRETRACE_TLS_COMMON_BPF_H
+
+#include "maps.bpf.h"
+#include "targets/filter.bpf.h"
+#include "enrich/fdinfo.bpf.h"
+#include "detect/stream.bpf.h"
+#include "targets/reach.bpf.h"
+
+/* A session's carry lives beside the sockets' ones, under a key no fd has. */
+static __always_inline int st_tls_carry_fd(__u64 ssl)
+{
+	return (int)(0x80000000u | (__u32)(ssl >> 4));
+}
+
+static __always_inline struct st_tls_key st_tls_key_of(__u64 ssl)
+{
+	struct st_tls_key k = { .tgid = bpf_get_current_pid_tgid() >> 32, .ssl = ssl };
+
+	return k;
+}
+
+/* The socket under the session, if known; otherwise the next socket call of this thread
+ * tells (the library's own read or write, or the event loop's for a memory BIO). */
+static __always_inline int st_tls_fd(__u64 ssl)
+{
+	struct st_tls_key k = st_tls_key_of(ssl);
+	__u64 id = bpf_get_current_pid_tgid();
+	__s32 *fd = bpf_map_lookup_elem(&tls_fd, &k);
+	long err;
+
+	if (fd)
+		return *fd;
+	/* counted when new, so that the count is never below the entries */
+	err = bpf_map_update_elem(&tls_pending, &id, &ssl, BPF_NOEXIST);
+	if (!err)
+		__sync_fetch_and_add(&tls_waiting, 1);
+	else if (err == -EEXIST)
+		bpf_map_update_elem(&tls_pending, &id, &ssl, BPF_ANY);
+	return -1;
+}
+
+static __always_inline void st_tls_set_fd(__u64 ssl, __s32 fd)
+{
+	struct st_tls_key k = st_tls_key_of(ssl);
+
+	bpf_map_update_elem(&tls_fd, &k, &fd, BPF_ANY);
+}
+
+/* A retry of the last write on this session: the same bytes (node retries from a copy)? */
+static __always_inline bool st_tls_retry(__u64 ssl, __u64 buf, __u64 len)
+{
+	struct st_tls_key k = st_tls_key_of(ssl);
+	struct st_tls_last now = { .len = len, .hash = st_content_hash(buf, len) };
+	struct st_tls_last *last = bpf_map_lookup_elem(&tls_last, &k);
+
+	if (last && last->len == len && last->hash == now.hash)
+		return true;
+	bpf_map_update_elem(&tls_last, &k, &now, BPF_ANY);
+	return false;
+}
+
+/* The socket under the session as recorded, or -1: no guess from the thread's next call. */
+static __always_inline int st_tls_known_fd(__u64 ssl)
+{
+	struct st_tls_key k = st_tls_key_of(ssl);
+	__s32 *fd = bpf_map_lookup_elem(&tls_fd, &k);
+
+	return fd ? *fd : -1;
+}
+
+/* pend: an unknown socket is taken from the thread's next socket call (C libraries, where
+ * the thread that writes is the one that sends); else it stays unknown (Go). */
+static __always_inline int st_tls_write(__u64 ssl, __u64 buf, __u64 len, __u32 hook, bool pend)
+{
+	struct st_carry *cy = NULL;
+	struct st_tls_key k;
+	struct st_conn *c;
+	struct st_scan *s;
+	bool first = false;
+	int carry_fd;
+
+	if (!st_is_traced() || !ssl || !buf || !len || (__s64)len < 0)
+		return 0;
+	if (!st_scans()) {
+		/* outside the reach set (node modes): only a request to Vault matters */
+		if (!st_user_vault_request(buf, len))
+			return 0;
+		st_join_reach(ST_REACH_VAULT);
+	}
+	if (st_tls_retry(ssl, buf, len))
+		return 0;
+	s = st_call_begin(hook, pend ? st_tls_fd(ssl) : st_tls_known_fd(ssl), ST_SINK_UNKNOWN);
+	if (!s)
+		return 0;
+	s->ssl = ssl;
+	k = st_tls_key_of(ssl);
+	c = bpf_map_lookup_elem(&tls_conns, &k);
+	carry_fd = st_tls_carry_fd(ssl);
+	if (!c)
+		first = !(cy = st_add_carry(s, carry_fd));
+	st_seg_add(s, buf, len, 0, 0);
+	if (first && s->fd >= 0)	/* the session's first request names its Host: before uses */
+		st_peek();
+	st_scan_stream();
+	st_join_if_found(s);
+	st_finish_call();
+	if (c) {
+		s->conn_id = c->id;
+	} else if (s->flags & ST_SCAN_VAULT_REQ) {
+		struct st_conn n = { .id = __sync_fetch_and_add(&conn_ids, 1) + 1,
+				     .flags = ST_CONN_VAULT };
+
+		bpf_map_update_elem(&tls_conns, &k, &n, BPF_NOEXIST);
+		s->conn_id = n.id;
+	} else {
+		st_save_carry(s, cy, carry_fd);
+	}
+	/* where a secret went, or may have gone: a secret being learned right now is found
+	 * only by the rescan of the held copy, after its reader may have read it */
+	if (s->found_any || in_seq != learned_seq)
+		st_taint_fd(s->fd, s->found_any ? s->found_any - 1 : ~0u);
+	if (s->conn_id)
+		st_copy_stream(ST_DATA_VAULT_OUT);
+	if (in_seq != learned_seq)
+		st_copy_stream(ST_DATA_HELD);
+	return 0;
+}
+
+/* ---- reads: only Vault sessions' are copied, after the call ---- */
+
+/* A read's bytes, once its return says how many: to the learner, as for a plain read. */
+static __always_inline int st_tls_read_done(const struct st_stash *a, __u64 n)
+{
+	struct st_tls_key k;
+	struct st_scan *s;
+	__s32 *fd;
+
+	if (!n || n > a->arg[2])
+		return 0;
+	k = st_tls_key_of(a->arg[0]);
+	fd = bpf_map_lookup_elem(&tls_fd, &k);
+	s = st_call_begin(a->hook, fd ? *fd : -1, ST_SINK_SOCKET);
+	if (!s)
+		return 0;
+	/* as for a plain read: writes are held until these bytes are learned */
+	st_join_reach(ST_REACH_VAULT);
+	s->seq = __sync_fetch_and_add(&in_seq, 1) + 1;
+	s->conn_id = a->arg[5];
+	s->ssl = a->arg[0];
+	st_seg_add(s, a->arg[1], n, 0, 0);
+	st_copy_stream(ST_DATA_VAULT_IN);
+	return 0;
+}
+
+#endif
