@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <linux/bpf.h>
+#include <linux/netlink.h>
 #include <linux/perf_event.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -207,10 +208,11 @@ static const char *const allowed[] = {
 	/* tracer.stop's CPU time, randomness (event ids, TLS), libcurl's uname */
 	"getrusage", "getrandom", "uname",
 	/* network outputs (syslog, HTTP), DNS for them and for Vault addresses learned late
-	 * (sendmmsg, recvfrom), the metrics endpoint (accept4, sendmsg, shutdown); socket and
-	 * socketpair are below */
-	"connect", "accept4", "getsockname", "getpeername", "setsockopt", "getsockopt", "sendto",
-	"recvfrom", "sendmsg", "sendmmsg", "shutdown",
+	 * (sendmmsg, recvfrom; bind and recvmsg: getaddrinfo asks the kernel's addresses over
+	 * netlink to sort a name's several addresses), the metrics endpoint (accept4, sendmsg,
+	 * shutdown); socket and socketpair are below */
+	"connect", "bind", "accept4", "getsockname", "getpeername", "setsockopt", "getsockopt",
+	"sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "shutdown",
 };
 
 /* No code path of the tracer makes these once started, and each is a way out of the
@@ -274,9 +276,12 @@ static int rules_with_args(scmp_filter_ctx ctx, const struct confinement *c)
 		ret = ret ?: RULE(ctx, SCMP_ACT_ALLOW, maps[i],
 				  SCMP_A2_64(SCMP_CMP_MASKED_EQ, PROT_WRITE, 0));
 	}
-	/* sockets: TCP and UDP over IP (outputs, DNS), unix (glibc's NSS asking nscd);
-	 * socketpair: libcurl's resolver thread */
+	/* sockets: TCP and UDP over IP (outputs, DNS), unix (glibc's NSS asking nscd), netlink
+	 * routes (getaddrinfo sorting several addresses, RFC 3484); socketpair: libcurl's
+	 * resolver thread */
 	ret = ret ?: RULE(ctx, SCMP_ACT_ALLOW, "socket", SCMP_A0_32(SCMP_CMP_EQ, AF_UNIX));
+	ret = ret ?: RULE(ctx, SCMP_ACT_ALLOW, "socket", SCMP_A0_32(SCMP_CMP_EQ, AF_NETLINK),
+			  SCMP_A2_32(SCMP_CMP_EQ, NETLINK_ROUTE));
 	for (i = 0; i < 2; i++)
 		for (j = 0; j < 2; j++)
 			ret = ret ?: RULE(ctx, SCMP_ACT_ALLOW, "socket",
