@@ -217,10 +217,11 @@ static const char *const allowed[] = {
 	/* tracer.stop's CPU time, randomness (event ids, TLS), libcurl's uname */
 	"getrusage", "getrandom", "uname",
 	/* network outputs (syslog, HTTP), DNS for them and for Vault addresses learned late
-	 * (sendmmsg, recvfrom; recvmsg: netlink for getaddrinfo), the metrics endpoint (accept4,
-	 * sendmsg, shutdown); socket and socketpair are below */
-	"connect", "accept4", "getsockname", "getpeername", "setsockopt", "getsockopt", "sendto",
-	"recvfrom", "sendmsg", "recvmsg", "sendmmsg", "shutdown",
+	 * (sendmmsg, recvfrom; bind and recvmsg: getaddrinfo asks the kernel's addresses over
+	 * netlink to sort a name's several addresses), the metrics endpoint (accept4, sendmsg,
+	 * shutdown); socket and socketpair are below */
+	"connect", "bind", "accept4", "getsockname", "getpeername", "setsockopt", "getsockopt",
+	"sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "shutdown",
 };
 
 /* No code path of the tracer makes these once started, and each is a way out of the
@@ -284,8 +285,9 @@ static int rules_with_args(scmp_filter_ctx ctx, const struct confinement *c)
 		ret = ret ?: RULE(ctx, SCMP_ACT_ALLOW, maps[i],
 				  SCMP_A2_64(SCMP_CMP_MASKED_EQ, PROT_WRITE, 0));
 	}
-	/* sockets: TCP and UDP over IP (outputs, DNS), unix (NSS asking nscd), netlink routes
-	 * (getaddrinfo with AI_ADDRCONFIG); socketpair: libcurl's resolver thread */
+	/* sockets: TCP and UDP over IP (outputs, DNS), unix (glibc's NSS asking nscd), netlink
+	 * routes (getaddrinfo sorting several addresses, RFC 3484); socketpair: libcurl's
+	 * resolver thread */
 	ret = ret ?: RULE(ctx, SCMP_ACT_ALLOW, "socket", SCMP_A0_32(SCMP_CMP_EQ, AF_UNIX));
 	ret = ret ?: RULE(ctx, SCMP_ACT_ALLOW, "socket", SCMP_A0_32(SCMP_CMP_EQ, AF_NETLINK),
 			  SCMP_A2_32(SCMP_CMP_EQ, NETLINK_ROUTE));
@@ -312,9 +314,10 @@ static int rules_with_args(scmp_filter_ctx ctx, const struct confinement *c)
 	if (c->perf_uprobes)
 		ret = ret ?: rule(ctx, SCMP_ACT_ALLOW, "perf_event_open", 0, NULL);
 #ifdef __x86_64__
-	/* uretprobe (6.11) and uprobe (6.16): the kernel's trampolines make them when our own
-	 * TLS calls pass our probes; kernels that filter them (before the seccomp passthrough)
-	 * would break those calls. Numbers: libseccomp 2.5 does not know the names. */
+	/* uretprobe (6.11) and uprobe (6.16, optimized probes): the kernel's trampolines make
+	 * them when our own TLS calls pass our probes (seen: 335); a kernel that filtered them
+	 * (before seccomp let them pass) would break those calls. Numbers: libseccomp 2.5 does
+	 * not know the names. */
 	ret = ret ?: seccomp_rule_add(ctx, SCMP_ACT_ALLOW, 335, 0);
 	ret = ret ?: seccomp_rule_add(ctx, SCMP_ACT_ALLOW, 336, 0);
 #endif
