@@ -58,6 +58,7 @@ if a.role == "fetch":
     if a.unix:
         with socket.socket(socket.AF_UNIX) as s:
             s.connect(a.unix)
+            s.recv(1)  # the server has accepted: its end has a file, which events name
             s.sendall(line)
 elif a.role == "relay":
     wait_signal()
@@ -69,6 +70,7 @@ elif a.role == "serve":
     srv.listen(1)
     print("ready", flush=True)
     conn, _ = srv.accept()
+    conn.sendall(b"+")
     data = b""
     while not data.endswith(b"\n"):
         chunk = conn.recv(4096)

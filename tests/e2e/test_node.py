@@ -14,6 +14,21 @@ from harness import (PY, SECRETRACE, Workspace, actions, agent, check_common, de
                      timeout, wait_for)
 
 
+def start_traced(ws, args):
+    """secretrace with args in the background, once tracer.start is out."""
+    tr = ws.start_tracer(args)
+    tr.wait_event(lambda e: get(e, "event.action") == "tracer.start", 30, "tracer.start")
+    return tr
+
+
+def stop_checked(tr):
+    """SIGTERM: exit 0, every event valid (the contract's invariants)."""
+    run = tr.stop(signal.SIGTERM)
+    assert run.rc == 0, "secretrace exit %s; stderr %s" % (run.rc, run.stderr)
+    check_common(run.events)
+    return run
+
+
 def spawn_ready(ws, argv):
     """A role that prints "ready" once it waits."""
     p = ws.spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -41,8 +56,7 @@ def run_roles(scope):
         server = spawn_ready(ws, node + ["serve", "--unix", sock, "--tcp", str(rx["served"].port)])
         by = spawn_ready(ws, node + ["bystander", "--issued", vault.issued_path,
                                      "--tcp", str(rx["bystander"].port)])
-        tr = ws.start_tracer(["--all"] + (["--scan", scope] if scope else []))
-        tr.wait_event(lambda e: get(e, "event.action") == "tracer.start", 30, "tracer.start")
+        tr = start_traced(ws, ["--all"] + (["--scan", scope] if scope else []))
         ag = ws.spawn(node + ["fetch", vault.url, tok, "--tcp", str(rx["agent"].port),
                               "--file", handoff, "--unix", sock])
         assert ag.wait(30) == 0, "the fetcher failed (%s)" % ag.returncode
@@ -61,9 +75,7 @@ def run_roles(scope):
         want = ("relay", "server", "bystander") if scope == "everything" else ("relay", "server")
         wait_for(lambda: all(uses_of_pid(tr.events(), pids[k]) for k in want), 20,
                  "the relayed uses")
-        run = tr.stop(signal.SIGTERM)
-        assert run.rc == 0, "secretrace exit %s; stderr %s" % (run.rc, run.stderr)
-        check_common(run.events)
+        run = stop_checked(tr)
         start = run.events[0]
         assert get(start, "secretrace.target.mode") == "all", describe_all([start])
         assert get(start, "secretrace.target.scan") == (scope or "reach"), describe_all([start])
@@ -186,9 +198,8 @@ def test_cgroup_subtrees_systemd_and_cgroupfs_drivers():
         cgs.make(base + "/kubepods.slice/kubepods-burstable.slice")
         cgs.make(base + "/kubepods/besteffort/pod" + POD2 + "/" + CID2)
         outside = cgs.make(base + "-outside")
-        tr = ws.start_tracer(["--cgroup", base + "/kubepods.slice", "--cgroup",
+        tr = start_traced(ws, ["--cgroup", base + "/kubepods.slice", "--cgroup",
                               cgs.root + "/" + base + "/kubepods"])
-        tr.wait_event(lambda e: get(e, "event.action") == "tracer.start", 30, "tracer.start")
         c1 = cgs.make("%s/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod%s.slice/"
                       "cri-containerd-%s.scope" % (base, uid1, CID1))
         c2 = os.path.join(cgs.root, base, "kubepods/besteffort/pod" + POD2, CID2)
@@ -203,9 +214,7 @@ def test_cgroup_subtrees_systemd_and_cgroupfs_drivers():
         want = {"systemd": CID1, "cgroupfs": CID2}
         wait_for(lambda: all(uses_of_pid(tr.events(), procs[k].pid) for k in want), 20,
                  "the uses of both containers' agents")
-        run = tr.stop(signal.SIGTERM)
-        assert run.rc == 0, "secretrace exit %s; stderr %s" % (run.rc, run.stderr)
-        check_common(run.events)
+        run = stop_checked(tr)
         start = run.events[0]
         assert get(start, "secretrace.target.mode") == "cgroups", describe_all([start])
         cg_list = get(start, "secretrace.target.cgroups")
@@ -271,8 +280,7 @@ def test_podman_container_attributed():
         image = "localhost/secretrace-e2e-agent:%d" % os.getpid()
         podman("import", tar, image)
         ws.closers.append(lambda: podman("rmi", "-f", image, check=False))
-        tr = ws.start_tracer(["--all"])
-        tr.wait_event(lambda e: get(e, "event.action") == "tracer.start", 30, "tracer.start")
+        tr = start_traced(ws, ["--all"])
         cidfile = ws.path("cid")
         name = "secretrace-e2e-%d" % os.getpid()
         ws.closers.append(lambda: podman("rm", "-f", name, check=False))
@@ -287,9 +295,7 @@ def test_podman_container_attributed():
                             and get(e, "event.action") in ("secret.receive", "secret.use")]
         wait_for(lambda: [e for e in mine(tr.events())
                           if get(e, "event.action") == "secret.use"], 20, "the container's use")
-        run = tr.stop(signal.SIGTERM)
-        assert run.rc == 0, "secretrace exit %s; stderr %s" % (run.rc, run.stderr)
-        check_common(run.events)
+        run = stop_checked(tr)
         evs = mine(run.events)
         assert {get(e, "event.action") for e in evs} == {"secret.receive", "secret.use"}, \
             describe_all(evs)
@@ -348,17 +354,14 @@ def test_secret_crosses_pods_over_a_unix_socket():
                                                  "--linger", "3"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         assert server.stdout.readline().strip() == b"ready"
-        tr = ws.start_tracer(["--cgroup", base + "/kubepods.slice", "--runtime-state", state])
-        tr.wait_event(lambda e: get(e, "event.action") == "tracer.start", 30, "tracer.start")
+        tr = start_traced(ws, ["--cgroup", base + "/kubepods.slice", "--runtime-state", state])
         fetcher = cgs.run_in(ws, cg["a"], node + ["fetch", vault.url, tok, "--unix", sock])
         assert fetcher.wait(30) == 0, "the fetcher failed"
         api = vault.issued_one("secret/data/agent/openai", "api_key")
         rx.wait_bytes(len("served key=%s\n" % api["value"]))
         wait_for(lambda: uses_of_pid(tr.events(), server.pid), 20, "pod B's use")
         assert server.wait(30) == 0, "the server failed"
-        run = tr.stop(signal.SIGTERM)
-        assert run.rc == 0, "secretrace exit %s; stderr %s" % (run.rc, run.stderr)
-        check_common(run.events)
+        run = stop_checked(tr)
         for k, p, transport in (("a", fetcher, "unix"), ("b", server, "tcp")):
             uid, cid, pod, ns, ctr = pods[k]
             uses = [e for e in uses_of_pid(run.events, p.pid)
@@ -417,8 +420,7 @@ def test_metrics_endpoint_and_dropped_privileges():
     uprobe_multi links), no_new_privs, and a seccomp filter."""
     with Workspace() as ws:
         port = free_port()
-        tr = ws.start_tracer(["--all", "--metrics", "127.0.0.1:%d" % port])
-        tr.wait_event(lambda e: get(e, "event.action") == "tracer.start", 30, "tracer.start")
+        tr = start_traced(ws, ["--all", "--metrics", "127.0.0.1:%d" % port])
         assert http_get(port, "/readyz")[0] == 200
         assert http_get(port, "/healthz")[0] == 200
         assert http_get(port, "/nothing")[0] == 404
@@ -439,6 +441,4 @@ def test_metrics_endpoint_and_dropped_privileges():
             "kept for /proc, CapEff %s" % st["CapEff"]
         assert st["NoNewPrivs"] == "1" and st["Seccomp"] == "2", \
             "NoNewPrivs %s Seccomp %s" % (st["NoNewPrivs"], st["Seccomp"])
-        run = tr.stop(signal.SIGTERM)
-        assert run.rc == 0, "secretrace exit %s; stderr %s" % (run.rc, run.stderr)
-        check_common(run.events)
+        run = stop_checked(tr)
