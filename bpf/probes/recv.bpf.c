@@ -59,6 +59,7 @@ int handle_sys_exit_connect(struct st_sys_exit *ctx)
 	struct st_rec_connect *r;
 	struct file *f;
 	struct st_stash a;
+	__u32 vault;
 
 	if ((ctx->ret != 0 && ctx->ret != -ST_EINPROGRESS) || !st_is_traced())
 		return 0;
@@ -96,7 +97,12 @@ int handle_sys_exit_connect(struct st_sys_exit *ctx)
 		bpf_map_update_elem(&vault_conns, &k, &c, BPF_ANY);
 		bpf_map_delete_elem(&carry, &k);	/* see st_vault_conn_of */
 	}
+	vault = r->vault;
 	bpf_ringbuf_submit(r, 0);
+	/* a process of the reach set opening a connection: whoever it reaches may read what it
+	 * sends before that write's exit hook could taint the place */
+	if (!vault && st_scans())
+		st_taint_fd(a.arg[0], ~0u);
 	return 0;
 }
 
