@@ -104,13 +104,6 @@ def test_go_kvleak_http1():
             run_kvleak(ws, exe)
 
 
-@timeout(240)
-def test_go_kvleak_from_shell():
-    """kvleak started by a traced shell (not exec'd by secretrace itself): its file is
-    inspected and probed when its exec record is handled, and a later run of the same file is
-    seen whole (the probes are per file, for every process)."""
-    with Workspace() as ws:
-        run_kvleak(ws, build_kvleak(ws), shell=True)
 
 
 @timeout(240)
