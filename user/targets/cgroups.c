@@ -63,16 +63,13 @@ static int added, walk_err;
 
 static int add_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
-	uint64_t id;
+	uint64_t id = st->st_ino;	/* nftw stat'ed it: the id (see cgroup_id_of) */
 	uint8_t one = 1;
 
-	(void)st;
+	(void)path;
 	(void)ftw;
 	if (type != FTW_D)
 		return 0;
-	id = cgroup_id_of(path);
-	if (!id)
-		return 0;	/* gone meanwhile */
 	if (bpf_map__update_elem(walking->skel->maps.traced_cgroups, &id, sizeof(id), &one,
 				 sizeof(one), BPF_ANY)) {
 		walk_err = -errno;
