@@ -267,26 +267,30 @@ static void setup_dict_bpf(struct tracer *t, struct dict_bpf *b)
 	};
 }
 
+/* Adds to keep (of n) those of names the process holds: what was not granted (a pod's five)
+ * is not asked for. */
+static size_t keep_held(const char **keep, size_t n, const char *const *names)
+{
+	for (; *names; names++)
+		if (privileges_held(*names))
+			keep[n++] = *names;
+	return n;
+}
+
 /* Once attached: keep /proc and file reading (and what late uprobes need on kernels without
  * uprobe_multi, and signalling the command); docs/privileges.md. */
 static int drop_privileges(struct tracer *t, char *err, size_t errlen)
 {
-	static const char *const wanted[] = { PRIVILEGES_KEEP, PRIVILEGES_KEEP_COMMAND,
-					      PRIVILEGES_KEEP_PERF_UPROBES, NULL };
-	const char *keep[sizeof(wanted) / sizeof(wanted[0])];
-	size_t i, n = 0, ncommon = sizeof((const char *[]){ PRIVILEGES_KEEP }) / sizeof(char *);
-	size_t ncommand = sizeof((const char *[]){ PRIVILEGES_KEEP_COMMAND }) / sizeof(char *);
+	static const char *const common[] = { PRIVILEGES_KEEP, NULL };
+	static const char *const command[] = { PRIVILEGES_KEEP_COMMAND, NULL };
+	static const char *const perf[] = { PRIVILEGES_KEEP_PERF_UPROBES, NULL };
+	const char *keep[(sizeof(common) + sizeof(command) + sizeof(perf)) / sizeof(char *)];
+	size_t n = keep_held(keep, 0, common);
 
-	for (i = 0; wanted[i]; i++) {
-		bool command = i >= ncommon && i < ncommon + ncommand;
-		bool perf = i >= ncommon + ncommand;
-
-		if ((command && !t->cfg.command) || (perf && t->probes.uprobe_multi))
-			continue;
-		/* keep at most these: what was not granted (a pod's five) is not asked for */
-		if (privileges_held(wanted[i]))
-			keep[n++] = wanted[i];
-	}
+	if (t->cfg.command)
+		n = keep_held(keep, n, command);
+	if (!t->probes.uprobe_multi)
+		n = keep_held(keep, n, perf);
 	keep[n] = NULL;
 	return privileges_drop(keep, err, errlen);
 }
