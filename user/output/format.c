@@ -181,6 +181,14 @@ int bulk_statuses(const char *resp, size_t len, size_t n, int *status)
 	size_t i;
 	int ret = -1;
 
+	/* "errors": false says every item was accepted, whatever "items" holds (collectors
+	 * that speak _bulk often answer with none) */
+	if (json_is_false(json_object_get(r, "errors"))) {
+		for (i = 0; i < n; i++)
+			status[i] = 201;
+		ret = 0;
+		goto out;
+	}
 	items = json_object_get(r, "items");
 	if (!json_is_array(items) || json_array_size(items) != n)
 		goto out;

@@ -31,6 +31,9 @@ static const struct {
 	[SINK_LOSS_SPOOL_FAILED] = { "sink_spool_failed",
 				     "events lost by output %s: its spool cannot be written" },
 	[SINK_LOSS_REJECTED] = { "sink_rejected", "events refused for good by output %s" },
+	[SINK_LOSS_UNCONFIRMED] = { "sink_unconfirmed",
+				    "events given up by output %s: its answers could not be read "
+				    "(it may hold them)" },
 };
 
 static struct sink sinks[SINKS_MAX];
