@@ -179,6 +179,19 @@ ACTIONS = {
         },
         "required": ["secretrace.lost.count", "secretrace.lost.reason"],
     },
+    "tracer.anomaly": {
+        "description": "a traced process tried to blind the tracer: values it was handed as "
+                       "secrets were refused (docs/hardening.md); at most one a second per "
+                       "process and kind, counting the refusals since the last; never content",
+        "fields": dict(PROCESS, **PEER, **{
+            "secretrace.anomaly.kind": s("what was refused", enum=[
+                "common_value", "low_entropy", "process_rate", "server_rate", "unnamed_share",
+                "strict_unnamed_server"]),
+            "secretrace.anomaly.count": i("refusals of this kind since the last such event", minimum=1),
+        }),
+        "required": ["secretrace.anomaly.kind", "secretrace.anomaly.count"],
+        "inner": PROCESS_INNER,
+    },
     "tracer.unscanned": {
         "description": "a call whose bytes cannot be scanned (the first per process and call)",
         "fields": dict(PROCESS, **{

@@ -359,6 +359,7 @@ static int start(struct tracer *t)
 	lc.vault_conns_fd = bpf_map__fd(t->probes.skel->maps.vault_conns);
 	lc.vault_addrs_fd = bpf_map__fd(t->probes.skel->maps.vault_addrs);
 	lc.tls_conns_fd = bpf_map__fd(t->probes.skel->maps.tls_conns);
+	lc.strict = t->cfg.vault_strict;
 	hs = (struct hold_shared){ .in_seq = &t->probes.skel->bss->in_seq,
 				   .learned_seq = &t->probes.skel->bss->learned_seq,
 				   .hold_bytes = &t->probes.skel->bss->hold_bytes };
@@ -377,7 +378,7 @@ static int start(struct tracer *t)
 	dict_commit(&t->dict);
 	stats_init(&t->probes);
 	for (i = 0; i < t->cfg.nvault; i++)
-		if (events_watch_vault_addr(t->cfg.vault_addrs[i], err, sizeof(err))) {
+		if (events_watch_vault_addr(t->cfg.vault_addrs[i], true, err, sizeof(err))) {
 			st_err("--vault-addr %s: %s", t->cfg.vault_addrs[i], err);
 			return usage;
 		}

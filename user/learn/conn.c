@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dict/dict.h"
+#include "dict/limits.h"
 #include "output/emit.h"
 #include "enrich/destination.h"
 #include "learn/conn.h"
@@ -19,6 +20,7 @@
 #include "lib/u64map.h"
 
 #define PENDING_MAX 32
+#define ANOMALY_GAP_NS 1000000000ULL	/* tracer.anomaly: one a second per process and kind */
 
 struct pending {
 	uint32_t stream;	/* HTTP/2 stream (0 on HTTP/1.1, where order pairs them) */
@@ -53,14 +55,15 @@ struct vconn {
 static struct dict *dict;
 static struct learner_cfg cfg;
 static struct u64map conns;	/* conn id -> struct vconn * */
-static struct u64map servers;	/* addresses known to be Vault servers */
+static struct u64map servers;	/* addresses known to be Vault servers: 1, named: 2 */
 static uint64_t learned, failures;
 
 int learner_init(struct dict *d, const struct learner_cfg *c)
 {
 	dict = d;
 	cfg = *c;
-	return u64map_init(&conns, 64) || u64map_init(&servers, 16) ? -ENOMEM : 0;
+	return u64map_init(&conns, 64) || u64map_init(&servers, 16) ||
+	       limits_init(ST_MAX_SECRETS) ? -ENOMEM : 0;
 }
 
 static uint64_t server_key(const struct st_addr *a)
@@ -71,9 +74,23 @@ static uint64_t server_key(const struct st_addr *a)
 	return u64map_key(h);
 }
 
+static bool server_named(const struct st_addr *a)
+{
+	uint64_t v;
+
+	return a->family && u64map_get(&servers, server_key(a), &v) && v == 2;
+}
+
+void learner_named_server(const struct st_addr *a)
+{
+	u64map_put(&servers, server_key(a), 2);
+	learner_vault_server(a);
+}
+
 void learner_vault_server(const struct st_addr *a)
 {
-	u64map_put(&servers, server_key(a), 1);
+	if (!server_named(a))
+		u64map_put(&servers, server_key(a), 1);
 	/* connections to it are Vault's from their connect() on */
 	if (cfg.vault_addrs_fd >= 0) {
 		uint8_t one = 1;
@@ -111,6 +128,7 @@ void learner_free(void)
 		conn_free((struct vconn *)(uintptr_t)v);
 	u64map_free(&conns);
 	u64map_free(&servers);
+	limits_free();
 }
 
 /* ---- events ---- */
@@ -158,6 +176,45 @@ static void receive_event(struct vconn *c, uint32_t idx, const struct delivery *
 	ev_emit(ev);
 }
 
+/* Values refused as secrets (dict/limits.h): one tracer.anomaly per kind, at most one a
+ * second per process and kind, the rest counted into the next one (all, with all). Never
+ * the values. */
+static void report_refusals(uint32_t pid, struct vconn *c, uint64_t now_ns, bool all)
+{
+	enum limit_kind k;
+	uint64_t n;
+
+	while ((n = limits_take_refusals(pid, now_ns, all ? 0 : ANOMALY_GAP_NS, &k))) {
+		json_t *ev = c ? conn_event(c, "tracer.anomaly") : ev_new("tracer.anomaly");
+
+		if (!c)
+			ev_process(ev, procs_lookup(pid), 0);
+		ev_str(ev, "secretrace.anomaly.kind", limits_kind_name(k));
+		ev_int(ev, "secretrace.anomaly.count", (long long)n);
+		ev_emit(ev);
+		st_warn("pid %u: %llu values not learned as secrets (%s)", pid,
+			(unsigned long long)n, limits_kind_name(k));
+	}
+}
+
+/* Why the item may not teach a secret (enum limit_kind), or -1. */
+static int refusal(struct vconn *c, const struct vault_item *it)
+{
+	bool named = server_named(&c->server);
+	uint32_t idx;
+	int why;
+
+	if (cfg.strict && !named)
+		return LIMIT_STRICT;
+	if (dict_find(dict, it->value, it->len, &idx))
+		return -1;	/* known: a delivery more, not a secret more */
+	why = limits_value(it->value, it->len);
+	if (why < 0)
+		why = limits_admit(c->pid, c->server.family ? server_key(&c->server) : 0, named,
+				   c->ts);
+	return why;
+}
+
 /* ---- learning ---- */
 
 static int learn_item(struct vconn *c, const struct vault_item *it, const char *request_id,
@@ -177,13 +234,20 @@ static int learn_item(struct vconn *c, const struct vault_item *it, const char *
 		.ts_ns = c->ts,
 		.source = source,
 	};
-	int ret;
+	uint32_t before = dict->nsecrets;
+	int ret = refusal(c, it);
 
+	if (ret >= 0) {
+		limits_refused(c->pid, ret);
+		return -EPERM;
+	}
 	if (c->ip[0]) {
 		snprintf(server, sizeof(server), "%s:%d", c->ip, c->port);
 		o.server = server;
 	}
 	ret = dict_add(dict, it->value, it->len, &o, idx);
+	if (ret == 1)
+		limits_added(server_named(&c->server), dict->nsecrets - before);
 	if (ret < 0) {
 		char why[96];
 
@@ -214,6 +278,7 @@ static void learn_presented(struct vconn *c, struct pending *p)
 	if (p->npresented)
 		dict_commit(dict);
 	vault_items_wipe(&p->req.presented);
+	report_refusals(c->pid, c, c->ts, false);
 }
 
 /* The connection is Vault's: remember the server, learn what its requests presented. */
@@ -340,6 +405,7 @@ static void learn_response(struct vconn *c, struct pending *p, struct http_msg *
 			 r.skipped_limit, cfg.max_items);
 		learn_failed(c, r.request_id, req ? req->path : NULL, err);
 	}
+	report_refusals(c->pid, c, c->ts, false);
 	if (r.skipped_short)
 		st_debug("response %s: %zu strings under 8 bytes not tracked",
 			 r.request_id ? r.request_id : "?", r.skipped_short);
@@ -537,6 +603,8 @@ void learner_exit(uint32_t pid)
 		u64map_del(&conns, k);
 		conn_free(c);
 	}
+	report_refusals(pid, NULL, 0, true);
+	limits_forget(pid);
 }
 
 bool learner_idle(void)

@@ -29,6 +29,7 @@ static const char usage[] =
 	"      --vault-addr URL     a Vault address whose responses teach secrets (repeatable);\n"
 	"                           Vault connections are also recognised from the requests on them\n"
 	"                           and from VAULT_ADDR in each traced process's environment\n"
+	"      --vault-strict       learn only from the --vault-addr servers\n"
 	"      --format ecs         event format (ecs, the default and only one)\n"
 	"      --policy FILE        where each Vault path's secrets may go (docs/policy.md); a use it\n"
 	"                           forbids is a secret.violation\n"
@@ -130,11 +131,13 @@ enum {
 	OPT_KUBE_CA_FILE,
 	OPT_NODE_NAME,
 	OPT_RING_BUFFER,
+	OPT_VAULT_STRICT,
 };
 
 static const struct option options[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ "vault-addr", required_argument, NULL, OPT_VAULT_ADDR },
+	{ "vault-strict", no_argument, NULL, OPT_VAULT_STRICT },
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "user", required_argument, NULL, 'u' },
 	{ "pid", required_argument, NULL, 'p' },
@@ -231,6 +234,9 @@ enum cli_result cli_parse(int argc, char **argv, struct config *c)
 				return CLI_USAGE;
 			}
 			c->vault_addrs[c->nvault++] = optarg;
+			break;
+		case OPT_VAULT_STRICT:
+			c->vault_strict = true;
 			break;
 		case OPT_FORMAT:
 			if (strcmp(optarg, "ecs")) {
@@ -435,6 +441,10 @@ enum cli_result cli_parse(int argc, char **argv, struct config *c)
 	}
 	if (c->user && !c->command) {
 		fprintf(stderr, "secretrace: -u needs -- COMMAND\n");
+		return CLI_USAGE;
+	}
+	if (c->vault_strict && !c->nvault) {
+		fprintf(stderr, "secretrace: --vault-strict needs --vault-addr (the servers to learn from)\n");
 		return CLI_USAGE;
 	}
 	return CLI_RUN;
