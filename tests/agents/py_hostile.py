@@ -2,8 +2,10 @@
 """e2e agent: a hostile process that runs its own fake "Vault" (a /v1/secret/data/... server
 answering in Vault's JSON, in a thread of this process) and fetches from it, to blind the
 tracer.
-usage: py_hostile.py flood PROCS RESPONSES VALUES
-           PROCS child processes each fetch RESPONSES answers of VALUES random values
+usage: py_hostile.py flood PROCS RESPONSES VALUES [AFTER STARTED]
+           PROCS child processes each fetch RESPONSES answers of VALUES random values;
+           with AFTER and STARTED: once the file AFTER exists, and creating the file
+           STARTED once the first child is done (the flood half over)
        py_hostile.py common FILE
            the values are protocol text and plain strings; then written to FILE
        py_hostile.py fake FILE
@@ -11,10 +13,12 @@ usage: py_hostile.py flood PROCS RESPONSES VALUES
 Prints, on its last line, how many values its server handed out."""
 import http.server
 import json
+import os
 import secrets
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 import uuid
 
@@ -70,10 +74,15 @@ def main():
         return
     if mode == "flood":
         procs, responses, values = (int(x) for x in sys.argv[2:5])
+        after, started = sys.argv[5:7] if len(sys.argv) > 6 else (None, None)
+        while after and not os.path.exists(after):
+            time.sleep(0.01)
         srv, handed = serve(lambda: [secrets.token_urlsafe(24) for _ in range(values)])
         port = srv.server_address[1]
-        for _ in range(procs):  # one after the other: each a process of its own
+        for k in range(procs):  # one after the other: each a process of its own
             subprocess.run([sys.executable, __file__, "fetch", str(port), str(responses)], check=True)
+            if started and k == 0:
+                open(started, "w").close()
     else:
         fake = secrets.token_urlsafe(24)
         values = COMMON + PLAIN if mode == "common" else [fake]

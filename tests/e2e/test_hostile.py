@@ -116,3 +116,25 @@ def test_vault_strict():
         assert anomalies(run.events) == {"strict_unnamed_server": 2}, anomalies(run.events)
         assert not [u for u in actions(run.events, "secret.use") if get(u, "file.path") == out]
         assert_real_leak_found(run, vault, rx)
+
+
+@timeout(300)
+def test_leak_during_ring_flood():
+    """The flood with the default 4 MiB ring buffer, the real agent's leak written in the
+    middle of it (the agent read its secret before the flood began): the flood's Vault
+    traffic overflows the ring (data records lost, counted), but the ring's last eighth is
+    kept for uses and process records, so none of those is lost and the leak is found."""
+    with Workspace() as ws:
+        vault = ws.vault()
+        rx = ws.tcp_receiver()
+        fetched, started = ws.path("fetched"), ws.path("started")
+        cmd = "%s %s %s %s %d --fetched %s --send-after %s & real=$!; %s %s flood 3 20 1000 %s %s " \
+              "> /dev/null && wait $real" % (
+                  PY, agent("py_kv_leak.py"), vault.url, vault.token_file(), rx.port, fetched, started,
+                  PY, agent("py_hostile.py"), fetched, started)
+        run = ws.run_traced(["/bin/sh", "-c", cmd], timeout=240)
+        assert run.rc == 0, "exit %s; stderr: %s" % (run.rc, run.stderr[-2000:])
+        lost = {get(e, "secretrace.lost.reason"): get(e, "secretrace.lost.count")
+                for e in actions(run.events, "tracer.loss")}
+        assert not {"ringbuf_full_match", "ringbuf_full_process"} & set(lost), lost
+        assert_real_leak_found(run, vault, rx)
