@@ -154,6 +154,8 @@ ACTIONS = {
             ("confirms", "confirmed matches"),
             ("secrets_learned", "secrets learned"),
             ("learn_failed", "Vault responses not learned"),
+            ("not_learned", "values refused as secrets (the tracer.anomaly counts, and those "
+                            "of processes still running)"),
             ("uses", "secret.use events"),
             ("violations", "secret.violation events"),
             ("redacted", "strings the redactor replaced"),

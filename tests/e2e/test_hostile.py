@@ -73,6 +73,7 @@ def test_flood_does_not_blind():
         assert refused.get("process_rate", 0) > 1000 and refused.get("server_rate", 0) > 1000, refused
         assert len(learned) + sum(refused.values()) == handed, \
             "%d learned + %s refused != %d handed out" % (len(learned), refused, handed)
+        assert get(run.events[-1], "secretrace.stats.not_learned") == sum(refused.values())
         per_proc = {}
         for e in learned:
             per_proc[get(e, "process.pid")] = per_proc.get(get(e, "process.pid"), 0) + 1

@@ -9,6 +9,7 @@
 
 #include "output/emit.h"
 #include "detect/hold.h"
+#include "dict/limits.h"
 #include "learn/conn.h"
 #include "lib/log.h"
 #include "probes/probes.h"
@@ -188,6 +189,7 @@ void stats_fill_stop(json_t *ev)
 	ev_int(ev, "secretrace.stats.confirms", (long long)seen[ST_STAT_CONFIRMS]);
 	ev_int(ev, "secretrace.stats.secrets_learned", (long long)learner_secrets());
 	ev_int(ev, "secretrace.stats.learn_failed", (long long)learner_failures());
+	ev_int(ev, "secretrace.stats.not_learned", (long long)limits_refused_total());
 	ev_int(ev, "secretrace.stats.uses", (long long)uses_reported());
 	ev_int(ev, "secretrace.stats.violations", (long long)uses_violations());
 	ev_int(ev, "secretrace.stats.redacted", (long long)redact_count());
