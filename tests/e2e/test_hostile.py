@@ -3,8 +3,9 @@ py_hostile.py): it floods the dictionary, hands out protocol text as "secrets", 
 --vault-strict) any secret at all. Each attack is refused and counted in tracer.anomaly
 events, and a real agent's leak written after it is still reported."""
 import os
+import subprocess
 
-from harness import PY, Workspace, actions, agent, get, timeout
+from harness import PY, SECRETRACE, Workspace, actions, agent, get, timeout
 
 
 def run_after(ws, hostile_args, tracer_args=(), vault=None, timeout_s=240):
@@ -105,7 +106,11 @@ def test_vault_strict():
     """--vault-addr names the stand-in, --vault-strict learns from it alone: the fake
     Vault's plausible secret (and the token presented to it) are refused
     (strict_unnamed_server), so the agent writing that value to a file is not a use; the
-    real agent's secret is learned and its leak found."""
+    real agent's secret is learned and its leak found. Without --vault-addr, --vault-strict
+    is a usage error."""
+    usage = subprocess.run([SECRETRACE, "--vault-strict", "--", "/bin/true"], capture_output=True,
+                           text=True, timeout=30)
+    assert usage.returncode == 125 and "--vault-strict needs --vault-addr" in usage.stderr, usage
     with Workspace() as ws:
         out = os.path.realpath(ws.path("hostile.txt"))
         vault = ws.vault()
