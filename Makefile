@@ -118,7 +118,8 @@ demo:
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tools/demo/run.sh
 
-BENCH_LOOPS := $(BUILD)/bench/write_loop $(BUILD)/bench/use_loop $(BUILD)/bench/ssl_loop
+BENCH_LOOPS := $(BUILD)/bench/write_loop $(BUILD)/bench/use_loop $(BUILD)/bench/ssl_loop \
+	$(BUILD)/bench/peers
 
 $(BUILD)/bench/write_loop $(BUILD)/bench/use_loop: $(BUILD)/bench/%: tools/bench/%.c
 	$(Q)mkdir -p $(dir $@)
@@ -130,9 +131,24 @@ $(BUILD)/bench/ssl_loop: tools/bench/ssl_loop.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $< -lssl -lcrypto -lpthread
 
+# The reference designs secretrace is measured against (tools/bench/peers.py).
+$(BUILD)/bench/peers.bpf.o: tools/bench/peers.bpf.c | check-deps
+	$(Q)mkdir -p $(dir $@)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/peers.skel.h: $(BUILD)/bench/peers.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name peers_bpf > $@
+
+$(BUILD)/bench/peers: tools/bench/peers.c $(BUILD)/bench/peers.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror -I$(BUILD)/bench -o $@ $< -lbpf -lhs
+
 # What tracing costs, side by side with untraced and bpftrace runs (build/bench.json).
-bench: $(BUILD)/secretrace $(BENCH_LOOPS)
+bench:
 	$(Q)tools/install-deps.sh
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_LOOPS)
 	$(Q)/usr/bin/python3 tools/bench/bench.py
 
 # False positives: 1,000 secrets learned, 1 GiB of benign traffic, the secret.use count.

@@ -19,8 +19,8 @@ PACKAGES=(
 	podman runc
 	# tests of the outputs: a real syslog receiver (with TLS), a test CA, the event schemas
 	rsyslog rsyslog-gnutls openssl python3-jsonschema
-	# bench
-	bpftrace
+	# bench: a peer's hook, and the copy-out design's matcher
+	bpftrace libhyperscan-dev
 )
 
 missing=()
