@@ -175,20 +175,24 @@ static json_t *sink_file(json_t *ev, const char *sink)
 	return f;
 }
 
+static int class_uid(const struct ocsf_class *c)
+{
+	return c->category * 1000 + c->uid;
+}
+
 static void classify(json_t *o, const struct ocsf_class *c, int activity_id,
 		     const char *activity_name)
 {
-	int class_uid = c->category * 1000 + c->uid;
 	char type_name[96];
 
 	snprintf(type_name, sizeof(type_name), "%s: %s", c->class_name, activity_name);
 	ev_int(o, "category_uid", c->category);
 	ev_str(o, "category_name", c->category_name);
-	ev_int(o, "class_uid", class_uid);
+	ev_int(o, "class_uid", class_uid(c));
 	ev_str(o, "class_name", c->class_name);
 	ev_int(o, "activity_id", activity_id);
 	ev_str(o, "activity_name", activity_name);
-	ev_int(o, "type_uid", (json_int_t)class_uid * 100 + activity_id);
+	ev_int(o, "type_uid", (json_int_t)class_uid(c) * 100 + activity_id);
 	ev_str(o, "type_name", type_name);
 }
 
@@ -336,7 +340,7 @@ static void lifecycle(json_t *o, json_t *ev, const char *action)
 
 json_t *ocsf_event(json_t *ev)
 {
-	const char *action = str(ev, "event.action"), *profiles = "host", *what;
+	const char *action = str(ev, "event.action"), *what;
 	struct sink_buf msg = { 0 };
 	json_t *o = json_object(), *un = json_object();
 	static const char *const kept[] = { "vault", "secret", "secretrace", "orchestrator",
@@ -372,10 +376,16 @@ json_t *ocsf_event(json_t *ev)
 	sink_buf_free(&msg);
 	ev_int(o, "time", epoch_ms(str(ev, "@timestamp")));
 	ev_int(o, "timezone_offset", 0);
-	ev_set(o, "device", json_pack("{s:i,s:s}", "type_id", 0, "type", "Unknown"));
-	copy(o, "device.hostname", ev, "host.name");
-	ev_set(o, "metadata", json_pack("{s:s,s:o,s:[s]}", "version", OCSF_VERSION, "product",
-					product(), "profiles", profiles));
+	ev_set(o, "metadata", json_pack("{s:s,s:o}", "version", OCSF_VERSION, "product",
+					product()));
+	/* the classes of the host profile name the host as the device (API Activity and Base
+	 * Event have no device: their src_endpoint or nothing) */
+	if (json_integer_value(ev_get(o, "class_uid")) != class_uid(&API_ACTIVITY) &&
+	    json_integer_value(ev_get(o, "category_uid")) != BASE.category) {
+		ev_set(o, "device", json_pack("{s:i,s:s}", "type_id", 0, "type", "Unknown"));
+		copy(o, "device.hostname", ev, "host.name");
+		ev_set(o, "metadata.profiles", json_pack("[s]", "host"));
+	}
 	copy(o, "metadata.uid", ev, "event.id");
 	copy(o, "metadata.event_code", ev, "event.action");
 	copy(o, "metadata.sequence", ev, "event.sequence");
