@@ -13,7 +13,7 @@ import select
 import subprocess
 import sys
 
-from harness import PY, REPO, SECRETRACE, Workspace, agent, get, timeout
+from harness import PY, REPO, SECRETRACE, Workspace, agent, get, timeout, wait_for
 
 sys.path.insert(0, os.path.join(REPO, "tools", "ocsf"))
 import check_ocsf  # noqa: E402
@@ -58,11 +58,15 @@ def test_text_and_ocsf_of_a_policy_run():
     secret as path#field, where it went and via which call, no colour in a file. OCSF: every
     event valid against OCSF 1.1.0's schema (tools/ocsf/check_ocsf.py); violations are
     Detection Findings naming the rule, uses on sockets Network Activity, receives API
-    Activity carrying the Vault request ID."""
+    Activity carrying the Vault request ID. OCSF to syslog: framed as ECS is, the header's
+    time, MSGID (event.action) and severity (alert for violations) read from the OCSF object."""
     with Workspace() as ws:
         txt, ocsf = ws.path("events.txt"), ws.path("events.ocsf")
+        udp = ws.udp_receiver()
         vault, rx_a, rx_b, out, run = policy_run(
-            ws, ["-o", "text+file:" + txt, "-o", "ocsf+file:" + ocsf])
+            ws, ["-o", "text+file:" + txt, "-o", "ocsf+file:" + ocsf,
+                 "-o", "ocsf+syslog+udp://127.0.0.1:%d" % udp.port,
+                 "--spool-dir", ws.mkdir("spool", 0o700)])
         ws.leak_check([txt, ocsf])
         events, lines, objs = run.events, read_lines(txt), [json.loads(x) for x in read_lines(ocsf)]
         assert len(lines) == len(events) == len(objs), (len(lines), len(events), len(objs))
@@ -115,6 +119,17 @@ def test_text_and_ocsf_of_a_policy_run():
             assert o["class_uid"] == 6003 and o["api"]["request"]["uid"] == get(
                 ev, "vault.request_id"), o
         print("OCSF violation: " + json.dumps(viol[0][1])[:1500])
+
+        wait_for(lambda: len(udp.received()) >= len(events), 20, "every event over syslog")
+        for ev, d in zip(events, udp.received()):
+            m = re.match(rb"<(\d+)>1 (\S+) \S+ secretrace \d+ (\S+) - (.*)$", d, re.S)
+            assert m, d
+            assert int(m.group(1)) == 10 * 8 + (1 if get(ev, "event.kind") == "alert" else
+                                                4 if get(ev, "event.action") == "tracer.loss"
+                                                else 6), d
+            assert m.group(2).decode() == get(ev, "@timestamp")[:23] + "Z", d
+            assert m.group(3).decode() == get(ev, "event.action"), d
+            assert json.loads(m.group(4))["metadata"]["uid"] == get(ev, "event.id"), d
 
 
 @timeout(60)

@@ -154,12 +154,33 @@ static void test_receive_and_the_tracer(void **state)
 	json_decref(o);
 }
 
+/* Syslog, _bulk and HEC frame an OCSF line with its id, time, action and alert. */
+static void test_sink_meta_of_ocsf(void **state)
+{
+	static const char ev[] = "{" COMMON SECRET "\"event\":{\"id\":\"0f0e-1\",\"action\":"
+				 "\"secret.violation\"},\"secretrace\":{\"sink\":\"file\"},"
+				 "\"file\":{\"path\":\"/tmp/x\"}}";
+	struct sink_buf b = { 0 };
+	struct sink_meta m;
+
+	(void)state;
+	assert_int_equal(out_format_render(OUT_OCSF, ev, strlen(ev), false, &b), 0);
+	assert_int_equal(sink_meta(b.p, b.len, &m), 0);
+	assert_string_equal(m.id, "0f0e-1");
+	assert_string_equal(m.action, "secret.violation");
+	assert_string_equal(m.timestamp, "2026-11-27T10:00:00.123Z");
+	assert_true(m.alert);
+	assert_false(m.loss);
+	sink_buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_violation_is_a_detection_finding),
 		cmocka_unit_test(test_uses_by_sink),
 		cmocka_unit_test(test_receive_and_the_tracer),
+		cmocka_unit_test(test_sink_meta_of_ocsf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
