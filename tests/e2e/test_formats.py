@@ -46,6 +46,21 @@ def policy_run(ws, extra_args=()):
     return vault, rx_a, rx_b, out, run
 
 
+def read_terminal(master, timeout_s=60):
+    """All a pseudo-terminal's program wrote, until it closed its end (then closes ours)."""
+    data = b""
+    while select.select([master], [], [], timeout_s)[0]:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:         # EIO: the program has exited, the terminal is closed
+            break
+        if not chunk:
+            break
+        data += chunk
+    os.close(master)
+    return data
+
+
 def read_lines(path):
     with open(path, encoding="utf-8") as f:
         return f.read().splitlines()
@@ -144,20 +159,8 @@ def test_text_colour_on_a_terminal_only():
             p = ws.spawn([SECRETRACE, "--format", "text", "--", "/bin/echo", "a\x1b[2Jb"],
                          stdout=slave, stderr=subprocess.PIPE, env=env)
             os.close(slave)
-            data = b""
-            while True:
-                r, _, _ = select.select([master], [], [], 30)
-                if not r:
-                    break
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:         # EIO: the tracer has exited, the terminal is closed
-                    break
-                if not chunk:
-                    break
-                data += chunk
+            data = read_terminal(master)
             p.wait(30)
-            os.close(master)
             assert p.returncode == 0, (p.returncode, p.stderr.read())
             return data.decode("utf-8", "replace")
 
@@ -281,3 +284,27 @@ def test_usage_errors():
         assert r.returncode == 1 and "none.json" in r.stderr, r
         r = run("report", ws.path("none.json"))
         assert r.returncode == 2 and "-o REPORT.html is required" in r.stderr, r
+
+
+@timeout(120)
+def test_progress_on_a_terminal_only():
+    """report (and correlate, which reads the same way) over an events file of 17 MiB:
+    "reading: N%" on stderr when it is a terminal, cleared at the end; nothing when not."""
+    with Workspace() as ws:
+        evp = ws.path("big.json")
+        line = json.dumps({"@timestamp": "2026-11-27T10:00:00.000000Z",
+                           "event": {"action": "process.start", "id": "x"},
+                           "host": {"name": "h"}, "pad": "p" * 900}) + "\n"
+        with open(evp, "w") as f:
+            f.write(line * (17 * 1024 * 1024 // len(line) + 1))
+        page = ws.path("r.html")
+        master, slave = pty.openpty()
+        p = ws.spawn([SECRETRACE, "report", evp, "-o", page], stdout=subprocess.DEVNULL,
+                     stderr=slave)
+        os.close(slave)
+        err = read_terminal(master)
+        assert p.wait(60) == 0, err
+        assert b"\rreading: " in err and b"\r\x1b[K" in err, err
+        r = subprocess.run([SECRETRACE, "report", evp, "-o", page], capture_output=True,
+                           timeout=60)
+        assert r.returncode == 0 and b"reading" not in r.stderr, r.stderr
