@@ -13,7 +13,8 @@ import select
 import subprocess
 import sys
 
-from harness import PY, REPO, SECRETRACE, Workspace, agent, get, timeout, wait_for
+from harness import (PY, REPO, SECRETRACE, Workspace, agent, get, rand_secret, timeout,
+                     wait_for)
 
 sys.path.insert(0, os.path.join(REPO, "tools", "ocsf"))
 import check_ocsf  # noqa: E402
@@ -145,6 +146,39 @@ def test_text_and_ocsf_of_a_policy_run():
             assert m.group(2).decode() == get(ev, "@timestamp")[:23] + "Z", d
             assert m.group(3).decode() == get(ev, "event.action"), d
             assert json.loads(m.group(4))["metadata"]["uid"] == get(ev, "event.id"), d
+
+
+@timeout(90)
+def test_pipe_tty_unix_sinks_in_text_and_ocsf():
+    """The sinks the policy run has not: a pipe read by cat, a pseudo-terminal, a unix
+    socket (tests/agents/py_sinks_more.py). Text names each as docs/formats.md says; their
+    OCSF events (File System Activity for the pipe and tty, Network Activity with a named
+    endpoint for the unix socket) pass OCSF's schema."""
+    with Workspace() as ws:
+        seed = {"kv": {"secret/sinks": {k: rand_secret(30, k + "-") for k in "ptu"}}}
+        vault = ws.vault(seed=seed)
+        upath = ws.path("agent.sock")
+        ws.tcp_receiver(host=upath)
+        txt, ocsf = ws.path("events.txt"), ws.path("events.ocsf")
+        run = ws.run_traced([PY, agent("py_sinks_more.py"), vault.url, vault.creds_path, upath,
+                             "{events}"],
+                            tracer_args=["-o", "text+file:" + txt, "-o", "ocsf+file:" + ocsf])
+        assert run.rc == 0, run.stderr
+        ws.leak_check([txt, ocsf])
+        text = "\n".join(read_lines(txt))
+        cat = next(e for e in run.events if get(e, "secretrace.sink") == "pipe")
+        assert re.search(r" used      secret/data/sinks#p raw -> pipe pipe:\[\d+\] \(read by "
+                         r"cat\[%d\]\) via write " % get(cat, "secretrace.peer.pid"), text), text
+        assert re.search(r"#t raw -> tty /dev/pts/\d+ via write ", text), text
+        assert "#u raw -> unix:%s via sendto " % upath in text, text
+        objs = [json.loads(x) for x in read_lines(ocsf)]
+        for o in objs:
+            assert not check_ocsf.check_event(o), (check_ocsf.check_event(o), o)
+        files = {o["file"]["path"]: o for o in objs if o["class_uid"] == 1001}
+        assert any(f["file"]["type_id"] == 3 for f in files.values()), files   # the tty
+        assert any(f["file"].get("type") == "pipe" for f in files.values()), files
+        assert any(o["class_uid"] == 4001 and o["dst_endpoint"].get("name") == upath
+                   for o in objs), objs
 
 
 @timeout(60)
