@@ -125,7 +125,7 @@ static void add_chain(struct graph *g, json_t *rows, size_t i, json_t *ch, bool 
 	const char *rid = json_is_string(json_object_get(ch, "request_id")) ?
 				  js(ch, "request_id") : "(unknown request)";
 	const char *path = *js(ch, "vault.path") ? js(ch, "vault.path") : js(a, "path");
-	char rnode[32], title[2048], flags[256], first_fetcher[300] = "";
+	char rnode[32], title[2048], flags[256], first_fetcher[300] = "", label[600];
 	size_t j;
 
 	snprintf(rnode, sizeof(rnode), "r%zu", i);
@@ -135,7 +135,9 @@ static void add_chain(struct graph *g, json_t *rows, size_t i, json_t *ch, bool 
 		 *join_flags(json_object_get(ch, "flags"), flags, sizeof(flags), audit) ? "\n" : "");
 	if (*flags)
 		snprintf(title + strlen(title), sizeof(title) - strlen(title), "flags: %s", flags);
-	node(g, rnode, *path ? path : rid, "vault", title);
+	/* the path, and the request's first characters: two reads of one path are two bands */
+	snprintf(label, sizeof(label), "%s (%.8s)", *path ? path : "?", rid);
+	node(g, rnode, label, "vault", title);
 	json_array_foreach(events, j, it) {
 		const char *act = js(it, "action"), *verdict = js(it, "verdict");
 		json_int_t n = 1 + json_integer_value(json_object_get(it, "repeat_count"));
