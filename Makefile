@@ -29,6 +29,12 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 
 USER_SRCS := $(wildcard user/*.c user/*/*.c)
 USER_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
+# `secretrace report`'s page and the d3 modules that draw it (from the npm registry, with their
+# licences: third_party/d3/README.md), built into the binary by .incbin
+REPORT_PAGE := tools/report/page.html
+REPORT_JS := $(addprefix third_party/d3/,d3-array.min.js d3-path.min.js d3-shape.min.js \
+	d3-selection.min.js d3-sankey.min.js)
+USER_OBJS += $(BUILD)/report_assets.o
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser -I$(BUILD) -MMD -MP \
 	-DSECRETRACE_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -65,6 +71,18 @@ $(BUILD)/user/%.o: user/%.c $(BUILD)/secretrace.skel.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/report.js: $(REPORT_JS)
+	$(Q)mkdir -p $(@D)
+	$(Q)for f in $^; do cat $$f; echo; done > $@
+
+$(BUILD)/report_assets.o: $(REPORT_PAGE) $(BUILD)/report.js
+	$(call msg,AS,$@)
+	$(Q)printf '%s\n' '.section .rodata' \
+		'.globl report_page, report_page_end, report_js, report_js_end' \
+		'report_page: .incbin "$(REPORT_PAGE)"' 'report_page_end:' \
+		'report_js: .incbin "$(BUILD)/report.js"' 'report_js_end:' \
+		'.section .note.GNU-stack,"",@progbits' | $(CC) -c -x assembler - -o $@
 
 $(BUILD)/secretrace: $(USER_OBJS)
 	$(call msg,LD,$@)

@@ -19,6 +19,7 @@
 #include "tracer/cli.h"
 #include "tracer/privileges.h"
 #include "correlate/correlate.h"
+#include "correlate/report.h"
 #include "dict/dict.h"
 #include "output/emit.h"
 #include "enrich/destination.h"
@@ -494,6 +495,8 @@ int main(int argc, char **argv)
 	/* a subcommand of its own: no root, no BPF */
 	if (argc > 1 && !strcmp(argv[1], "correlate"))
 		return correlate_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "report"))
+		return report_main(argc - 1, argv + 1);
 	switch (cli_parse(argc, argv, &t.cfg)) {
 	case CLI_EXIT_OK:
 		return 0;
