@@ -43,7 +43,7 @@ CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser -I$(BU
 LDLIBS += $(shell pkg-config --libs $(filter-out libcurl openssl libmicrohttpd,$(PKGS)) \
 	2>/dev/null) -lhttp_parser -lpthread
 
-.PHONY: all clean install deps check-deps demo test layout unit bpftest e2e bench fpbench vmlinux fuzz
+.PHONY: all clean install install-test deps check-deps demo test layout unit bpftest e2e bench fpbench vmlinux fuzz
 all: $(BUILD)/secretrace
 
 deps:
@@ -189,6 +189,10 @@ vmlinux:
 
 install: $(BUILD)/secretrace
 	install -D -m 0755 $< $(DESTDIR)$(PREFIX)/sbin/secretrace
+
+# make install into a temporary DESTDIR, then the installed binary run on its own.
+install-test: $(BUILD)/secretrace
+	$(Q)tools/install-test.sh
 
 clean:
 	rm -rf $(BUILD)

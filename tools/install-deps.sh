@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
 	# build
-	clang llvm make pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev libjansson-dev
+	gcc clang llvm make pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev libjansson-dev
 	libhttp-parser-dev libsodium-dev libcap-dev libseccomp-dev libmicrohttpd-dev libnghttp2-dev
 	libyaml-dev libcurl4-openssl-dev libssl-dev libcapstone-dev libdw-dev
 	# tests

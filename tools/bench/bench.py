@@ -23,10 +23,12 @@ Then the tracer's capacity, once each: in-kernel scan throughput per core (a 64 
 added cost, with 0, 1,000 and 10,000 secrets), the secret.violation events per second a
 file output takes with no loss (tools/bench/use_loop.c at rising rates under a deny-all
 policy), the tracer's CPU time and peak RSS holding 10,000 secrets, and the time from
-launch to tracer.start (and from the command's exit to the tracer's); the node modes' cost
+launch to exit of a short command (true) untraced and traced, and for the traced one from
+launch to tracer.start and from there to the tracer's exit; the node modes' cost
 (tools/bench/node.py: a bystander under --all, the tracer on a busy node). Writes
 build/bench.json.
 """
+import datetime
 import json
 import os
 import secrets
@@ -233,25 +235,30 @@ def event_rates(work, fetch):
     return steps
 
 
-def start_stop(work, runs=3):
-    """Seconds from launch to tracer.start, and from the command's exit (true exits at
-    once) to the tracer's: medians of runs."""
+def start_stop(work, runs=5):
+    """A short command (true) launched untraced and under secretrace: seconds from launch to
+    exit, and for the traced run from launch to tracer.start (its @timestamp) and from there
+    to the tracer's exit (true exits at once): medians of runs, interleaved."""
     events = os.path.join(work, "start.json")
-    starts, stops = [], []
+    times = {"untraced": [], "traced": [], "to_start": [], "start_to_exit": []}
     for _ in range(runs):
         t0 = time.monotonic()
-        tracer = subprocess.Popen([TRACER, "-o", "file:" + events, "--", "true"])
-        started = None
-        while tracer.poll() is None:
-            if started is None and os.path.exists(events) and "tracer.start" in open(events).read():
-                started = time.monotonic()
-            time.sleep(0.002)
-        if started is None or tracer.returncode != 0:
-            raise SystemExit("bench: secretrace -- true failed (status %s)" % tracer.returncode)
-        starts.append(started - t0)
-        stops.append(time.monotonic() - started)
+        subprocess.run(["true"], check=True)
+        times["untraced"].append(time.monotonic() - t0)
+        w0, t0 = time.time(), time.monotonic()
+        rc = subprocess.run([TRACER, "-o", "file:" + events, "--", "true"]).returncode
+        w1, t1 = time.time(), time.monotonic()
+        with open(events) as f:
+            start = json.loads(f.readline())
+        if rc != 0 or start["event"]["action"] != "tracer.start":
+            raise SystemExit("bench: secretrace -- true failed (status %s)" % rc)
+        started = datetime.datetime.strptime(start["@timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ") \
+            .replace(tzinfo=datetime.timezone.utc).timestamp()
+        times["traced"].append(t1 - t0)
+        times["to_start"].append(started - w0)
+        times["start_to_exit"].append(w1 - started)
         os.unlink(events)
-    return statistics.median(starts), statistics.median(stops)
+    return {k: statistics.median(v) for k, v in times.items()}
 
 
 MODES = ("untraced", "bpftrace", "secretrace-0", "secretrace-1k", "bystander", "bt-bystander")
@@ -318,7 +325,7 @@ def main():
                                  % tracer_stats.get("secrets_learned"))
             write_64k_10k, stats_10k = scan_10k(work, fetch)
             rates = event_rates(work, fetch)
-            start_s, stop_s = start_stop(work)
+            short = start_stop(work)
             node_report = node.run(TRACER, LOOP, parse, REPEATS, BUDGET_MS, work)
             peer_report = peers.run(PEERS, LOOP, SIZES, REPEATS, BUDGET_MS, bench_secrets, work)
         finally:
@@ -363,7 +370,9 @@ def main():
         "event_rates": rates, "events_per_s_no_loss": sustained,
         "secrets_10k": {"cpu_ms": cpu_ms, "peak_rss_kib": stats_10k.get("peak_rss_kib"),
                         "secrets_learned": stats_10k.get("secrets_learned")},
-        "launch_to_tracer_start_s": start_s, "command_exit_to_tracer_exit_s": stop_s,
+        "launch_to_tracer_start_s": short["to_start"],
+        "command_exit_to_tracer_exit_s": short["start_to_exit"],
+        "short_command_s": {"untraced": short["untraced"], "traced": short["traced"]},
     }
     print()
     print("in-kernel scan, GB/s per core (64 KiB writes): %.2f with 0 secrets, %.2f with 1,000, "
@@ -374,7 +383,9 @@ def main():
     print("events per second to a file with no loss: %.0f" % sustained)
     print("holding 10,000 secrets: tracer CPU %d ms over the run, peak RSS %.1f MiB"
           % (cpu_ms, (stats_10k.get("peak_rss_kib") or 0) / 1024.0))
-    print("launch to tracer.start: %.2f s; command exit to tracer exit: %.2f s" % (start_s, stop_s))
+    print("launch to exit of `true`: %.3f s untraced, %.3f s traced (launch to tracer.start "
+          "%.3f s, tracer.start to exit %.3f s)" % (short["untraced"], short["traced"],
+                                                    short["to_start"], short["start_to_exit"]))
     report["node"] = node_report
     report["peers"] = peer_table(report, peer_report)
     with open(os.path.join(BUILD, "bench.json"), "w") as f:
