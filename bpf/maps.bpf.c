@@ -20,5 +20,6 @@ __u64 hold_bytes;
 __u64 conn_ids;
 __u64 tls_waiting;
 __u64 taint_count;
+__u32 tracer_stopped;
 
 char LICENSE[] SEC("license") = "GPL";

@@ -267,6 +267,7 @@ ST_DECL __u64 hold_bytes;	/* held since learned_seq last caught up; reset by use
 ST_DECL __u64 conn_ids;
 ST_DECL __u64 tls_waiting;	/* tls_pending's entries, or more: at 0 no socket call looks */
 ST_DECL __u64 taint_count;	/* taints ever added: at 0 no read looks for one */
+ST_DECL __u32 tracer_stopped;	/* userspace, at exit: from now on no program does anything */
 
 /* The last bytes handed to a session's write: a retry of a failed SSL_write (the same
  * bytes again, in the same buffer or a copy) is not scanned twice. */

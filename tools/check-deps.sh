@@ -6,6 +6,7 @@ have_cmd() { command -v "$1" >/dev/null 2>&1; }
 have_hdr() { [ -e "/usr/include/$1" ] || [ -e "/usr/local/include/$1" ] ||
 	[ -e "/usr/include/x86_64-linux-gnu/$1" ]; }
 
+have_cmd "${CC:-cc}" || missing+=("gcc")
 have_cmd "${CLANG:-clang}" || missing+=("clang")
 have_cmd "${BPFTOOL:-bpftool}" || missing+=("bpftool")
 have_cmd pkg-config || missing+=("pkg-config")

@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
 	# build
-	clang llvm make pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev libjansson-dev
+	gcc clang llvm make pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev libjansson-dev
 	libhttp-parser-dev libsodium-dev libcap-dev libseccomp-dev libmicrohttpd-dev libnghttp2-dev
 	libyaml-dev libcurl4-openssl-dev libssl-dev libcapstone-dev libdw-dev
 	# tests
@@ -19,8 +19,10 @@ PACKAGES=(
 	podman runc
 	# tests of the outputs: a real syslog receiver (with TLS), a test CA, the event schemas
 	rsyslog rsyslog-gnutls openssl python3-jsonschema
-	# bench
-	bpftrace
+	# secretrace report opened in a real browser (headless), with a font for its screenshot
+	chromium fonts-dejavu-core
+	# bench: a peer's hook, and the copy-out design's matcher
+	bpftrace libhyperscan-dev
 )
 
 missing=()

@@ -19,6 +19,7 @@
 #include "tracer/cli.h"
 #include "tracer/privileges.h"
 #include "correlate/correlate.h"
+#include "correlate/report.h"
 #include "dict/dict.h"
 #include "output/emit.h"
 #include "enrich/destination.h"
@@ -171,6 +172,9 @@ static void on_signal(struct tracer *t)
 				t->child_status = WIFEXITED(status) ? WEXITSTATUS(status)
 								    : 128 + WTERMSIG(status);
 				t->linger_until = now_boot_ns() + t->cfg.linger_s * 1000000000ULL;
+				/* no descendant left to linger for: stop now, not at the next tick */
+				if (probes_traced_count(&t->probes) == 0)
+					t->stopping = true;
 			}
 			while (waitpid(-1, NULL, WNOHANG) > 0)	/* nothing else is ours */
 				;
@@ -331,13 +335,14 @@ static int start(struct tracer *t)
 		st_err("%s", err);
 		return usage;
 	}
-	if (secmem_init() || redact_init() || procs_init() || enrich_init()) {
-		st_err("cannot initialise (out of memory or no entropy)");
-		return fail;
-	}
+	/* first: it starts the detacher, a copy of this process, which must hold no secret */
 	if (probes_check(&t->probes, err, sizeof(err))) {
 		st_err("%s", err);
 		return geteuid() ? usage : fail;
+	}
+	if (secmem_init() || redact_init() || procs_init() || enrich_init()) {
+		st_err("cannot initialise (out of memory or no entropy)");
+		return fail;
 	}
 	if (keyfile_load(t->cfg.key_file, fp_key, sizeof(fp_key), err, sizeof(err))) {
 		st_err("%s", err);
@@ -460,6 +465,7 @@ static int start(struct tracer *t)
 
 static void finish(struct tracer *t, int status)
 {
+	probes_stop(&t->probes);	/* so that nothing comes after what is consumed here */
 	if (t->rb) {
 		ring_buffer__consume(t->rb);	/* what is still in flight */
 		hold_release(t->probes.skel->bss->in_seq);
@@ -495,6 +501,8 @@ int main(int argc, char **argv)
 	/* a subcommand of its own: no root, no BPF */
 	if (argc > 1 && !strcmp(argv[1], "correlate"))
 		return correlate_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "report"))
+		return report_main(argc - 1, argv + 1);
 	switch (cli_parse(argc, argv, &t.cfg)) {
 	case CLI_EXIT_OK:
 		return 0;

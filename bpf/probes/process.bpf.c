@@ -21,7 +21,8 @@ int handle_sched_process_fork(struct bpf_raw_tracepoint_args *ctx)
 	__u32 pid = BPF_CORE_READ(child, pid);
 	struct st_rec_fork *r;
 
-	if (pid != BPF_CORE_READ(child, tgid))	/* a thread: its process is traced already */
+	/* a thread: its process is traced already; nothing once the tracer has stopped */
+	if (pid != BPF_CORE_READ(child, tgid) || tracer_stopped)
 		return 0;
 	if (target_mode == ST_TARGET_PIDS) {
 		struct st_traced *t = bpf_map_lookup_elem(&traced, &parent);

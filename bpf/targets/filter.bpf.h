@@ -11,6 +11,8 @@ static __always_inline bool st_is_traced(void)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 
+	if (tracer_stopped)
+		return false;
 	if (target_mode == ST_TARGET_PIDS)
 		return bpf_map_lookup_elem(&traced, &tgid) != NULL;
 	if (tgid == self_tgid)

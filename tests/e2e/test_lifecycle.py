@@ -2,9 +2,11 @@
 import datetime
 import json
 import os
+import signal
 import subprocess
 
-from harness import SECRETRACE, Workspace, actions, get, describe, describe_all, timeout
+from harness import (SECRETRACE, Workspace, actions, get, describe, describe_all, timeout,
+                     wait_for)
 
 
 def ts(ev):
@@ -83,6 +85,61 @@ def test_exec_failures():
         assert run.rc == 126, "exit %s" % run.rc
         lines = run.stderr.strip().splitlines()
         assert len(lines) == 1 and "not-executable" in lines[0], "stderr: %r" % run.stderr
+
+
+# Run as the command: the tracer is its parent and has attached everything (tracer.start is
+# out before a command starts); its descriptors name its links and programs (one it closes
+# meanwhile is named no more: grep's complaint about it is ignored).
+RECORD_IDS = ("grep -h -e '^link_id:' -e '^prog_id:' /proc/$PPID/fdinfo/* > {ids}.tmp 2>/dev/null; "
+              "mv {ids}.tmp {ids}")
+
+
+def read_ids(path):
+    ids = {"link_id": set(), "prog_id": set()}
+    with open(path) as f:
+        for line in f:
+            key, value = line.split(":")
+            ids[key].add(int(value))
+    assert len(ids["link_id"]) >= 10 and ids["prog_id"], "the tracer's ids: %s" % ids
+    return ids
+
+
+def bpf_ids(kind):
+    out = subprocess.run(["bpftool", "-j", kind, "list"], check=True, capture_output=True).stdout
+    return {o["id"] for o in json.loads(out)}
+
+
+def wait_detached(ids, what):
+    """Every link and program the tracer had is gone from the kernel (detached, freed)."""
+    def gone():
+        return not (ids["link_id"] & bpf_ids("link")) and not (ids["prog_id"] & bpf_ids("prog"))
+    wait_for(gone, 60, "the links and programs of %s to be gone" % what, interval=0.1)
+
+
+@timeout(120)
+def test_probes_detached_after_exit():
+    """Once secretrace has returned the command's status (at once: the links are left to
+    its detacher, docs/performance.md), every link and program it had is gone; and when
+    the tracer is killed (SIGKILL), too."""
+    with Workspace() as ws:
+        ids_path = ws.path("ids")
+        run = ws.run_traced(["/bin/sh", "-c", RECORD_IDS.format(ids=ids_path) + "; exit 5"])
+        assert run.rc == 5, "exit %s, stderr %s" % (run.rc, run.stderr)
+        check_stop(run)
+        wait_detached(read_ids(ids_path), "a tracer that exited")
+
+        ids_path = ws.path("ids-killed")
+        events = ws.path("killed.json")
+        pid_path = ws.path("command.pid")
+        tracer = ws.spawn([SECRETRACE, "-o", "file:" + events, "--", "/bin/sh", "-c",
+                           "echo $$ > %s; %s; exec sleep 600" % (pid_path, RECORD_IDS.format(ids=ids_path))],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ws.root)
+        wait_for(lambda: os.path.exists(ids_path), 60, "the command to record the ids", alive=tracer)
+        tracer.kill()
+        tracer.wait(30)
+        with open(pid_path) as f:
+            os.kill(int(f.read()), signal.SIGKILL)      # the orphaned command
+        wait_detached(read_ids(ids_path), "a tracer killed with SIGKILL")
 
 
 def raw(ws, args, timeout=30):

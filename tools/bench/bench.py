@@ -23,10 +23,12 @@ Then the tracer's capacity, once each: in-kernel scan throughput per core (a 64 
 added cost, with 0, 1,000 and 10,000 secrets), the secret.violation events per second a
 file output takes with no loss (tools/bench/use_loop.c at rising rates under a deny-all
 policy), the tracer's CPU time and peak RSS holding 10,000 secrets, and the time from
-launch to tracer.start (and from the command's exit to the tracer's); the node modes' cost
+launch to exit of a short command (true) untraced and traced, and for the traced one from
+launch to tracer.start and from there to the tracer's exit; the node modes' cost
 (tools/bench/node.py: a bystander under --all, the tracer on a busy node). Writes
 build/bench.json.
 """
+import datetime
 import json
 import os
 import secrets
@@ -39,6 +41,7 @@ import threading
 import time
 
 import node
+import peers
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(TOP, "build")
@@ -46,6 +49,7 @@ TRACER = os.path.join(BUILD, "secretrace")
 LOOP = os.path.join(BUILD, "bench", "write_loop")
 USE_LOOP = os.path.join(BUILD, "bench", "use_loop")
 SSL_LOOP = os.path.join(BUILD, "bench", "ssl_loop")
+PEERS = os.path.join(BUILD, "bench", "peers")
 SSL_SIZES = [64, 4096]
 LIBSSL = "/usr/lib/x86_64-linux-gnu/libssl.so.3"
 SIZES = [64, 1024, 4096, 65536]
@@ -197,7 +201,8 @@ def start_vault(work):
     addr = open(ready).read().split()[0]
     token = json.load(open(ready + ".creds.json"))["root_token"]
     return proc, {p: "curl -sf -H 'X-Vault-Token: %s' %s/v1/secret/data/%s"
-                  % (token, addr, p.split("/", 1)[1]) for p in kv}
+                  % (token, addr, p.split("/", 1)[1]) for p in kv}, \
+        list(kv["secret/bench"].values())
 
 
 def scan_10k(work, fetch):
@@ -230,25 +235,30 @@ def event_rates(work, fetch):
     return steps
 
 
-def start_stop(work, runs=3):
-    """Seconds from launch to tracer.start, and from the command's exit (true exits at
-    once) to the tracer's: medians of runs."""
+def start_stop(work, runs=5):
+    """A short command (true) launched untraced and under secretrace: seconds from launch to
+    exit, and for the traced run from launch to tracer.start (its @timestamp) and from there
+    to the tracer's exit (true exits at once): medians of runs, interleaved."""
     events = os.path.join(work, "start.json")
-    starts, stops = [], []
+    times = {"untraced": [], "traced": [], "to_start": [], "start_to_exit": []}
     for _ in range(runs):
         t0 = time.monotonic()
-        tracer = subprocess.Popen([TRACER, "-o", "file:" + events, "--", "true"])
-        started = None
-        while tracer.poll() is None:
-            if started is None and os.path.exists(events) and "tracer.start" in open(events).read():
-                started = time.monotonic()
-            time.sleep(0.002)
-        if started is None or tracer.returncode != 0:
-            raise SystemExit("bench: secretrace -- true failed (status %s)" % tracer.returncode)
-        starts.append(started - t0)
-        stops.append(time.monotonic() - started)
+        subprocess.run(["true"], check=True)
+        times["untraced"].append(time.monotonic() - t0)
+        w0, t0 = time.time(), time.monotonic()
+        rc = subprocess.run([TRACER, "-o", "file:" + events, "--", "true"]).returncode
+        w1, t1 = time.time(), time.monotonic()
+        with open(events) as f:
+            start = json.loads(f.readline())
+        if rc != 0 or start["event"]["action"] != "tracer.start":
+            raise SystemExit("bench: secretrace -- true failed (status %s)" % rc)
+        started = datetime.datetime.strptime(start["@timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ") \
+            .replace(tzinfo=datetime.timezone.utc).timestamp()
+        times["traced"].append(t1 - t0)
+        times["to_start"].append(started - w0)
+        times["start_to_exit"].append(w1 - started)
         os.unlink(events)
-    return statistics.median(starts), statistics.median(stops)
+    return {k: statistics.median(v) for k, v in times.items()}
 
 
 MODES = ("untraced", "bpftrace", "secretrace-0", "secretrace-1k", "bystander", "bt-bystander")
@@ -258,11 +268,41 @@ def ratio(a, b):
     return a / b if b > 0 else float("nan")
 
 
+def peer_table(report, peer_report):
+    """secretrace-1k against the copy floor and the copy-out design, per call and size."""
+    print()
+    print("against the reference designs (tools/bench/peers.py), ns per call: added = over "
+          "untraced; copy-out total = its added time in the process + its consumer's CPU")
+    print("%-7s %6s %9s %9s %9s %9s %9s   %8s %9s %6s" % (
+        "call", "size", "st-1k+", "floor+", "co+", "co-cons", "co-total", "st/floor",
+        "co/st", "co-lost"))
+    table = {}
+    for call, by_size in peer_report.items():
+        table[call] = {}
+        for size, m in by_size.items():
+            base = report["ns_per_call"][call][size]["untraced"]
+            st = report["ns_per_call"][call][size]["secretrace-1k"] - base
+            floor = m["floor"]["ns"] - base
+            co = m["copy-out"]["ns"] - base
+            co_total = co + m["copy-out"]["consumer_ns"]
+            row = {"secretrace_added_ns": st, "floor_added_ns": floor, "copy_out_added_ns": co,
+                   "copy_out_consumer_ns": m["copy-out"]["consumer_ns"],
+                   "copy_out_total_ns": co_total, "secretrace_vs_floor": ratio(st, floor),
+                   "copy_out_vs_secretrace": ratio(co_total, st),
+                   "copy_out_lost_fraction": m["copy-out"]["lost_fraction"]}
+            table[call][size] = row
+            print("%-7s %6d %9.0f %9.0f %9.0f %9.0f %9.0f   %8.2f %9.2f %5.1f%%" % (
+                call, size, st, floor, co, row["copy_out_consumer_ns"], co_total,
+                row["secretrace_vs_floor"], row["copy_out_vs_secretrace"],
+                100 * row["copy_out_lost_fraction"]))
+    return table
+
+
 def main():
     results = {c: {m: {s: [] for s in sizes_of(c)} for m in MODES} for c in CALLS}
     tracer_stats = {}
     with tempfile.TemporaryDirectory(prefix="secretrace-bench.") as work:
-        vault, fetch = start_vault(work)
+        vault, fetch, bench_secrets = start_vault(work)
         try:
             for rep in range(REPEATS):
                 for call in CALLS:
@@ -285,8 +325,9 @@ def main():
                                  % tracer_stats.get("secrets_learned"))
             write_64k_10k, stats_10k = scan_10k(work, fetch)
             rates = event_rates(work, fetch)
-            start_s, stop_s = start_stop(work)
+            short = start_stop(work)
             node_report = node.run(TRACER, LOOP, parse, REPEATS, BUDGET_MS, work)
+            peer_report = peers.run(PEERS, LOOP, SIZES, REPEATS, BUDGET_MS, bench_secrets, work)
         finally:
             vault.terminate()
             vault.wait()
@@ -329,7 +370,9 @@ def main():
         "event_rates": rates, "events_per_s_no_loss": sustained,
         "secrets_10k": {"cpu_ms": cpu_ms, "peak_rss_kib": stats_10k.get("peak_rss_kib"),
                         "secrets_learned": stats_10k.get("secrets_learned")},
-        "launch_to_tracer_start_s": start_s, "command_exit_to_tracer_exit_s": stop_s,
+        "launch_to_tracer_start_s": short["to_start"],
+        "command_exit_to_tracer_exit_s": short["start_to_exit"],
+        "short_command_s": {"untraced": short["untraced"], "traced": short["traced"]},
     }
     print()
     print("in-kernel scan, GB/s per core (64 KiB writes): %.2f with 0 secrets, %.2f with 1,000, "
@@ -340,8 +383,11 @@ def main():
     print("events per second to a file with no loss: %.0f" % sustained)
     print("holding 10,000 secrets: tracer CPU %d ms over the run, peak RSS %.1f MiB"
           % (cpu_ms, (stats_10k.get("peak_rss_kib") or 0) / 1024.0))
-    print("launch to tracer.start: %.2f s; command exit to tracer exit: %.2f s" % (start_s, stop_s))
+    print("launch to exit of `true`: %.3f s untraced, %.3f s traced (launch to tracer.start "
+          "%.3f s, tracer.start to exit %.3f s)" % (short["untraced"], short["traced"],
+                                                    short["to_start"], short["start_to_exit"]))
     report["node"] = node_report
+    report["peers"] = peer_table(report, peer_report)
     with open(os.path.join(BUILD, "bench.json"), "w") as f:
         json.dump(report, f, indent=1)
     print("written: build/bench.json")

@@ -208,6 +208,9 @@ static int frame(struct h2_conn *c, bool from_server, uint8_t type, uint8_t flag
 
 	if (d->block_stream && type != CONTINUATION)
 		return fail(c, "header block interrupted");
+	/* RFC 9113 6.1, 6.2, 6.10: a connection error; stream 0 also means "no block" above */
+	if (!id && (type == DATA || type == HEADERS || type == PUSH_PROMISE || type == CONTINUATION))
+		return fail(c, "a stream's frame on stream 0");
 	switch (type) {
 	case HEADERS:
 	case PUSH_PROMISE:

@@ -2,19 +2,20 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "fingerprint.h"
 #include "lib/grow.h"
 #include "lib/log.h"
+#include "probes/detach.h"
 #include "probes/probes.h"
 #include "secretrace.skel.h"
 #include "syscalls.h"
@@ -69,6 +70,7 @@ int probes_check(struct probes *p, char *err, size_t errlen)
 	int ret;
 
 	memset(p, 0, sizeof(*p));
+	p->detacher = -1;
 	libbpf_set_print(libbpf_print);
 	if (geteuid() != 0) {
 		snprintf(err, errlen, "must run as root: it loads eBPF programs (try sudo)");
@@ -104,6 +106,7 @@ int probes_check(struct probes *p, char *err, size_t errlen)
 		snprintf(err, errlen, "this kernel lacks the bpf_loop helper (Linux 5.17 or later needed)");
 		return -ENOTSUP;
 	}
+	p->detacher = detach_start();
 	return 0;
 }
 
@@ -305,48 +308,44 @@ int probes_attach(struct probes *p, char *err, size_t errlen)
 	return 0;
 }
 
-static void *destroy_link(void *l)
+void probes_stop(struct probes *p)
 {
-	bpf_link__destroy(l);
-	return NULL;
+	if (p->skel)
+		p->skel->bss->tracer_stopped = 1;
 }
 
-/* Detaching a syscall tracepoint or a uprobe waits for an RCU grace period (tens of
- * milliseconds here); detaching them all at once lets those waits overlap. */
-static void destroy_links(struct bpf_link **links, size_t n)
+/* Is the detacher (detach.c) there to close the links after we have gone? */
+static bool detacher_alive(struct probes *p)
 {
-	pthread_t *th = calloc(n, sizeof(*th));
-	bool *started = calloc(n, sizeof(*started));
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		started[i] = th && started && !pthread_create(&th[i], NULL, destroy_link, links[i]);
-	for (i = 0; i < n; i++) {
-		if (started && started[i])
-			pthread_join(th[i], NULL);
-		else
-			bpf_link__destroy(links[i]);
-	}
-	free(th);
-	free(started);
+	return p->detacher > 0 && waitpid(p->detacher, NULL, WNOHANG) == 0;
 }
 
 void probes_destroy(struct probes *p)
 {
+	bool leave = detacher_alive(p);
 	struct timespec a, b;
+	size_t i;
 
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	while (p->nlink_fds)
-		close(p->link_fds[--p->nlink_fds]);
-	destroy_links(p->links, p->nlinks);
+	for (i = 0; !leave && i < p->nlink_fds; i++)
+		close(p->link_fds[i]);
+	for (i = 0; i < p->nlinks; i++) {
+		if (leave)
+			bpf_link__disconnect(p->links[i]);	/* its descriptor stays open */
+		bpf_link__destroy(p->links[i]);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &b);
-	st_debug("detached %zu links in %.0f ms", p->nlinks,
-		 (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6);
+	if (leave)
+		st_debug("%zu links left to the detacher (pid %d)", p->nlinks + p->nlink_fds,
+			 (int)p->detacher);
+	else
+		st_debug("detached %zu links in %.0f ms", p->nlinks + p->nlink_fds,
+			 (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6);
 	free(p->links);
 	free(p->link_fds);
 	p->links = NULL;
 	p->link_fds = NULL;
-	p->nlinks = p->caplinks = p->caplink_fds = 0;
+	p->nlinks = p->caplinks = p->nlink_fds = p->caplink_fds = 0;
 	if (p->prefilter)
 		munmap(p->prefilter, ST_PREFILTER_WORDS * sizeof(uint64_t));
 	p->prefilter = NULL;

@@ -33,13 +33,18 @@ struct probes {
 	int nfailed;
 	uint64_t *prefilter;	/* the mmapped bitmap */
 	bool uprobe_multi;	/* the kernel has uprobe_multi links (6.6): uprobes go on as those */
+	int detacher;		/* the pid of the process that detaches the links after us, or -1 */
 };
 
-/* Root, BTF, tracefs, bpf_loop: one clear line in err on failure. */
+/* Root, BTF, tracefs, bpf_loop: one clear line in err on failure. Then starts the detacher
+ * (detach.h): call it before any thread is started and anything secret is read. */
 int probes_check(struct probes *p, char *err, size_t errlen);
 int probes_load(struct probes *p, const struct probes_cfg *cfg, char *err, size_t errlen);
 int probes_attach(struct probes *p, char *err, size_t errlen);
-/* Detaches every link (in parallel: each detach waits for a grace period), frees all. */
+/* From now on every program returns at once: nothing is traced any more. */
+void probes_stop(struct probes *p);
+/* Frees all; the links are left to the detacher, which closes them once we have exited
+ * (each takes a grace period), or closed here if there is none. */
 void probes_destroy(struct probes *p);
 /* A uprobe of prog on path at off, kept with the others: 0 or -errno. */
 int probes_attach_uprobe(struct probes *p, struct bpf_program *prog, const char *path,

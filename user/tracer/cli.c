@@ -17,6 +17,7 @@ static const char usage[] =
 	"       secretrace [OPTIONS] --cgroup PATH ...     every process in cgroup v2 subtrees\n"
 	"       secretrace [OPTIONS] --all                 every process on the node\n"
 	"       secretrace correlate --vault-audit FILE [EVENTS_FILE]   join events with Vault's audit log\n"
+	"       secretrace report EVENTS_FILE [--vault-audit FILE] -o report.html   where secrets went\n"
 	"\n"
 	"Learns the secrets traced processes receive from HashiCorp Vault and reports, as ECS JSON\n"
 	"lines, every place those secrets go: sockets, files, pipes, ttys, child processes' argv and\n"
@@ -30,7 +31,9 @@ static const char usage[] =
 	"                           Vault connections are also recognised from the requests on them\n"
 	"                           and from VAULT_ADDR in each traced process's environment\n"
 	"      --vault-strict       learn only from the --vault-addr servers\n"
-	"      --format ecs         event format (ecs, the default and only one)\n"
+	"      --format FORMAT      ecs (the default), text (a line per event for people; colour\n"
+	"                           on a terminal unless NO_COLOR is set) or ocsf (OCSF 1.1.0\n"
+	"                           objects); every output gets it (docs/formats.md)\n"
 	"      --policy FILE        where each Vault path's secrets may go (docs/policy.md); a use it\n"
 	"                           forbids is a secret.violation\n"
 	"  -u, --user USER          with -- COMMAND: run COMMAND as USER\n"
@@ -239,8 +242,9 @@ enum cli_result cli_parse(int argc, char **argv, struct config *c)
 			c->vault_strict = true;
 			break;
 		case OPT_FORMAT:
-			if (strcmp(optarg, "ecs")) {
-				fprintf(stderr, "secretrace: --format %s: only ecs is supported\n", optarg);
+			if (out_format_parse(optarg, &c->sinks.format)) {
+				fprintf(stderr, "secretrace: --format %s: expected ecs, text or ocsf\n",
+					optarg);
 				return CLI_USAGE;
 			}
 			break;

@@ -209,8 +209,7 @@ static const char *const allowed[] = {
 	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "restart_syscall", "gettid",
 	/* the command and the descendants it leaves (waitpid), ourselves */
 	"wait4", "getpid", "exit", "exit_group",
-	/* threads (clone is below): network outputs, the HTTP thread, libcurl's resolver, the
-	 * parallel detach at exit */
+	/* threads (clone is below): network outputs, the HTTP thread, libcurl's resolver */
 	"set_robust_list", "rseq", "futex",
 	/* time, where the vDSO falls back to the kernel (a clock source it cannot read) */
 	"clock_gettime", "gettimeofday",
