@@ -148,6 +148,14 @@ static void test_receive_and_the_tracer(void **state)
 					       "ringbuf_full_match");
 	json_decref(o);
 
+	o = ocsf("{\"event\":{\"action\":\"tracer.anomaly\"},\"process\":{\"pid\":9},"
+		 "\"secretrace\":{\"anomaly\":{\"kind\":\"common_value\",\"count\":7}}}");
+	is_class(o, 6, 6002, 99);
+	assert_string_equal(str(o, "activity_name"), "Anomaly");
+	assert_int_equal(num(o, "severity_id"), 3);
+	assert_int_equal(num(o, "actor.process.pid"), 9);
+	json_decref(o);
+
 	o = ocsf("{\"event\":{\"action\":\"something.new\"}}");
 	is_class(o, 0, 0, 99);
 	assert_null(ev_get(o, "device"));

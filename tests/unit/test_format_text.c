@@ -93,6 +93,11 @@ static void test_other_events(void **state)
 		":12,\"reason\":\"sink_spool_full\",\"output\":\"syslog+tcp://siem:514\"}}}", false,
 		"2026-11-27T10:00:00.123456Z secretrace LOSS      12 events lost: sink_spool_full "
 		"(output syslog+tcp://siem:514)");
+	line_is("{" TS ",\"event\":{\"action\":\"tracer.anomaly\"}," PROC ",\"secretrace\":{"
+		"\"anomaly\":{\"kind\":\"process_rate\",\"count\":952}},\"destination\":{\"ip\":"
+		"\"127.0.0.1\",\"port\":8200}}", false,
+		"2026-11-27T10:00:00.123456Z python3[42] ANOMALY   952 values not learned as secrets: "
+		"process_rate from 127.0.0.1:8200");
 	line_is("{" TS ",\"event\":{\"action\":\"tracer.stop\"},\"secretrace\":{\"stats\":{\"events\""
 		":5,\"lost\":0}},\"process\":{\"exit_code\":3}}", false,
 		"2026-11-27T10:00:00.123456Z secretrace tracer stop events 5, lost 0, exit status 3");

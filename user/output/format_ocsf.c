@@ -327,14 +327,14 @@ static void lifecycle(json_t *o, json_t *ev, const char *action)
 {
 	bool start = !strcmp(action, "tracer.start"), stop = !strcmp(action, "tracer.stop");
 
-	bool loss = !strcmp(action, "tracer.loss");
+	bool loss = !strcmp(action, "tracer.loss"), anomaly = !strcmp(action, "tracer.anomaly");
 
 	if (start || stop)
 		classify(o, &APP_LIFECYCLE, start ? 3 : 4, start ? "Start" : "Stop");
 	else
-		classify(o, &APP_LIFECYCLE, OCSF_OTHER, loss ? "Loss" :
+		classify(o, &APP_LIFECYCLE, OCSF_OTHER, loss ? "Loss" : anomaly ? "Anomaly" :
 			 !strcmp(action, "tracer.unscanned") ? "Unscanned" : action);
-	severity(o, loss ? SEV_MEDIUM : start || stop ? SEV_INFO : SEV_LOW);
+	severity(o, loss || anomaly ? SEV_MEDIUM : start || stop ? SEV_INFO : SEV_LOW);
 	ev_set(o, "app", product());
 	actor(o, ev);
 }

@@ -359,6 +359,7 @@ static const struct {
 	{ "tracer.stop", "tracer stop", C_DIM },
 	{ "tracer.loss", "LOSS     ", C_RED },
 	{ "tracer.unscanned", "unscanned", C_YELLOW },
+	{ "tracer.anomaly", "ANOMALY  ", C_RED },
 };
 
 int text_line(struct sink_buf *b, json_t *ev, bool colour)
@@ -407,6 +408,13 @@ int text_line(struct sink_buf *b, json_t *ev, bool colour)
 		tracer_stop(&l, ev);
 	} else if (!strcmp(action, "tracer.loss")) {
 		loss(&l, ev);
+	} else if (!strcmp(action, "tracer.anomaly")) {
+		opt_int(&l, ev, "", "secretrace.anomaly.count");
+		opt_str(&l, ev, " values not learned as secrets: ", "secretrace.anomaly.kind");
+		if (str(ev, "destination.ip")) {	/* not on those counted at exit */
+			lit(&l, " from ");
+			peer(&l, ev);
+		}
 	} else if (!strcmp(action, "tracer.unscanned")) {
 		opt_int(&l, ev, "", "secretrace.bytes");
 		lit(&l, " bytes");
