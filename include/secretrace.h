@@ -241,6 +241,9 @@ struct st_conn {
 };
 
 #define ST_CONN_VAULT (1u << 0)
+/* An HTTP/2 TLS session that is not Vault's: its writes are still copied (userspace follows
+ * its HPACK table, detect/hpack.c), its reads no longer are. */
+#define ST_CONN_H2 (1u << 1)
 
 /* Ring-buffer records */
 enum st_record_type {

@@ -129,7 +129,7 @@ static __always_inline int st_tls_write(__u64 ssl, __u64 buf, __u64 len, __u32 h
 	 * only by the rescan of the held copy, after its reader may have read it */
 	if (s->found_any || in_seq != learned_seq)
 		st_taint_fd(s->fd, s->found_any ? s->found_any - 1 : ~0u);
-	if (s->conn_id)
+	if (s->conn_id)	/* Vault's for the learner, HTTP/2 sessions' for their HPACK tables */
 		st_copy_stream(ST_DATA_VAULT_OUT);
 	if (in_seq != learned_seq)
 		st_copy_stream(ST_DATA_HELD);
