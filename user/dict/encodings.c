@@ -9,6 +9,7 @@
 #include "dict/encodings.h"
 #include "dict/huffman.h"
 #include "lib/secmem.h"
+#include "secretrace.h"
 
 const char *encoding_name(enum secret_encoding e)
 {
@@ -217,9 +218,10 @@ static void json_form(struct out *o, const uint8_t *s, size_t len, int flags)
  * HPACK's Huffman code of a secret inside a header value (after "Bearer ", say) starts at
  * any of 8 bit offsets. For each, code the secret after that many bits and keep the bytes
  * whose 8 bits all come from the secret: not the first byte when it is shared with what
- * came before, nor the last one, shared with what follows or the padding. A secret of
- * ~14 characters or more gives cores of 8 bytes or more (shorter ones are dropped by keep:
- * the tracer's HPACK decoding of HTTP/2 sessions finds those, detect/hpack.c).
+ * came before, nor the last one, shared with what follows or the padding. Only cores of
+ * ST_LONG_MIN_LEN bytes or more (secrets of ~22 characters or more) are kept: a shorter one
+ * would turn on the kernel's 4-byte window scan, which costs every traced write 2-3x the
+ * scan time; the tracer's HPACK decoding of HTTP/2 sessions finds those (detect/hpack.c).
  */
 static void huffman_cores(struct out *o, const uint8_t *s, size_t len)
 {
@@ -236,7 +238,7 @@ static void huffman_cores(struct out *o, const uint8_t *s, size_t len)
 		uint8_t *core;
 
 		hpack_huffman_encode(s, len, lead, enc);
-		if (end < first + 8)	/* too short to index: no copy made */
+		if (end < first + ST_LONG_MIN_LEN)	/* not indexed: no copy made */
 			continue;
 		core = malloc(end - first);
 		if (core)
