@@ -21,8 +21,9 @@
 #define ST_SCAN_LIMIT_MAX (16 * 1024 * 1024)
 /* iovecs (across all messages of a sendmmsg) scanned per call; the rest is counted. */
 #define ST_MAX_SEGS 1024
-/* Secrets and dictionary windows the maps can hold. */
-#define ST_MAX_SECRETS (1 << 17)
+/* Dictionary entries (a secret and each of its forms: ~14 per secret with HPACK's 8
+ * Huffman forms, so about 18,000 secrets) and windows the maps can hold. */
+#define ST_MAX_SECRETS (1 << 18)
 #define ST_MAX_WINDOWS (1 << 21)
 /* Prefilter: a bitmap of at most 2^24 bits; the live size is prefilter_mask + 1. */
 #define ST_PREFILTER_BITS_LOG2_MAX 24
