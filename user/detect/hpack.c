@@ -7,8 +7,6 @@
 #include "dict/encodings.h"
 #include "policy/uses.h"
 
-#define FIELD_SECRETS 8	/* distinct secrets looked at in one field value */
-
 static uint64_t lost;
 
 /* An HPACK integer with a prefix of `prefix` bits (RFC 7541 5.1). */
@@ -77,7 +75,7 @@ static uint32_t root_of(const struct dict *d, uint32_t idx)
 
 struct found {
 	const struct dict *d;
-	uint32_t idx[FIELD_SECRETS], root[FIELD_SECRETS];
+	uint32_t idx[HPACK_FIELD_SECRETS], root[HPACK_FIELD_SECRETS];
 	int n;
 };
 
@@ -91,7 +89,7 @@ static void on_found(void *ctx, uint32_t idx, uint64_t offset)
 	for (i = 0; i < f->n; i++)
 		if (f->root[i] == root)
 			return;
-	if (f->n < FIELD_SECRETS) {
+	if (f->n < HPACK_FIELD_SECRETS) {
 		f->idx[f->n] = idx;
 		f->root[f->n++] = root;
 	}
@@ -107,36 +105,47 @@ static bool has_root(const struct found *f, uint32_t root)
 	return false;
 }
 
-void hpack_field(struct dict *d, const struct st_rec_data *r, const nghttp2_nv *nv,
-		 const uint8_t *rep, size_t n)
+int hpack_unseen(const struct dict *d, const nghttp2_nv *nv, const uint8_t *rep, size_t n,
+		 uint32_t out[HPACK_FIELD_SECRETS])
 {
 	struct found plain = { .d = d }, wire = { .d = d };
 	const uint8_t *val = NULL;
 	size_t vlen = 0;
 	enum rep_kind kind;
-	int i;
+	int i, k = 0;
 
 	if (nv->valuelen < ST_MIN_SECRET_LEN)
-		return;
+		return 0;
 	dict_scan(d, nv->value, nv->valuelen, on_found, &plain);
 	if (!plain.n)
-		return;
+		return 0;
 	kind = rep_parse(rep, n, &val, &vlen);
 	/* a plain literal is on the wire as it is: the kernel's scan saw it */
 	if (kind == REP_LITERAL || kind == REP_BAD)
-		return;
+		return 0;
 	/* a Huffman-coded one, when one of the secret's Huffman forms is indexed, too */
 	if (kind == REP_HUFFMAN)
 		dict_scan(d, val, vlen, on_found, &wire);
-	for (i = 0; i < plain.n; i++) {
+	for (i = 0; i < plain.n; i++)
+		if (!has_root(&wire, plain.root[i]))
+			out[k++] = plain.idx[i];
+	return k;
+}
+
+void hpack_field(struct dict *d, const struct st_rec_data *r, const nghttp2_nv *nv,
+		 const uint8_t *rep, size_t n)
+{
+	uint32_t idx[HPACK_FIELD_SECRETS];
+	int i, k = hpack_unseen(d, nv, rep, n, idx);
+
+	for (i = 0; i < k; i++) {
 		struct use u = {
 			.hdr = &r->hdr, .hook = r->hook, .fd = r->fd, .si = &r->si,
-			.path = r->path, .secret = plain.idx[i], .count = 1, .offset = 0,
+			.path = r->path, .secret = idx[i], .count = 1, .offset = 0,
 			.encoding = ENC_HPACK,
 		};
 
-		if (!has_root(&wire, plain.root[i]))
-			uses_report(&u);
+		uses_report(&u);
 	}
 }
 

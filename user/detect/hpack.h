@@ -17,8 +17,15 @@
 
 struct dict;
 
+#define HPACK_FIELD_SECRETS 8	/* distinct secrets looked at in one field value */
+
+/* The secrets (dictionary entries) in a decoded field that the kernel's scan could not see
+ * in its representation on the wire (a table index; a Huffman-coded literal none of whose
+ * indexed forms is in it); returns how many. */
+int hpack_unseen(const struct dict *d, const nghttp2_nv *nv, const uint8_t *rep, size_t n,
+		 uint32_t out[HPACK_FIELD_SECRETS]);
 /* One decoded field of the header block in record r's write; rep, n: its representation
- * as it was on the wire. */
+ * as it was on the wire. What hpack_unseen() gives is reported as uses. */
 void hpack_field(struct dict *d, const struct st_rec_data *r, const nghttp2_nv *nv,
 		 const uint8_t *rep, size_t n);
 /* An HTTP/2 session whose header blocks can no longer be followed (a record lost, bytes
