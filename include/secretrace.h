@@ -246,6 +246,20 @@ struct st_conn {
  * its HPACK table, detect/hpack.c), its reads no longer are. */
 #define ST_CONN_H2 (1u << 1)
 
+/* Where a TLS session opened with the HTTP/2 preface is in its frames, kept by the kernel
+ * alone: bytes of the frame under way that the next writes still carry, and whether they
+ * are copied. */
+struct st_h2_frames {
+	__u32 left;
+	__u32 flags;
+	__u64 buf, len, pos;	/* the walk of the write in progress (the stack is full) */
+	__u32 filter;
+	__u32 pad;
+};
+
+#define ST_H2_COPY (1u << 0)	/* the frame under way is copied */
+#define ST_H2_ALL (1u << 1)	/* frames no longer told apart (a header cut): copy all */
+
 /* Ring-buffer records */
 enum st_record_type {
 	ST_REC_EXEC = 1,

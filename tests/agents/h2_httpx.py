@@ -2,7 +2,8 @@
 an HTTP/2 Vault, then sends two requests on one HTTP/2 connection to RX_URL, each with
 Authorization: Bearer <api_key> (h2 never indexes it: Huffman-coded both times), X-Token:
 <token> and X-Pin: <pin> (a literal added to the table, then by table index) and X-Decoy
-(secret-looking, random).
+(secret-looking, random); between them, a POST of 300 KiB (DATA frames the kernel does not
+copy once the session is known not to be Vault's: the table must still be followed).
 usage: h2_httpx.py VAULT_URL CA_FILE CREDS_FILE RX_URL"""
 import json
 import secrets
@@ -26,3 +27,6 @@ with httpx.Client(http2=True, verify=ca) as c:
         r = c.get(rx + path, headers=headers)
         r.raise_for_status()
         assert r.http_version == "HTTP/2", r.http_version
+        if path == "/a":
+            r = c.post(rx + "/a", content=secrets.token_bytes(300 * 1024))
+            assert r.http_version == "HTTP/2", r.http_version
