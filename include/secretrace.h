@@ -242,8 +242,8 @@ struct st_conn {
 };
 
 #define ST_CONN_VAULT (1u << 0)
-/* An HTTP/2 TLS session that is not Vault's: its writes are still copied (userspace follows
- * its HPACK table, detect/hpack.c), its reads no longer are. */
+/* An HTTP/2 TLS session that is not Vault's: its header frames are still copied (userspace
+ * follows its HPACK table, detect/hpack.c), its reads no longer are. */
 #define ST_CONN_H2 (1u << 1)
 
 /* Where a TLS session opened with the HTTP/2 preface is in its frames, kept by the kernel

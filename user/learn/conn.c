@@ -524,17 +524,10 @@ static int feed(struct vconn *c, bool in, const struct st_rec_data *r, const cha
 
 /* A TLS session whose library pointer was reused for a new connection (Python frees one
  * client's SSL, the next one gets its address): the kernel still knows it under the old
- * id. An HTTP/2 preface says so; start over, its bytes copied as a Vault's until its first
- * request says otherwise. */
+ * id. An HTTP/2 preface says so (and makes the kernel copy it as a Vault's again, until its
+ * first request says otherwise): start over. */
 static struct vconn *conn_restart(struct vconn *c, const struct st_rec_data *r)
 {
-	struct st_tls_key tk = { .tgid = c->pid, .ssl = c->ssl };
-	struct st_conn sc;
-
-	if (c->hpack && cfg.tls_conns_fd >= 0 && !bpf_map_lookup_elem(cfg.tls_conns_fd, &tk, &sc)) {
-		sc.flags = ST_CONN_VAULT;
-		bpf_map_update_elem(cfg.tls_conns_fd, &tk, &sc, BPF_EXIST);
-	}
 	u64map_del(&conns, u64map_key(c->id));
 	conn_free(c);
 	return conn_get(r);
