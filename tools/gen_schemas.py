@@ -91,7 +91,7 @@ DELIVERY = {
     "vault.correlation_id": s("X-Vault-Correlation-Id / request correlation ID, if any"),
 }
 
-ENCODINGS = ["raw", "base64", "base64url", "hex", "url", "json"]
+ENCODINGS = ["raw", "base64", "base64url", "hex", "url", "json", "hpack"]
 SINKS = ["socket", "file", "pipe", "tty", "argv", "env"]
 SYSCALL = s("the hooked call (write, writev, pwrite64, sendto, sendmsg, sendmmsg, SSL_write, "
             "gnutls_record_send, go_tls_write, "

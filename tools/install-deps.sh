@@ -15,6 +15,8 @@ PACKAGES=(
 	golang-go binutils
 	# TLS and HTTP/2 peers
 	nghttp2-server gnutls-bin
+	# HTTP/2 clients of the HPACK tests (httpx with h2)
+	python3-httpx python3-h2
 	# real containers for the node modes' tests (podman with runc: crun refuses hybrid cgroups)
 	podman runc
 	# tests of the outputs: a real syslog receiver (with TLS), a test CA, the event schemas

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "detect/hpack.h"
 #include "dict/dict.h"
 #include "dict/limits.h"
 #include "output/emit.h"
@@ -48,6 +49,8 @@ struct vconn {
 	int qn;
 	bool confirmed;		/* known to be Vault: its address, X-Vault-* headers, a Vault reply */
 	bool demoted;		/* not Vault after all: no longer copied, ignored */
+	bool hpack;		/* but an HTTP/2 TLS session: its writes followed for HPACK */
+	const struct st_rec_data *rec;	/* the record being fed */
 	bool out_reported, in_reported;	/* a broken stream is reported once */
 	uint64_t next_offset[2];	/* expected stream offset of the call in progress */
 };
@@ -295,14 +298,37 @@ static void confirm(struct vconn *c, const struct st_addr *server)
 		learn_presented(c, c->q[i]);
 }
 
+/* An HTTP/2 TLS session not Vault's: the kernel goes on copying its writes (not its reads)
+ * so that its header blocks, and the encoder's table with them, are followed. */
+static bool follow_hpack(struct vconn *c, const struct st_tls_key *tk)
+{
+	struct st_conn sc;
+
+	if (!c->h2 || !c->ssl || c->h2c.failed || cfg.tls_conns_fd < 0 ||
+	    bpf_map_lookup_elem(cfg.tls_conns_fd, tk, &sc))
+		return false;
+	sc.flags = ST_CONN_H2;
+	if (bpf_map_update_elem(cfg.tls_conns_fd, tk, &sc, BPF_EXIST))
+		return false;
+	c->hpack = true;
+	h2_fields_only(&c->h2c);
+	st_debug("pid %u fd %d: HTTP/2, not Vault: its header blocks followed", c->pid, c->fd);
+	return true;
+}
+
 /* Not Vault after all (an API that happens to use /v1/ paths): stop copying its bytes. */
 static void demote(struct vconn *c)
 {
 	struct st_conn_key k = { .tgid = c->pid, .fd = c->fd };
 	struct st_tls_key tk = { .tgid = c->pid, .ssl = c->ssl };
 
-	if (c->demoted)
+	if (c->hpack) {	/* its header blocks cannot be followed any further */
+		c->hpack = false;
+		hpack_session_lost();
+	} else if (c->demoted || follow_hpack(c, &tk)) {
+		c->demoted = true;
 		return;
+	}
 	c->demoted = true;
 	if (c->ssl && cfg.tls_conns_fd >= 0)
 		bpf_map_delete_elem(cfg.tls_conns_fd, &tk);
@@ -486,6 +512,14 @@ static void on_h2_response(void *ctx, uint32_t stream, struct http_msg *m)
 	http_msg_free(m);
 }
 
+static void on_h2_field(void *ctx, const nghttp2_nv *nv, const uint8_t *rep, size_t n)
+{
+	struct vconn *c = ctx;
+
+	if (c->rec)
+		hpack_field(dict, c->rec, nv, rep, n);
+}
+
 static bool response_has_no_body(void *ctx)
 {
 	struct vconn *c = ctx;
@@ -517,6 +551,7 @@ static struct vconn *conn_get(const struct st_rec_data *r)
 		conn_free(c);
 		return NULL;
 	}
+	c->h2c.on_field = on_h2_field;
 	if (u64map_put(&conns, u64map_key(r->conn_id), (uintptr_t)c)) {
 		conn_free(c);
 		return NULL;
@@ -541,11 +576,27 @@ static int feed(struct vconn *c, bool in, const struct st_rec_data *r, const cha
 	}
 	c->next_offset[in] = r->flags & ST_DATA_LAST ? 0 : r->offset + r->len;
 	if (c->h2) {
+		int err;
+
 		*why = c->h2c.error;
-		return h2_feed(&c->h2c, in, r->data, r->len);
+		c->rec = r;
+		err = h2_feed(&c->h2c, in, r->data, r->len);
+		c->rec = NULL;
+		return err;
 	}
 	*why = s->error;
 	return http_stream_feed(s, r->data, r->len);
+}
+
+/* A TLS session whose library pointer was reused for a new connection (Python frees one
+ * client's SSL, the next one gets its address): the kernel still knows it under the old
+ * id. An HTTP/2 preface says so (and makes the kernel copy it as a Vault's again, until its
+ * first request says otherwise): start over. */
+static struct vconn *conn_restart(struct vconn *c, const struct st_rec_data *r)
+{
+	u64map_del(&conns, u64map_key(c->id));
+	conn_free(c);
+	return conn_get(r);
 }
 
 void learner_data(const struct st_rec_data *r)
@@ -555,8 +606,16 @@ void learner_data(const struct st_rec_data *r)
 	const char *why = NULL;
 	bool *reported;
 
-	if (!c || c->demoted)
+	if (c && !in && c->mode_known && c->ssl && r->offset == 0 &&
+	    h2_is_preface(r->data, r->len))
+		c = conn_restart(c, r);
+	if (!c || (c->demoted && !c->hpack))
 		return;
+	if (c->hpack) {	/* only the client's header blocks matter now */
+		if (!in && feed(c, false, r, &why))
+			demote(c);
+		return;
+	}
 	reported = in ? &c->in_reported : &c->out_reported;
 	c->ts = r->hdr.ts_ns;
 	c->tid = r->hdr.tid;
