@@ -27,6 +27,8 @@
 #include "detect/hold.h"
 #include "dict/keyfile.h"
 #include "learn/conn.h"
+#include "learn/learn_env.h"
+#include "learn/learn_file.h"
 #include "lib/log.h"
 #include "policy/policy.h"
 #include "probes/probes.h"
@@ -155,6 +157,10 @@ static int setup_loop(struct tracer *t, char *err, size_t errlen)
 	epoll_ctl(t->efd, EPOLL_CTL_ADD, t->tfd, &e);
 	e.data.fd = ring_buffer__epoll_fd(t->rb);
 	epoll_ctl(t->efd, EPOLL_CTL_ADD, e.data.fd, &e);
+	if (learn_files_fd() >= 0) {
+		e.data.fd = learn_files_fd();
+		epoll_ctl(t->efd, EPOLL_CTL_ADD, e.data.fd, &e);
+	}
 	return 0;
 }
 
@@ -246,6 +252,8 @@ static int run_loop(struct tracer *t)
 				on_signal(t);
 			else if (evs[i].data.fd == t->tfd)
 				on_tick(t);
+			else if (evs[i].data.fd == learn_files_fd())
+				learn_files_changed();
 		}
 		if (ring_buffer__consume(t->rb) < 0 && errno != EINTR) {
 			st_err("reading the ring buffer: %s", strerror(errno));
@@ -375,6 +383,12 @@ static int start(struct tracer *t)
 		return fail;
 	}
 	secmem_wipe(fp_key, sizeof(fp_key));
+	learn_env_init(&t->dict, t->cfg.learn_env, t->cfg.nlearn_env);
+	if (learn_files_init(&t->dict, t->cfg.learn_files, t->cfg.nlearn_files,
+			     t->cfg.max_response, t->cfg.max_items, err, sizeof(err))) {
+		st_err("%s", err);
+		return usage;
+	}
 	for (i = 0; markers[i]; i++)
 		if (dict_add_marker(&t->dict, markers[i])) {
 			st_err("cannot index Vault request markers");
@@ -450,6 +464,7 @@ static int start(struct tracer *t)
 	for (i = 0; i < t->cfg.npids; i++)
 		procs_from_proc(t->cfg.pids[i]);
 	tracer_start_event(t);
+	learn_files_scan();	/* before the command runs: its first read of one is seen */
 	metrics_set_ready();
 	if (t->cfg.command) {
 		ret = launch_go(&t->launch, err, sizeof(err));
@@ -479,6 +494,7 @@ static void finish(struct tracer *t, int status)
 	hold_free();
 	uses_free();
 	learner_free();
+	learn_files_free();
 	if (t->probes.skel)
 		dict_free(&t->dict);
 	probes_destroy(&t->probes);

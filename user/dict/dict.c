@@ -91,6 +91,13 @@ int dict_init(struct dict *d, const struct dict_bpf *bpf, const struct st_keys *
 	return 0;
 }
 
+const char *secret_source_name(enum secret_source s)
+{
+	static const char *const names[] = { "response", "request", "env", "file" };
+
+	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : NULL;
+}
+
 static void delivery_free(struct dict *d, struct delivery *v)
 {
 	strpool_put(&d->strings, v->request_id);
@@ -100,6 +107,7 @@ static void delivery_free(struct dict *d, struct delivery *v)
 	strpool_put(&d->strings, v->lease_id);
 	strpool_put(&d->strings, v->correlation_id);
 	strpool_put(&d->strings, v->server);
+	strpool_put(&d->strings, v->file);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -158,6 +166,7 @@ static int add_delivery(struct dict *d, uint32_t idx, const struct secret_origin
 	v->lease_id = strpool_get(&d->strings, o->lease_id);
 	v->correlation_id = strpool_get(&d->strings, o->correlation_id);
 	v->server = strpool_get(&d->strings, o->server);
+	v->file = strpool_get(&d->strings, o->file);
 	v->pid = o->pid;
 	v->start_ns = o->start_ns;
 	v->ts_ns = o->ts_ns;
