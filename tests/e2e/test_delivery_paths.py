@@ -1,0 +1,167 @@
+"""Vault's other delivery paths (issue 15): secrets an application gets from a file a
+sidecar rendered (--learn-file, the fetcher traced or not), from its environment
+(--learn-env), and from a file rotated while it runs."""
+import json
+import os
+import subprocess
+
+from harness import (PY, Run, Workspace, actions, agent, assert_no_learn_failures, assert_uses,
+                     check_common, describe_all, get, load_events, rand_secret, receives,
+                     timeout, wait_for)
+
+
+def seed():
+    return {"kv": {"secret/agent/app": {"api_key": rand_secret(40, "sk-"),
+                                        "db_password": rand_secret(24, "pw-")}}}
+
+
+def render_untraced(ws, vault):
+    """The sidecar run outside the tracer: the fetch is not seen. Its rendered directory."""
+    d = ws.mkdir("rendered", 0o755)
+    subprocess.run([PY, agent("py_vault_sidecar.py"), vault.url, vault.creds_path, d],
+                   check=True, timeout=60, env=ws.env())
+    return os.path.realpath(d)
+
+
+def finish(ws, t, timeout_s=90):
+    """A background secretrace -- COMMAND run to its end: Run, after the leak check and the
+    contract's invariants."""
+    try:
+        rc = t.proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("secretrace did not finish within %ss" % timeout_s)
+    t._err.close()
+    with open(t.stderr_path, encoding="utf-8", errors="replace") as f:
+        err = f.read()
+    ws.leak_check([t.events_path, t.stderr_path])
+    events = load_events(t.events_path)
+    check_common(events)
+    return Run(rc, events, err, t.events_path, t.stderr_path, None, t.proc.pid)
+
+
+def file_receive(events, path, field):
+    r = receives(events, **{"secret.source": "file", "file.path": path, "vault.field": field})
+    assert len(r) == 1, "expected one secret.receive of %s in %s, found %d:%s" % (
+        field, path, len(r), describe_all(actions(events, "secret.receive")))
+    assert get(r[0], "process.pid") is None, "a file's secret names no process: %s" % r[0]
+    return r[0]
+
+
+@timeout(120)
+def test_learn_file_fetcher_untraced():
+    """A Vault Agent-like sidecar (not traced) renders app.env; the application, traced with
+    --learn-file, reads it and leaks API_KEY over TCP and DB_PASSWORD into its log. Each
+    value of the file is a secret.receive (secret.source file, file.path, the key as
+    vault.field), and both uses say secret.source file and the file they came through."""
+    with Workspace() as ws:
+        vault = ws.vault(seed=seed())
+        d = render_untraced(ws, vault)
+        env_file = os.path.join(d, "app.env")
+        rx = ws.tcp_receiver()
+        log = os.path.join(os.path.realpath(ws.mkdir("log", 0o777)), "app.log")
+        run = ws.run_traced([PY, agent("py_file_app.py"), env_file, str(rx.port), "API_KEY",
+                             "DB_PASSWORD", log], tracer_args=["--learn-file", env_file])
+        assert run.rc == 0, "agent exit status %s; stderr: %s" % (run.rc, run.stderr)
+        assert_no_learn_failures(run.events)
+        api = file_receive(run.events, env_file, "API_KEY")
+        pw = file_receive(run.events, env_file, "DB_PASSWORD")
+        common = {"secret.source": "file", "secretrace.delivery.file": env_file,
+                  "vault.request_id": None, "event.kind": "event", "secret.encoding": "raw",
+                  "process.name": "python3"}
+        assert_uses(run.events, [
+            dict(common, **{"vault.field": "API_KEY", "secretrace.sink": "socket",
+                            "destination.port": rx.port, "network.transport": "tcp",
+                            "secret.fingerprint": get(api, "secret.fingerprint")}),
+            dict(common, **{"vault.field": "DB_PASSWORD", "secretrace.sink": "file",
+                            "file.path": log, "secretrace.syscall": "write",
+                            "secret.fingerprint": get(pw, "secret.fingerprint")}),
+        ])
+
+
+@timeout(120)
+def test_learn_env_from_parent():
+    """A parent reads a secret and starts its child with it in the environment (as a
+    secretKeyRef does): with --learn-env 'APP_*' the child's exec teaches it (secret.source
+    env, the variable's name as vault.field, the child as the process) and the child's
+    send is a use with secret.source env."""
+    with Workspace() as ws:
+        value = rand_secret(32, "env-")
+        ws.extra_secrets.append((value, ["APP_DB_PASSWORD"], "the environment's secret"))
+        d = ws.mkdir("env", 0o700)
+        secret_file = os.path.join(d, "secret")
+        with open(secret_file, "w") as f:
+            f.write(value)
+        go = os.path.join(d, "go")
+        rx = ws.tcp_receiver()
+        t = ws.start_tracer(["--learn-env", "APP_*", "--", PY, agent("py_env_parent.py"),
+                             secret_file, "APP_DB_PASSWORD", str(rx.port), go])
+        rec = t.wait_event(lambda e: get(e, "event.action") == "secret.receive" and
+                           get(e, "secret.source") == "env", 60,
+                           "the secret.receive of the child's environment")[0]
+        open(go, "w").close()
+        run = finish(ws, t)
+        assert run.rc == 0, "agent exit status %s; stderr: %s" % (run.rc, run.stderr)
+        assert get(rec, "vault.field") == "APP_DB_PASSWORD", rec
+        assert get(rec, "process.name") == "python3", rec
+        assert rx.wait_bytes(len(value)), "the child sent nothing"
+        assert_uses(run.events, [{
+            "secret.source": "env", "vault.field": "APP_DB_PASSWORD", "secretrace.sink": "socket",
+            "destination.port": rx.port, "secret.fingerprint": get(rec, "secret.fingerprint"),
+            "process.pid": get(rec, "process.pid")}])
+
+
+def atomic_writer_update(d, name, value, gen):
+    """Kubernetes' atomic writer (Secret volumes, the Secrets Store CSI driver): the files of a
+    new ..<timestamp> directory, ..data_tmp pointing at it renamed over ..data."""
+    ts = os.path.join(d, "..2026_%02d" % gen)
+    os.mkdir(ts)
+    with open(os.path.join(ts, name), "w") as f:
+        f.write(value)
+    os.symlink(os.path.basename(ts), os.path.join(d, "..data_tmp"))
+    os.rename(os.path.join(d, "..data_tmp"), os.path.join(d, "..data"))
+    if not os.path.lexists(os.path.join(d, name)):
+        os.symlink(os.path.join("..data", name), os.path.join(d, name))
+
+
+@timeout(120)
+def test_rotated_file_old_value_kept():
+    """A mounted secret (Kubernetes' atomic writer layout, as the CSI driver writes it) is
+    rotated while the application runs: the new value is learned from the ..data swap, and
+    both the new and the old value are reported when the application sends them."""
+    with Workspace() as ws:
+        old, new = rand_secret(28, "old-"), rand_secret(28, "new-")
+        for v in (old, new):
+            ws.extra_secrets.append((v, ["password"], "a mounted secret"))
+        mount = os.path.realpath(ws.mkdir("csi-mount", 0o755))
+        atomic_writer_update(mount, "password", old, 1)
+        flags = ws.mkdir("flags", 0o777)
+        go1, sent1, go2 = (os.path.join(flags, n) for n in ("go1", "sent1", "go2"))
+        rx1, rx2 = ws.tcp_receiver(), ws.tcp_receiver()
+        path = os.path.join(mount, "password")
+        t = ws.start_tracer(["--learn-file", mount, "--", PY, agent("py_rotation_app.py"), path,
+                             str(rx1.port), str(rx2.port), go1, sent1, go2])
+        first = t.wait_event(lambda e: get(e, "event.action") == "secret.receive", 60,
+                             "the mounted secret's secret.receive")[0]
+        open(go1, "w").close()
+        wait_for(lambda: os.path.exists(sent1), 60, "the first send", alive=t.proc)
+        atomic_writer_update(mount, "password", new, 2)
+        second = t.wait_event(lambda e: get(e, "event.action") == "secret.receive" and
+                              get(e, "secret.fingerprint") != get(first, "secret.fingerprint"),
+                              60, "the rotated secret's secret.receive")[0]
+        open(go2, "w").close()
+        run = finish(ws, t)
+        assert run.rc == 0, "agent exit status %s; stderr: %s" % (run.rc, run.stderr)
+        assert_no_learn_failures(run.events)
+        for r in (first, second):
+            assert (get(r, "secret.source"), get(r, "vault.field"), get(r, "file.path")) == \
+                ("file", "password", path), r
+        fp_old, fp_new = get(first, "secret.fingerprint"), get(second, "secret.fingerprint")
+        use = {"secret.source": "file", "vault.field": "password", "secretrace.sink": "socket",
+               "secretrace.delivery.file": path}
+        assert_uses(run.events, [
+            dict(use, **{"secret.fingerprint": fp_old, "destination.port": rx1.port}),
+            dict(use, **{"secret.fingerprint": fp_new, "destination.port": rx1.port}),
+            dict(use, **{"secret.fingerprint": fp_old, "destination.port": rx2.port}),
+        ])
+        assert len(receives(run.events, **{"secret.source": "file"})) == 2, \
+            describe_all(actions(run.events, "secret.receive"))
