@@ -94,6 +94,8 @@ DELIVERY = {
                        "VAULT_TOKEN, --learn-env), file (--learn-file)",
                        enum=["response", "request", "env", "file"]),
     "secretrace.delivery.file": s("the delivered file the secret was learned from (--learn-file)"),
+    "vault.audit_hash": s("the value's HMAC as Vault's audit log writes it, from "
+                          "sys/audit-hash (--vault-audit-hash)", pattern="^hmac-sha256:[0-9a-f]{64}$"),
 }
 
 ENCODINGS = ["raw", "base64", "base64url", "hex", "url", "json", "hpack"]

@@ -26,6 +26,7 @@
 #include "tracer/dispatch.h"
 #include "detect/hold.h"
 #include "dict/keyfile.h"
+#include "learn/audit_hash.h"
 #include "learn/conn.h"
 #include "learn/learn_env.h"
 #include "learn/learn_file.h"
@@ -161,6 +162,10 @@ static int setup_loop(struct tracer *t, char *err, size_t errlen)
 		e.data.fd = learn_files_fd();
 		epoll_ctl(t->efd, EPOLL_CTL_ADD, e.data.fd, &e);
 	}
+	if (audit_hash_fd() >= 0) {
+		e.data.fd = audit_hash_fd();
+		epoll_ctl(t->efd, EPOLL_CTL_ADD, e.data.fd, &e);
+	}
 	return 0;
 }
 
@@ -254,6 +259,8 @@ static int run_loop(struct tracer *t)
 				on_tick(t);
 			else if (evs[i].data.fd == learn_files_fd())
 				learn_files_changed();
+			else if (evs[i].data.fd == audit_hash_fd())
+				audit_hash_collect();
 		}
 		if (ring_buffer__consume(t->rb) < 0 && errno != EINTR) {
 			st_err("reading the ring buffer: %s", strerror(errno));
@@ -335,6 +342,7 @@ static int start(struct tracer *t)
 	struct pods_cfg pods = { 0 };
 	struct dict_bpf db;
 	struct hold_shared hs;
+	struct audit_hash_cfg ahc;
 	char err[512], host[256] = "localhost";
 
 	/* a broken policy is a usage error, reported before anything is loaded */
@@ -384,6 +392,14 @@ static int start(struct tracer *t)
 	}
 	secmem_wipe(fp_key, sizeof(fp_key));
 	learn_env_init(&t->dict, t->cfg.learn_env, t->cfg.nlearn_env);
+	ahc = (struct audit_hash_cfg){ .vault_addr = t->cfg.nvault ? t->cfg.vault_addrs[0] : NULL,
+				       .device = t->cfg.vault_audit_hash,
+				       .token_file = t->cfg.vault_token_file,
+				       .ca_file = t->cfg.sinks.ca_file };
+	if (audit_hash_init(&t->dict, &ahc, err, sizeof(err))) {
+		st_err("%s", err);
+		return usage;
+	}
 	if (learn_files_init(&t->dict, t->cfg.learn_files, t->cfg.nlearn_files,
 			     t->cfg.max_response, t->cfg.max_items, err, sizeof(err))) {
 		st_err("%s", err);
@@ -455,6 +471,10 @@ static int start(struct tracer *t)
 		st_err("--metrics %s: %s", t->cfg.metrics, err);
 		return usage;
 	}
+	if (audit_hash_start(err, sizeof(err))) {
+		st_err("%s", err);
+		return fail;
+	}
 	t->rb = ring_buffer__new(bpf_map__fd(t->probes.skel->maps.events), events_handle, &t->ev,
 				 NULL);
 	if (!t->rb || setup_loop(t, err, sizeof(err))) {
@@ -465,6 +485,7 @@ static int start(struct tracer *t)
 		procs_from_proc(t->cfg.pids[i]);
 	tracer_start_event(t);
 	learn_files_scan();	/* before the command runs: its first read of one is seen */
+	audit_hash_wait(5000);	/* and their receives name their audit HMAC */
 	metrics_set_ready();
 	if (t->cfg.command) {
 		ret = launch_go(&t->launch, err, sizeof(err));
@@ -485,10 +506,12 @@ static void finish(struct tracer *t, int status)
 		ring_buffer__consume(t->rb);	/* what is still in flight */
 		hold_release(t->probes.skel->bss->in_seq);
 		events_flush_starts(0, true, 0);
+		audit_hash_stop();	/* receives waiting for their hash go out now */
 		uses_flush(now_boot_ns(), true, 0);
 		tracer_stop_event(t, t->cfg.command ? status : -1);
 		ring_buffer__free(t->rb);
 	}
+	audit_hash_stop();	/* a start that failed after the worker started */
 	metrics_stop();
 	events_free();
 	hold_free();

@@ -108,6 +108,7 @@ static void delivery_free(struct dict *d, struct delivery *v)
 	strpool_put(&d->strings, v->correlation_id);
 	strpool_put(&d->strings, v->server);
 	strpool_put(&d->strings, v->file);
+	strpool_put(&d->strings, v->audit_hash);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -167,6 +168,9 @@ static int add_delivery(struct dict *d, uint32_t idx, const struct secret_origin
 	v->correlation_id = strpool_get(&d->strings, o->correlation_id);
 	v->server = strpool_get(&d->strings, o->server);
 	v->file = strpool_get(&d->strings, o->file);
+	/* the value's audit HMAC, once Vault told it, is every delivery's */
+	if (e->ndeliv > 1)
+		v->audit_hash = strpool_get(&d->strings, e->deliv[e->ndeliv - 2].audit_hash);
 	v->pid = o->pid;
 	v->start_ns = o->start_ns;
 	v->ts_ns = o->ts_ns;
@@ -495,6 +499,21 @@ int dict_set_request_id(struct dict *d, struct delivery *v, const char *request_
 		return 0;
 	v->request_id = strpool_get(&d->strings, request_id);
 	return v->request_id ? 0 : -ENOMEM;
+}
+
+int dict_set_audit_hash(struct dict *d, uint32_t idx, const char *hash)
+{
+	struct secret_info *in = secret_info(d, idx);
+	size_t i;
+
+	for (i = 0; in && i < in->ndeliv; i++) {
+		if (in->deliv[i].audit_hash)
+			continue;
+		in->deliv[i].audit_hash = strpool_get(&d->strings, hash);
+		if (!in->deliv[i].audit_hash)
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 const struct delivery *dict_delivery_for(const struct dict *d, uint32_t idx, uint32_t pid)

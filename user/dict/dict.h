@@ -50,6 +50,7 @@ struct secret_origin {
 /* The strings are shared (strpool): not to be written to, or replaced but through dict. */
 struct delivery {
 	char *request_id, *path, *ns, *field, *lease_id, *correlation_id, *server, *file;
+	char *audit_hash;	/* the value's HMAC in Vault's audit log (--vault-audit-hash) */
 	uint32_t pid;
 	uint64_t start_ns;
 	uint64_t ts_ns;
@@ -137,6 +138,9 @@ const char *dict_fp(const struct dict *d, uint32_t idx);
 struct delivery *dict_newest_delivery(struct dict *d, uint32_t idx);
 /* Name the Vault request that delivered v, if it named none yet; -ENOMEM or 0. */
 int dict_set_request_id(struct dict *d, struct delivery *v, const char *request_id);
+/* The HMAC Vault's audit device gives the secret of entry idx, on each of its deliveries
+ * (and those to come); -ENOMEM or 0. */
+int dict_set_audit_hash(struct dict *d, uint32_t idx, const char *hash);
 /* The delivery to name for a use by pid (its own, else the newest). */
 const struct delivery *dict_delivery_for(const struct dict *d, uint32_t idx, uint32_t pid);
 void dict_fingerprint(const struct dict *d, const uint8_t *value, size_t len,

@@ -12,6 +12,7 @@
 #include "dict/limits.h"
 #include "output/emit.h"
 #include "enrich/destination.h"
+#include "learn/audit_hash.h"
 #include "learn/conn.h"
 #include "learn/h2.h"
 #include "learn/http.h"
@@ -175,7 +176,7 @@ static void receive_event(struct vconn *c, uint32_t idx, const struct delivery *
 	if (lease_duration > 0)	/* with the receive time, when the lease ends */
 		ev_int(ev, "vault.lease_duration", lease_duration);
 	ev_str(ev, "secret.fingerprint", dict_fp(dict, idx));
-	ev_emit(ev);
+	audit_hash_emit(ev, idx);
 }
 
 /* Values refused as secrets (dict/limits.h): one tracer.anomaly per kind, at most one a
@@ -258,6 +259,8 @@ static int learn_item(struct vconn *c, const struct vault_item *it, const char *
 		return ret;
 	}
 	learned += ret;
+	if (ret == 1)
+		audit_hash_request(*idx, it->value, it->len);
 	return ret;
 }
 

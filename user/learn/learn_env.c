@@ -5,6 +5,7 @@
 
 #include "dict/dict.h"
 #include "enrich/procs.h"
+#include "learn/audit_hash.h"
 #include "learn/learn_env.h"
 #include "lib/log.h"
 #include "output/emit.h"
@@ -63,12 +64,13 @@ static void learn_var(const struct proc *p, const char *name, const uint8_t *v, 
 	}
 	learned++;
 	dict_commit(dict);
+	audit_hash_request(idx, v, len);
 	ev = ev_new("secret.receive");
 	ev_time(ev, ts);
 	ev_process(ev, p, p->pid);
 	ev_delivery(ev, dict_newest_delivery(dict, idx));
 	ev_str(ev, "secret.fingerprint", dict_fp(dict, idx));
-	ev_emit(ev);
+	audit_hash_emit(ev, idx);
 }
 
 void learn_env(const struct proc *p, const char *env, size_t len, uint64_t ts)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "dict/dict.h"
+#include "learn/audit_hash.h"
 #include "learn/file_formats.h"
 #include "learn/learn_file.h"
 #include "lib/log.h"
@@ -55,7 +56,7 @@ static void receive_event(uint32_t idx, const char *path)
 	ev_delivery(ev, dict_newest_delivery(dict, idx));
 	ev_str(ev, "file.path", path);
 	ev_str(ev, "secret.fingerprint", dict_fp(dict, idx));
-	ev_emit(ev);
+	audit_hash_emit(ev, idx);
 }
 
 /* The file's bytes, in wiped memory; 0, or -errno with why set. */
@@ -143,6 +144,7 @@ static void learn_one(const char *path, const char *name, bool quiet)
 		}
 		learned++;
 		any = true;
+		audit_hash_request(idx, it->value, it->len);
 		receive_event(idx, path);
 	}
 	if (fv.skipped_limit) {

@@ -52,6 +52,10 @@ static const char usage[] =
 	"                           CSI and Secret volumes), watched for changes (repeatable)\n"
 	"      --learn-env GLOB     environment variables whose values are secrets, learned at\n"
 	"                           each exec (repeatable; VAULT_TOKEN always is)\n"
+	"      --vault-audit-hash DEVICE  with --vault-token-file FILE: ask the first\n"
+	"                           --vault-addr's sys/audit-hash/DEVICE for each learned value's\n"
+	"                           HMAC, put on its events as vault.audit_hash\n"
+	"      --vault-token-file FILE  the Vault token --vault-audit-hash calls with\n"
 	"\n"
 	"Containers and pods (docs/node-modes.md):\n"
 	"      --runtime-state DIR  a container runtime's state (repeatable): /run/containerd,\n"
@@ -143,6 +147,8 @@ enum {
 	OPT_VAULT_STRICT,
 	OPT_LEARN_FILE,
 	OPT_LEARN_ENV,
+	OPT_VAULT_AUDIT_HASH,
+	OPT_VAULT_TOKEN_FILE,
 };
 
 static const struct option options[] = {
@@ -185,6 +191,8 @@ static const struct option options[] = {
 	{ "ring-buffer", required_argument, NULL, OPT_RING_BUFFER },
 	{ "learn-file", required_argument, NULL, OPT_LEARN_FILE },
 	{ "learn-env", required_argument, NULL, OPT_LEARN_ENV },
+	{ "vault-audit-hash", required_argument, NULL, OPT_VAULT_AUDIT_HASH },
+	{ "vault-token-file", required_argument, NULL, OPT_VAULT_TOKEN_FILE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -371,6 +379,12 @@ enum cli_result cli_parse(int argc, char **argv, struct config *c)
 				return CLI_USAGE;
 			}
 			c->learn_env[c->nlearn_env++] = optarg;
+			break;
+		case OPT_VAULT_AUDIT_HASH:
+			c->vault_audit_hash = optarg;
+			break;
+		case OPT_VAULT_TOKEN_FILE:
+			c->vault_token_file = optarg;
 			break;
 		case OPT_CGROUP:
 			if (c->ncgroups == CLI_MAX_CGROUPS) {

@@ -12,6 +12,7 @@
 #include "dict/limits.h"
 #include "detect/hpack.h"
 #include "learn/conn.h"
+#include "learn/audit_hash.h"
 #include "learn/learn_env.h"
 #include "learn/learn_file.h"
 #include "lib/log.h"
@@ -199,7 +200,7 @@ void stats_fill_stop(json_t *ev)
 	ev_int(ev, "secretrace.stats.secrets_learned", (long long)(learner_secrets() +
 		learn_files_secrets() + learn_env_secrets()));
 	ev_int(ev, "secretrace.stats.learn_failed", (long long)(learner_failures() +
-		learn_files_failures()));
+		learn_files_failures() + audit_hash_failures()));
 	ev_int(ev, "secretrace.stats.not_learned", (long long)limits_refused_total());
 	ev_int(ev, "secretrace.stats.uses", (long long)uses_reported());
 	ev_int(ev, "secretrace.stats.violations", (long long)uses_violations());
