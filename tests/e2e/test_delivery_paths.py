@@ -5,7 +5,7 @@ import json
 import os
 import subprocess
 
-from harness import (PY, Run, Workspace, actions, agent, assert_no_learn_failures, assert_uses,
+from harness import (PY, SECRETRACE, Run, Workspace, actions, agent, assert_no_learn_failures, assert_uses,
                      check_common, describe_all, get, load_events, rand_secret, receives,
                      timeout, wait_for)
 
@@ -47,12 +47,38 @@ def file_receive(events, path, field):
     return r[0]
 
 
+def audit_hmac(vault, request_id, field):
+    """The HMAC the stand-in's audit log wrote for a KV v2 field of a response."""
+    with open(vault.audit_path, encoding="utf-8") as f:
+        for line in f:
+            e = json.loads(line)
+            if e["type"] == "response" and e["request"]["id"] == request_id:
+                return e["response"]["data"]["data"][field]
+    raise AssertionError("no audit response entry for request %s" % request_id)
+
+
+def correlate(ws, vault, events_path):
+    """secretrace correlate on the stand-in's audit log: (chains by request_id, summary),
+    after the leak check of its output."""
+    out = ws.path("correlate.out")
+    with open(out, "wb") as o:
+        r = subprocess.run([SECRETRACE, "correlate", "--vault-audit", vault.audit_path,
+                            events_path], stdout=o, stderr=subprocess.PIPE, timeout=60)
+    assert r.returncode == 0, "correlate exit %s: %s" % (r.returncode, r.stderr)
+    ws.leak_check([out])
+    with open(out, encoding="utf-8") as f:
+        lines = [json.loads(l) for l in f if l.strip()]
+    return {c["request_id"]: c for c in lines[:-1]}, lines[-1]["summary"]
+
+
 @timeout(120)
 def test_learn_file_fetcher_untraced():
     """A Vault Agent-like sidecar (not traced) renders app.env; the application, traced with
-    --learn-file, reads it and leaks API_KEY over TCP and DB_PASSWORD into its log. Each
-    value of the file is a secret.receive (secret.source file, file.path, the key as
-    vault.field), and both uses say secret.source file and the file they came through."""
+    --learn-file and --vault-audit-hash, reads it and leaks API_KEY over TCP and DB_PASSWORD
+    into its log. Each value of the file is a secret.receive (secret.source file, file.path,
+    the key as vault.field), both uses say secret.source file and the file they came
+    through, and all carry vault.audit_hash, the HMAC the stand-in's audit log wrote for the
+    value in the sidecar's fetch; correlate files the uses under that fetch's request."""
     with Workspace() as ws:
         vault = ws.vault(seed=seed())
         d = render_untraced(ws, vault)
@@ -60,22 +86,41 @@ def test_learn_file_fetcher_untraced():
         rx = ws.tcp_receiver()
         log = os.path.join(os.path.realpath(ws.mkdir("log", 0o777)), "app.log")
         run = ws.run_traced([PY, agent("py_file_app.py"), env_file, str(rx.port), "API_KEY",
-                             "DB_PASSWORD", log], tracer_args=["--learn-file", env_file])
+                             "DB_PASSWORD", log],
+                            tracer_args=["--learn-file", env_file, "--vault-addr", vault.url,
+                                         "--vault-audit-hash", "file",
+                                         "--vault-token-file", vault.token_file()])
         assert run.rc == 0, "agent exit status %s; stderr: %s" % (run.rc, run.stderr)
         assert_no_learn_failures(run.events)
+        fetch = vault.issued_one("secret/data/agent/app", "api_key")["request_id"]
+        hmacs = {f: audit_hmac(vault, fetch, f) for f in ("api_key", "db_password")}
         api = file_receive(run.events, env_file, "API_KEY")
         pw = file_receive(run.events, env_file, "DB_PASSWORD")
+        assert get(api, "vault.audit_hash") == hmacs["api_key"], api
+        assert get(pw, "vault.audit_hash") == hmacs["db_password"], pw
         common = {"secret.source": "file", "secretrace.delivery.file": env_file,
                   "vault.request_id": None, "event.kind": "event", "secret.encoding": "raw",
                   "process.name": "python3"}
         assert_uses(run.events, [
             dict(common, **{"vault.field": "API_KEY", "secretrace.sink": "socket",
                             "destination.port": rx.port, "network.transport": "tcp",
-                            "secret.fingerprint": get(api, "secret.fingerprint")}),
+                            "secret.fingerprint": get(api, "secret.fingerprint"),
+                            "vault.audit_hash": hmacs["api_key"]}),
             dict(common, **{"vault.field": "DB_PASSWORD", "secretrace.sink": "file",
                             "file.path": log, "secretrace.syscall": "write",
-                            "secret.fingerprint": get(pw, "secret.fingerprint")}),
+                            "secret.fingerprint": get(pw, "secret.fingerprint"),
+                            "vault.audit_hash": hmacs["db_password"]}),
         ])
+        chains, summary = correlate(ws, vault, run.events_path)
+        assert fetch in chains, "correlate made no chain of the fetch %s: %s" % (fetch, chains)
+        ch = chains[fetch]
+        assert ch["audit"]["found"] and ch["audit"]["path"] == "secret/data/agent/app", ch
+        joined = [e for e in ch["events"] if e.get("joined_by") == "audit_hash"]
+        assert sorted((e["action"], e["field"]) for e in joined) == [
+            ("secret.receive", "API_KEY"), ("secret.receive", "DB_PASSWORD"),
+            ("secret.use", "API_KEY"), ("secret.use", "DB_PASSWORD")], ch["events"]
+        assert ch["counts"]["uses"] == 2 and "never_used" not in ch["flags"], ch
+        assert summary["events"]["no_vault_ids"] == 0, summary
 
 
 @timeout(120)

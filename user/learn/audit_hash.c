@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,11 +257,16 @@ int audit_hash_init(struct dict *d, const struct audit_hash_cfg *c, char *err, s
 
 int audit_hash_start(char *err, size_t errlen)
 {
+	sigset_t all, old;
 	int ret;
 
 	if (!ah.on)
 		return 0;
+	/* the event loop's signalfd takes SIGCHLD, SIGTERM...: the worker must not */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	ret = pthread_create(&ah.thread, NULL, worker, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (ret) {
 		snprintf(err, errlen, "--vault-audit-hash: cannot start its thread: %s", strerror(ret));
 		return -1;
