@@ -105,6 +105,14 @@ SYSCALL = s("the hooked call (write, writev, pwrite64, sendto, sendmsg, sendmmsg
             "execve, ...)", pattern="^[A-Za-z0-9_]+$")
 
 USE = dict(PROCESS, **PEER, **DELIVERY, **{
+    "secretrace.delivery.process.pid": i("the process that wrote the secret to "
+                                         "secretrace.delivery.file (a fetcher rendering it)",
+                                         minimum=1),
+    "secretrace.delivery.process.executable": s("that process's executable"),
+    "secretrace.delivery.user.id": s("that process's user ID, as a string"),
+    "secretrace.delivery.files": {"type": "array", "items": {"type": "string"},
+                                  "description": "every file other processes wrote the secret "
+                                                 "to, when more than one (oldest first)"},
     "secret.fingerprint": s("keyed hash of the secret value", pattern=HASH),
     "secret.encoding": s("how the secret was written", enum=ENCODINGS),
     "secretrace.syscall": SYSCALL,

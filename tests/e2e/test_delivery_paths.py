@@ -7,7 +7,7 @@ import subprocess
 
 from harness import (PY, SECRETRACE, Run, Workspace, actions, agent, assert_no_learn_failures, assert_uses,
                      check_common, describe_all, get, load_events, rand_secret, receives,
-                     timeout, wait_for)
+                     the_receive, timeout, to_vault, use_spec, wait_for)
 
 
 def seed():
@@ -121,6 +121,53 @@ def test_learn_file_fetcher_untraced():
             ("secret.use", "API_KEY"), ("secret.use", "DB_PASSWORD")], ch["events"]
         assert ch["counts"]["uses"] == 2 and "never_used" not in ch["flags"], ch
         assert summary["events"]["no_vault_ids"] == 0, summary
+
+
+@timeout(120)
+def test_sidecar_traced_file_handoff():
+    """The sidecar and the application both traced (one after the other, as an init
+    container and the app): the sidecar logs in, fetches and renders app.env (a temporary
+    file renamed over the target). The application reads it and leaks API_KEY over TCP and
+    DB_PASSWORD into its log: both uses carry the fetch's request_id, and name the files the
+    sidecar wrote the values to (found again after the renames), the sidecar and its user."""
+    with Workspace() as ws:
+        vault = ws.vault(seed=seed())
+        d = os.path.realpath(ws.mkdir("rendered", 0o755))
+        env_file = os.path.join(d, "app.env")
+        rx = ws.tcp_receiver()
+        log = os.path.join(os.path.realpath(ws.mkdir("log", 0o777)), "app.log")
+        run = ws.run_traced(["/bin/sh", "-c", '"$0" "$1" "$2" "$3" "$4" && "$0" "$5" "$6" "$7" '
+                             'API_KEY DB_PASSWORD "$8"', PY, agent("py_vault_sidecar.py"),
+                             vault.url, vault.creds_path, d, agent("py_file_app.py"), env_file,
+                             str(rx.port), log])
+        assert run.rc == 0, "agent exit status %s; stderr: %s" % (run.rc, run.stderr)
+        assert_no_learn_failures(run.events)
+        api = vault.issued_one("secret/data/agent/app", "api_key")
+        pw = vault.issued_one("secret/data/agent/app", "db_password")
+        rec = the_receive(run.events, api, vault=vault)
+        sidecar = get(rec, "process.pid")
+        rendered = lambda p: isinstance(p, str) and p.startswith(d + "/.tmp-")
+        # the values went into both app.env and app.json: which one the application read is
+        # not seen, both are named (found again by inode after the renames)
+        both = sorted([env_file, os.path.join(d, "app.json")])
+        handoff = {"secretrace.delivery.file": lambda f: f in both,
+                   "secretrace.delivery.files": lambda fs: sorted(fs or []) == both,
+                   "secretrace.delivery.process.pid": sidecar,
+                   "secretrace.delivery.process.executable": lambda e: "python3" in (e or ""),
+                   "secretrace.delivery.user.id": "0", "secret.source": "response"}
+        rendering = {"process.pid": sidecar, "secretrace.sink": "file", "file.path": rendered,
+                     "vault.request_id": api["request_id"]}
+        assert_uses(run.events, [
+            use_spec(api, "socket", "sendto", dest=("127.0.0.1", rx.port), transport="tcp",
+                     process="python3", **handoff),
+            use_spec(pw, "file", "write", file_path=log, process="python3", **handoff),
+        ], allowed=[to_vault(vault), rendering])
+        # the sidecar rendered each value twice (app.env, app.json), under temporary names
+        writes = [e for e in actions(run.events, "secret.use") if get(e, "process.pid") == sidecar
+                  and get(e, "secretrace.sink") == "file"]
+        assert sorted(get(e, "vault.field") for e in writes) == \
+            ["api_key", "api_key", "db_password", "db_password"], describe_all(writes)
+        assert not any(get(e, "secretrace.delivery.process.pid") for e in writes), writes
 
 
 @timeout(120)
