@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * secretrace correlate: the join of events with audit entries on request ID, lease ID and
- * audit hash, and each flag (never used, another process, after expiry: lease, renewal, revocation,
- * token, unknown request). Hostile input, the limits, the output and the command line are
+ * audit hash, and each flag (never used, another process, after expiry: lease, renewal,
+ * revocation, token, unknown request). Hostile input, the limits, the output and the command line are
  * in test_correlate_io.c.
  */
 #include <stdarg.h>
