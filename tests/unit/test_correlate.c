@@ -2,8 +2,8 @@
 /*
  * secretrace correlate: the join of events with audit entries on request ID, lease ID and
  * audit hash, and each flag (never used, another process, after expiry: lease, renewal,
- * revocation, token, unknown request). Hostile input, the limits, the output and the command line are
- * in test_correlate_io.c.
+ * revocation, token, unknown request). Hostile input, the limits, the output and the
+ * command line are in test_correlate_io.c.
  */
 #include <stdarg.h>
 #include <stddef.h>
