@@ -360,6 +360,22 @@ static int start(struct tracer *t)
 		st_err("cannot initialise (out of memory or no entropy)");
 		return fail;
 	}
+	/* the delivery paths' usage errors before anything is loaded (the token read here is a
+	 * secret: after the detacher started; the dictionary is used once the loop runs) */
+	learn_env_init(&t->dict, t->cfg.learn_env, t->cfg.nlearn_env);
+	ahc = (struct audit_hash_cfg){ .vault_addr = t->cfg.nvault ? t->cfg.vault_addrs[0] : NULL,
+				       .device = t->cfg.vault_audit_hash,
+				       .token_file = t->cfg.vault_token_file,
+				       .ca_file = t->cfg.sinks.ca_file };
+	if (audit_hash_init(&t->dict, &ahc, err, sizeof(err))) {
+		st_err("%s", err);
+		return usage;
+	}
+	if (learn_files_init(&t->dict, t->cfg.learn_files, t->cfg.nlearn_files,
+			     t->cfg.max_response, t->cfg.max_items, err, sizeof(err))) {
+		st_err("%s", err);
+		return usage;
+	}
 	if (keyfile_load(t->cfg.key_file, fp_key, sizeof(fp_key), err, sizeof(err))) {
 		st_err("%s", err);
 		return usage;
@@ -391,20 +407,6 @@ static int start(struct tracer *t)
 		return fail;
 	}
 	secmem_wipe(fp_key, sizeof(fp_key));
-	learn_env_init(&t->dict, t->cfg.learn_env, t->cfg.nlearn_env);
-	ahc = (struct audit_hash_cfg){ .vault_addr = t->cfg.nvault ? t->cfg.vault_addrs[0] : NULL,
-				       .device = t->cfg.vault_audit_hash,
-				       .token_file = t->cfg.vault_token_file,
-				       .ca_file = t->cfg.sinks.ca_file };
-	if (audit_hash_init(&t->dict, &ahc, err, sizeof(err))) {
-		st_err("%s", err);
-		return usage;
-	}
-	if (learn_files_init(&t->dict, t->cfg.learn_files, t->cfg.nlearn_files,
-			     t->cfg.max_response, t->cfg.max_items, err, sizeof(err))) {
-		st_err("%s", err);
-		return usage;
-	}
 	for (i = 0; markers[i]; i++)
 		if (dict_add_marker(&t->dict, markers[i])) {
 			st_err("cannot index Vault request markers");

@@ -257,3 +257,32 @@ def test_rotated_file_old_value_kept():
         ])
         assert len(receives(run.events, **{"secret.source": "file"})) == 2, \
             describe_all(actions(run.events, "secret.receive"))
+
+
+@timeout(60)
+def test_usage_errors():
+    """Bad delivery-path options: one line on stderr naming the option, 125 with -- COMMAND
+    (which does not run), 2 without, before anything is loaded."""
+    with Workspace() as ws:
+        marker = ws.path("ran")
+        tok = ws.path("token")
+        with open(tok, "w") as f:
+            f.write("hvs.not-a-real-token\n")
+        cases = [
+            (["--learn-file", ws.path("no-such-dir", "app.env")], "--learn-file"),
+            (["--vault-audit-hash", "file"], "--vault-audit-hash needs --vault-token-file"),
+            (["--vault-audit-hash", "file", "--vault-token-file", ws.path("nope"),
+              "--vault-addr", "http://127.0.0.1:1"], "--vault-token-file"),
+            (["--vault-audit-hash", "a b", "--vault-token-file", tok,
+              "--vault-addr", "http://127.0.0.1:1"], "not an audit device path"),
+            (["--learn-env", ""], "--learn-env"),
+        ]
+        for args, want in cases:
+            r = subprocess.run([SECRETRACE] + args + ["--", "/usr/bin/touch", marker],
+                               capture_output=True, text=True, timeout=30)
+            lines = r.stderr.strip().splitlines()
+            assert r.returncode == 125 and len(lines) == 1 and want in lines[0], (args, r)
+            assert not os.path.exists(marker), "the command ran despite %s" % args
+        r = subprocess.run([SECRETRACE, "--all", "--learn-file", ws.path("no-such-dir", "x")],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 2 and r.stderr.startswith("secretrace: --learn-file"), r
