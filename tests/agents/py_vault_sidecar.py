@@ -29,7 +29,7 @@ def call(path, token=None, body=None):
 
 
 def render(name, text):
-    fd, tmp = tempfile.mkstemp(dir=a.out_dir, prefix=".tmp-")
+    fd, tmp = tempfile.mkstemp(dir=a.out_dir, prefix="")  # consul-template: a bare random name
     with os.fdopen(fd, "w") as f:
         f.write(text)
     os.chmod(tmp, 0o644)

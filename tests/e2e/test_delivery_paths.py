@@ -15,14 +15,6 @@ def seed():
                                         "db_password": rand_secret(24, "pw-")}}}
 
 
-def render_untraced(ws, vault):
-    """The sidecar run outside the tracer: the fetch is not seen. Its rendered directory."""
-    d = ws.mkdir("rendered", 0o755)
-    subprocess.run([PY, agent("py_vault_sidecar.py"), vault.url, vault.creds_path, d],
-                   check=True, timeout=60, env=ws.env())
-    return os.path.realpath(d)
-
-
 def finish(ws, t, timeout_s=90):
     """A background secretrace -- COMMAND run to its end: Run, after the leak check and the
     contract's invariants."""
@@ -73,25 +65,36 @@ def correlate(ws, vault, events_path):
 
 @timeout(120)
 def test_learn_file_fetcher_untraced():
-    """A Vault Agent-like sidecar (not traced) renders app.env; the application, traced with
-    --learn-file and --vault-audit-hash, reads it and leaks API_KEY over TCP and DB_PASSWORD
-    into its log. Each value of the file is a secret.receive (secret.source file, file.path,
-    the key as vault.field), both uses say secret.source file and the file they came
-    through, and all carry vault.audit_hash, the HMAC the stand-in's audit log wrote for the
-    value in the sidecar's fetch; correlate files the uses under that fetch's request."""
+    """A Vault Agent-like sidecar (not traced) renders app.env and app.json into a directory
+    secretrace watches (--learn-file DIR), each through a temporary file renamed over the
+    target; the application, traced, reads app.env and leaks API_KEY over TCP and
+    DB_PASSWORD into its log. Each value is a secret.receive (secret.source file, file.path
+    the target, not the temporary name, the key as vault.field; app.json's values, known by
+    then, are not new), both uses say secret.source file and the file they came through,
+    and all carry vault.audit_hash, the HMAC the stand-in's audit log wrote for the value in
+    the sidecar's fetch; correlate files the uses under that fetch's request."""
     with Workspace() as ws:
         vault = ws.vault(seed=seed())
-        d = render_untraced(ws, vault)
+        d = os.path.realpath(ws.mkdir("rendered", 0o755))
         env_file = os.path.join(d, "app.env")
+        go = os.path.join(d, ".go")
         rx = ws.tcp_receiver()
         log = os.path.join(os.path.realpath(ws.mkdir("log", 0o777)), "app.log")
-        run = ws.run_traced([PY, agent("py_file_app.py"), env_file, str(rx.port), "API_KEY",
-                             "DB_PASSWORD", log],
-                            tracer_args=["--learn-file", env_file, "--vault-addr", vault.url,
-                                         "--vault-audit-hash", "file",
-                                         "--vault-token-file", vault.token_file()])
+        t = ws.start_tracer(["--learn-file", d, "--vault-addr", vault.url,
+                             "--vault-audit-hash", "file", "--vault-token-file", vault.token_file(),
+                             "--", PY, agent("py_file_app.py"), env_file, str(rx.port), "API_KEY",
+                             "DB_PASSWORD", log, "--wait", go])
+        t.wait_event(lambda e: get(e, "event.action") == "tracer.start", 60, "tracer.start")
+        subprocess.run([PY, agent("py_vault_sidecar.py"), vault.url, vault.creds_path, d],
+                       check=True, timeout=60, env=ws.env())
+        t.wait_event(lambda e: get(e, "event.action") == "secret.receive" and
+                     get(e, "vault.field") == "DB_PASSWORD", 60, "the rendered file's receives")
+        open(go, "w").close()
+        run = finish(ws, t)
         assert run.rc == 0, "agent exit status %s; stderr: %s" % (run.rc, run.stderr)
         assert_no_learn_failures(run.events)
+        assert len(actions(run.events, "secret.receive")) == 2, \
+            describe_all(actions(run.events, "secret.receive"))
         fetch = vault.issued_one("secret/data/agent/app", "api_key")["request_id"]
         hmacs = {f: audit_hmac(vault, fetch, f) for f in ("api_key", "db_password")}
         api = file_receive(run.events, env_file, "API_KEY")
@@ -146,7 +149,8 @@ def test_sidecar_traced_file_handoff():
         pw = vault.issued_one("secret/data/agent/app", "db_password")
         rec = the_receive(run.events, api, vault=vault)
         sidecar = get(rec, "process.pid")
-        rendered = lambda p: isinstance(p, str) and p.startswith(d + "/.tmp-")
+        rendered = lambda p: isinstance(p, str) and p.startswith(d + "/") and \
+            not p.endswith((".env", ".json"))
         # the values went into both app.env and app.json: which one the application read is
         # not seen, both are named (found again by inode after the renames)
         both = sorted([env_file, os.path.join(d, "app.json")])

@@ -1,15 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
-#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "dict/dict.h"
 #include "enrich/destination.h"
 #include "enrich/handoff.h"
 #include "enrich/procs.h"
+#include "lib/renamed.h"
 #include "lib/u64map.h"
 #include "output/emit.h"
 
@@ -90,33 +89,13 @@ void handoff_note(uint32_t secret, const struct proc *writer, const struct sink_
 	w->exe = writer->exe ? strdup(writer->exe) : NULL;
 }
 
-/* Where the file is now: renamed over its target in the same directory (consul-template,
- * Kubernetes' atomic writer), it is found again by its inode. */
+/* Where the file is now: renamed over its target, it is found again by its inode. */
 static void resolve(struct write *h)
 {
-	char dir[PATH_MAX], *slash;
-	struct dirent *e;
-	struct stat st;
-	DIR *d;
+	char now[PATH_MAX];
 
-	if (!h->ino || (!stat(h->path, &st) && st.st_ino == h->ino))
-		return;
-	snprintf(dir, sizeof(dir), "%s", h->path);
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return;
-	*slash = '\0';
-	d = opendir(dir);
-	if (!d)
-		return;
-	while ((e = readdir(d)))
-		if (e->d_ino == h->ino && strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
-		    strlen(dir) + 1 + strlen(e->d_name) < sizeof(h->path)) {
-			strcpy(h->path + strlen(dir) + 1, e->d_name);
-			h->path[strlen(dir)] = '/';
-			break;
-		}
-	closedir(d);
+	if (h->ino && !renamed_path(h->path, h->ino, now, sizeof(now)))
+		snprintf(h->path, sizeof(h->path), "%s", now);
 }
 
 void handoff_enrich(json_t *ev, uint32_t secret, const struct proc *user,

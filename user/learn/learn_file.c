@@ -16,6 +16,7 @@
 #include "learn/file_formats.h"
 #include "learn/learn_file.h"
 #include "lib/log.h"
+#include "lib/renamed.h"
 #include "lib/secmem.h"
 #include "output/emit.h"
 
@@ -60,7 +61,8 @@ static void receive_event(uint32_t idx, const char *path)
 }
 
 /* The file's bytes, in wiped memory; 0, or -errno with why set. */
-static int read_file(const char *path, struct secbuf *out, char *why, size_t whylen)
+static int read_file(const char *path, struct secbuf *out, uint64_t *ino, char *why,
+		     size_t whylen)
 {
 	uint8_t chunk[4096];
 	struct stat st;
@@ -74,6 +76,7 @@ static int read_file(const char *path, struct secbuf *out, char *why, size_t why
 			close(fd);
 		return -err;
 	}
+	*ino = st.st_ino;
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
 		snprintf(why, whylen, "not a regular file");
@@ -110,10 +113,11 @@ static void learn_one(const char *path, const char *name, bool quiet)
 {
 	struct secbuf buf = { 0 };
 	struct file_values fv;
-	char why[160];
+	char why[160], where[PATH_MAX];
 	bool any = false;
+	uint64_t ino = 0;
 	size_t i;
-	int ret = read_file(path, &buf, why, sizeof(why));
+	int ret = read_file(path, &buf, &ino, why, sizeof(why));
 
 	if (ret) {
 		secbuf_free(&buf);
@@ -127,9 +131,13 @@ static void learn_one(const char *path, const char *name, bool quiet)
 		return;
 	}
 	secbuf_free(&buf);
+	/* a temporary file (consul-template's are digits) renamed over its target since: the
+	 * target is the file to name */
+	if (renamed_path(path, ino, where, sizeof(where)))
+		snprintf(where, sizeof(where), "%s", path);
 	for (i = 0; i < fv.items.n; i++) {
 		const struct vault_item *it = &fv.items.v[i];
-		struct secret_origin o = { .field = it->field, .file = path, .ts_ns = now_boot_ns(),
+		struct secret_origin o = { .field = it->field, .file = where, .ts_ns = now_boot_ns(),
 					   .source = SECRET_FROM_FILE };
 		uint32_t idx;
 
@@ -145,7 +153,7 @@ static void learn_one(const char *path, const char *name, bool quiet)
 		learned++;
 		any = true;
 		audit_hash_request(idx, it->value, it->len);
-		receive_event(idx, path);
+		receive_event(idx, where);
 	}
 	if (fv.skipped_limit) {
 		snprintf(why, sizeof(why), "%zu more values than the %zu learned per file",
