@@ -3,6 +3,7 @@ sidecar rendered (--learn-file, the fetcher traced or not), from its environment
 (--learn-env), and from a file rotated while it runs."""
 import json
 import os
+import socket
 import subprocess
 
 from harness import (PY, SECRETRACE, Run, Workspace, actions, agent, assert_no_learn_failures, assert_uses,
@@ -290,3 +291,39 @@ def test_usage_errors():
         r = subprocess.run([SECRETRACE, "--all", "--learn-file", ws.path("no-such-dir", "x")],
                            capture_output=True, text=True, timeout=30)
         assert r.returncode == 2 and r.stderr.startswith("secretrace: --learn-file"), r
+
+
+@timeout(90)
+def test_audit_hash_vault_unreachable():
+    """--vault-audit-hash with nothing listening at the Vault address: each learned value is
+    still a secret.receive (without vault.audit_hash), and a secret.learn_failed names its
+    fingerprint and the reason, never the value; counted in stats.learn_failed; one line on
+    stderr."""
+    with Workspace() as ws:
+        values = {"A_KEY": rand_secret(30, "a-"), "B_KEY": rand_secret(30, "b-")}
+        for k, v in values.items():
+            ws.extra_secrets.append((v, [k], "a file's secret"))
+        d = ws.mkdir("secrets", 0o700)
+        path = os.path.join(d, "app.env")
+        with open(path, "w") as f:
+            f.write("".join("%s=%s\n" % kv for kv in values.items()))
+        tok = ws.path("token")
+        with open(tok, "w") as f:
+            f.write("hvs.not-a-real-token\n")
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))    # bound, never listening: connections are refused
+        try:
+            run = ws.run_traced(["/bin/true"], tracer_args=[
+                "--learn-file", path, "--vault-addr", "http://127.0.0.1:%d" % s.getsockname()[1],
+                "--vault-audit-hash", "file", "--vault-token-file", tok])
+        finally:
+            s.close()
+        assert run.rc == 0, run.stderr
+        recs = actions(run.events, "secret.receive")
+        fails = actions(run.events, "secret.learn_failed")
+        assert len(recs) == 2 and not any(get(e, "vault.audit_hash") for e in recs), recs
+        fps = sorted(get(e, "secret.fingerprint") for e in recs)
+        assert sorted(get(e, "error.message").split()[3] for e in fails) == fps, fails
+        assert get(run.events[-1], "secretrace.stats.learn_failed") == 2, run.events[-1]
+        lines = [l for l in run.stderr.splitlines() if "audit_hash" in l]
+        assert len(lines) == 1, run.stderr

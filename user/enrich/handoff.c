@@ -16,7 +16,7 @@
 #define WRITES_MAX 4		/* files remembered per secret, the newest kept */
 
 struct write {
-	char path[PATH_MAX];
+	char *path;
 	uint64_t ino;
 	uint32_t pid, uid;
 	char *exe;
@@ -38,8 +38,10 @@ static void handoff_release(struct handoff *h)
 {
 	int i;
 
-	for (i = 0; i < h->n; i++)
+	for (i = 0; i < h->n; i++) {
+		free(h->w[i].path);
 		free(h->w[i].exe);
+	}
 	free(h);
 }
 
@@ -77,12 +79,16 @@ void handoff_note(uint32_t secret, const struct proc *writer, const struct sink_
 		    !strcmp(h->w[i].path, v->file))
 			return;	/* the same process writing the same file again */
 	if (h->n == WRITES_MAX) {
+		free(h->w[0].path);
 		free(h->w[0].exe);
 		memmove(&h->w[0], &h->w[1], sizeof(h->w[0]) * (WRITES_MAX - 1));
 		h->n--;
 	}
-	w = &h->w[h->n++];
-	snprintf(w->path, sizeof(w->path), "%s", v->file);
+	w = &h->w[h->n];
+	w->path = strdup(v->file);
+	if (!w->path)
+		return;
+	h->n++;
 	w->ino = v->ino;
 	w->pid = writer->pid;
 	w->uid = writer->uid;
@@ -94,8 +100,13 @@ static void resolve(struct write *h)
 {
 	char now[PATH_MAX];
 
-	if (h->ino && !renamed_path(h->path, h->ino, now, sizeof(now)))
-		snprintf(h->path, sizeof(h->path), "%s", now);
+	char *p;
+
+	if (h->ino && !renamed_path(h->path, h->ino, now, sizeof(now)) && strcmp(now, h->path) &&
+	    (p = strdup(now))) {
+		free(h->path);
+		h->path = p;
+	}
 }
 
 void handoff_enrich(json_t *ev, uint32_t secret, const struct proc *user,
