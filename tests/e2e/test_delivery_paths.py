@@ -5,8 +5,9 @@ import json
 import os
 import socket
 import subprocess
+import sys
 
-from harness import (PY, SECRETRACE, Run, Workspace, actions, agent, assert_no_learn_failures, assert_uses,
+from harness import (PY, REPO, SECRETRACE, Run, Workspace, actions, agent, assert_no_learn_failures, assert_uses,
                      check_common, describe_all, get, load_events, rand_secret, receives,
                      the_receive, timeout, to_vault, use_spec, wait_for)
 
@@ -14,6 +15,9 @@ from harness import (PY, SECRETRACE, Run, Workspace, actions, agent, assert_no_l
 def seed():
     return {"kv": {"secret/agent/app": {"api_key": rand_secret(40, "sk-"),
                                         "db_password": rand_secret(24, "pw-")}}}
+
+sys.path.insert(0, os.path.join(REPO, "tools", "ocsf"))
+import check_ocsf  # noqa: E402
 
 
 def finish(ws, t, timeout_s=90):
@@ -81,7 +85,8 @@ def test_learn_file_fetcher_untraced():
         go = os.path.join(d, ".go")
         rx = ws.tcp_receiver()
         log = os.path.join(os.path.realpath(ws.mkdir("log", 0o777)), "app.log")
-        t = ws.start_tracer(["--learn-file", d, "--vault-addr", vault.url,
+        ocsf = ws.path("events.ocsf")
+        t = ws.start_tracer(["-o", "ocsf+file:" + ocsf, "--learn-file", d, "--vault-addr", vault.url,
                              "--vault-audit-hash", "file", "--vault-token-file", vault.token_file(),
                              "--", PY, agent("py_file_app.py"), env_file, str(rx.port), "API_KEY",
                              "DB_PASSWORD", log, "--wait", go])
@@ -94,6 +99,13 @@ def test_learn_file_fetcher_untraced():
         run = finish(ws, t)
         assert run.rc == 0, "agent exit status %s; stderr: %s" % (run.rc, run.stderr)
         assert_no_learn_failures(run.events)
+        # the same events in OCSF: valid against its schema (a file's receive has no process)
+        ws.leak_check([ocsf])
+        with open(ocsf, encoding="utf-8") as f:
+            objs = [json.loads(l) for l in f if l.strip()]
+        assert len(objs) == len(run.events), (len(objs), len(run.events))
+        for o in objs:
+            assert not check_ocsf.check_event(o), (check_ocsf.check_event(o), o)
         assert len(actions(run.events, "secret.receive")) == 2, \
             describe_all(actions(run.events, "secret.receive"))
         fetch = vault.issued_one("secret/data/agent/app", "api_key")["request_id"]
