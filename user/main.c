@@ -227,6 +227,7 @@ static void on_tick(struct tracer *t)
 	stats_poll();
 	publish_metrics(t, now);
 	uses_flush(now, false, 0);
+	learn_files_tick(now);
 	events_flush_starts(now, false, 0);
 	hold_tick(now, learner_idle());
 	if (t->cfg.command && t->child_exited &&
@@ -508,6 +509,7 @@ static void finish(struct tracer *t, int status)
 		ring_buffer__consume(t->rb);	/* what is still in flight */
 		hold_release(t->probes.skel->bss->in_seq);
 		events_flush_starts(0, true, 0);
+		learn_files_tick(UINT64_MAX);	/* files written in the last tick */
 		audit_hash_stop();	/* receives waiting for their hash go out now */
 		uses_flush(now_boot_ns(), true, 0);
 		tracer_stop_event(t, t->cfg.command ? status : -1);

@@ -32,6 +32,20 @@ struct root {
 	int wd;			/* the directory watched */
 };
 
+/* A file closed after writing in a watched directory is read a tick later: a renderer's
+ * temporary file (consul-template's names are bare digits) is renamed over its target at
+ * once, and the rename, read at once, names the target. */
+#define DEFER_NS 100000000ULL
+#define DEFER_MAX 256
+
+struct deferred {
+	int root;
+	uint64_t due_ns;
+	char name[NAME_MAX + 1];
+};
+
+static struct deferred deferred[DEFER_MAX];
+static int ndeferred;
 static struct dict *dict;
 static struct root *roots;
 static int nroots;
@@ -280,6 +294,11 @@ static void on_change(const struct inotify_event *e)
 			continue;
 		if (e->name[0] == '.') {	/* the atomic writer's ..data swap: all of it */
 			learn_root(r);
+		} else if (r->dir && !(e->mask & IN_MOVED_TO) && ndeferred < DEFER_MAX) {
+			deferred[ndeferred].root = i;
+			deferred[ndeferred].due_ns = now_boot_ns() + DEFER_NS;
+			snprintf(deferred[ndeferred].name, sizeof(deferred[0].name), "%s", e->name);
+			ndeferred++;
 		} else if (r->dir) {
 			snprintf(path, sizeof(path), "%s/%s", r->path, e->name);
 			learn_one(path, e->name, true);
@@ -306,6 +325,24 @@ void learn_files_changed(void)
 	}
 }
 
+void learn_files_tick(uint64_t now)
+{
+	char path[PATH_MAX];
+	int i = 0;
+
+	while (i < ndeferred) {
+		struct deferred *d = &deferred[i];
+
+		if (d->due_ns > now) {
+			i++;
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/%s", roots[d->root].path, d->name);
+		learn_one(path, d->name, true);
+		deferred[i] = deferred[--ndeferred];
+	}
+}
+
 void learn_files_free(void)
 {
 	int i;
@@ -316,7 +353,7 @@ void learn_files_free(void)
 	}
 	free(roots);
 	roots = NULL;
-	nroots = 0;
+	nroots = ndeferred = 0;
 	if (ifd >= 0)
 		close(ifd);
 	ifd = -1;

@@ -21,8 +21,9 @@ int learn_files_init(struct dict *d, const char *const *paths, int n, size_t max
 void learn_files_scan(void);
 /* The inotify descriptor for the event loop, or -1 without --learn-file. */
 int learn_files_fd(void);
-/* inotify said something changed: learn it. */
+/* inotify said something changed: learn it (a file written in a directory, a tick later). */
 void learn_files_changed(void);
+void learn_files_tick(uint64_t now_boot_ns);
 void learn_files_free(void);
 uint64_t learn_files_secrets(void);	/* values learned from files */
 uint64_t learn_files_failures(void);	/* files that could not be read or learned whole */
