@@ -323,6 +323,8 @@ req_e = audit_for(j["request_id"])[0]["request"]
 check(req_e["headers"] == {"x-correlation-id": ["corr-123"]}, "correlation id header in clear")
 check(req_e["namespace"]["id"] == "team1", "namespace recorded")
 check(req_e["data"]["input"] == h, "audit-hash input hmac'd")
+st, _, j = req("POST", "/v1/sys/audit-hash/syslog", {"input": "x"})
+check(st == 400 and "unknown audit backend" in j["errors"][0], "audit-hash of an unknown device")
 print("ok - audit-hash, headers, namespace")
 
 # --- audit log sanity

@@ -26,7 +26,10 @@
 #include "tracer/dispatch.h"
 #include "detect/hold.h"
 #include "dict/keyfile.h"
+#include "learn/audit_hash.h"
 #include "learn/conn.h"
+#include "learn/learn_env.h"
+#include "learn/learn_file.h"
 #include "lib/log.h"
 #include "policy/policy.h"
 #include "probes/probes.h"
@@ -155,6 +158,14 @@ static int setup_loop(struct tracer *t, char *err, size_t errlen)
 	epoll_ctl(t->efd, EPOLL_CTL_ADD, t->tfd, &e);
 	e.data.fd = ring_buffer__epoll_fd(t->rb);
 	epoll_ctl(t->efd, EPOLL_CTL_ADD, e.data.fd, &e);
+	if (learn_files_fd() >= 0) {
+		e.data.fd = learn_files_fd();
+		epoll_ctl(t->efd, EPOLL_CTL_ADD, e.data.fd, &e);
+	}
+	if (audit_hash_fd() >= 0) {
+		e.data.fd = audit_hash_fd();
+		epoll_ctl(t->efd, EPOLL_CTL_ADD, e.data.fd, &e);
+	}
 	return 0;
 }
 
@@ -216,6 +227,7 @@ static void on_tick(struct tracer *t)
 	stats_poll();
 	publish_metrics(t, now);
 	uses_flush(now, false, 0);
+	learn_files_tick(now);
 	events_flush_starts(now, false, 0);
 	hold_tick(now, learner_idle());
 	if (t->cfg.command && t->child_exited &&
@@ -246,6 +258,10 @@ static int run_loop(struct tracer *t)
 				on_signal(t);
 			else if (evs[i].data.fd == t->tfd)
 				on_tick(t);
+			else if (evs[i].data.fd == learn_files_fd())
+				learn_files_changed();
+			else if (evs[i].data.fd == audit_hash_fd())
+				audit_hash_collect();
 		}
 		if (ring_buffer__consume(t->rb) < 0 && errno != EINTR) {
 			st_err("reading the ring buffer: %s", strerror(errno));
@@ -327,6 +343,7 @@ static int start(struct tracer *t)
 	struct pods_cfg pods = { 0 };
 	struct dict_bpf db;
 	struct hold_shared hs;
+	struct audit_hash_cfg ahc;
 	char err[512], host[256] = "localhost";
 
 	/* a broken policy is a usage error, reported before anything is loaded */
@@ -343,6 +360,22 @@ static int start(struct tracer *t)
 	if (secmem_init() || redact_init() || procs_init() || enrich_init()) {
 		st_err("cannot initialise (out of memory or no entropy)");
 		return fail;
+	}
+	/* the delivery paths' usage errors before anything is loaded (the token read here is a
+	 * secret: after the detacher started; the dictionary is used once the loop runs) */
+	learn_env_init(&t->dict, t->cfg.learn_env, t->cfg.nlearn_env);
+	ahc = (struct audit_hash_cfg){ .vault_addr = t->cfg.nvault ? t->cfg.vault_addrs[0] : NULL,
+				       .device = t->cfg.vault_audit_hash,
+				       .token_file = t->cfg.vault_token_file,
+				       .ca_file = t->cfg.sinks.ca_file };
+	if (audit_hash_init(&t->dict, &ahc, err, sizeof(err))) {
+		st_err("%s", err);
+		return usage;
+	}
+	if (learn_files_init(&t->dict, t->cfg.learn_files, t->cfg.nlearn_files,
+			     t->cfg.max_response, t->cfg.max_items, err, sizeof(err))) {
+		st_err("%s", err);
+		return usage;
 	}
 	if (keyfile_load(t->cfg.key_file, fp_key, sizeof(fp_key), err, sizeof(err))) {
 		st_err("%s", err);
@@ -441,6 +474,10 @@ static int start(struct tracer *t)
 		st_err("--metrics %s: %s", t->cfg.metrics, err);
 		return usage;
 	}
+	if (audit_hash_start(err, sizeof(err))) {
+		st_err("%s", err);
+		return fail;
+	}
 	t->rb = ring_buffer__new(bpf_map__fd(t->probes.skel->maps.events), events_handle, &t->ev,
 				 NULL);
 	if (!t->rb || setup_loop(t, err, sizeof(err))) {
@@ -450,6 +487,8 @@ static int start(struct tracer *t)
 	for (i = 0; i < t->cfg.npids; i++)
 		procs_from_proc(t->cfg.pids[i]);
 	tracer_start_event(t);
+	learn_files_scan();	/* before the command runs: its first read of one is seen */
+	audit_hash_wait(5000);	/* and their receives name their audit HMAC */
 	metrics_set_ready();
 	if (t->cfg.command) {
 		ret = launch_go(&t->launch, err, sizeof(err));
@@ -470,15 +509,19 @@ static void finish(struct tracer *t, int status)
 		ring_buffer__consume(t->rb);	/* what is still in flight */
 		hold_release(t->probes.skel->bss->in_seq);
 		events_flush_starts(0, true, 0);
+		learn_files_tick(UINT64_MAX);	/* files written in the last tick */
+		audit_hash_stop();	/* receives waiting for their hash go out now */
 		uses_flush(now_boot_ns(), true, 0);
 		tracer_stop_event(t, t->cfg.command ? status : -1);
 		ring_buffer__free(t->rb);
 	}
+	audit_hash_stop();	/* a start that failed after the worker started */
 	metrics_stop();
 	events_free();
 	hold_free();
 	uses_free();
 	learner_free();
+	learn_files_free();
 	if (t->probes.skel)
 		dict_free(&t->dict);
 	probes_destroy(&t->probes);

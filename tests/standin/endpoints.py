@@ -417,6 +417,9 @@ class Endpoints:
     # -- sys -----------------------------------------------------------------
 
     def h_audit_hash(self, ctx, device):
+        # the one device there is: the file audit device at "file/" (--audit-log)
+        if device.rstrip("/") != "file":
+            raise bad_request('unknown audit backend "%s/"' % device.rstrip("/"))
         v = ctx["data"].get("input")
         if isinstance(v, bool):
             v = "1" if v else "0"

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * secretrace correlate: the join of events with audit entries on request ID and lease ID,
- * and each flag (never used, another process, after expiry: lease, renewal, revocation,
- * token, unknown request). Hostile input, the limits, the output and the command line are
- * in test_correlate_io.c.
+ * secretrace correlate: the join of events with audit entries on request ID, lease ID and
+ * audit hash, and each flag (never used, another process, after expiry: lease, renewal,
+ * revocation, token, unknown request). Hostile input, the limits, the output and the
+ * command line are in test_correlate_io.c.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -392,6 +392,55 @@ static void test_lease_only_join(void **state)
 	correlator_free(c);
 }
 
+/* Events known by their audit HMAC alone (a --learn-file secret): filed under the request
+ * whose audit response holds it; a sys/ response holding it (audit-hash itself) does not
+ * count, and a hash no response holds leaves its event without a chain. */
+static void test_audit_hash_join(void **state)
+{
+	static const char h1[] = "hmac-sha256:1111111111111111111111111111111111111111111111111111"
+				 "111111111111", h2[] = "hmac-sha256:22222222222222222222222222222222"
+							"22222222222222222222222222222222";
+	static const char ev[] = "{\"@timestamp\":\"%s\",\"event\":{\"id\":\"x\",\"kind\":\"event\","
+				 "\"action\":\"%s\",\"sequence\":1},\"host\":{\"name\":\"h\"},%s"
+				 "\"vault\":{\"field\":\"API_KEY\",\"audit_hash\":\"%s\"},\"secret\":"
+				 "{\"fingerprint\":\"fp-1\",\"source\":\"file\",\"encoding\":\"raw\"},"
+				 "\"secretrace\":{\"delivery\":{\"file\":\"/vault/secrets/app.env\"},"
+				 "\"sink\":\"socket\",\"syscall\":\"sendto\"}}";
+	static const char resp[] = "{\"time\":\"%s\",\"type\":\"response\",\"request\":{\"id\":"
+				   "\"%s\",\"operation\":\"%s\",\"path\":\"%s\"},\"response\":"
+				   "{\"data\":{\"%s\":\"%s\"}}}";
+	struct correlator *c = new_c(-1);
+	json_t *ch;
+
+	(void)state;
+	event(c, ev, at(1), "secret.receive", "", h1);
+	event(c, ev, at(2), "secret.use", "\"process\":{\"pid\":11,\"entity_id\":\"E2\"},", h1);
+	event(c, ev, at(3), "secret.use", "\"process\":{\"pid\":12,\"entity_id\":\"E3\"},", h2);
+	audit(c, resp, at(0.1), RID2, "update", "sys/audit-hash/file", "hash", h1);
+	audit(c, resp, at(0.5), RID1, "read", "secret/data/app", "api_key", h1);
+	correlator_finish(c);
+	assert_int_equal(correlator_count(c), 1);
+	ch = correlator_chain(c, 0);
+	assert_string_equal(str(ch, "request_id"), RID1);
+	assert_true(json_is_true(get(ch, "audit.found")));
+	assert_string_equal(str(ch, "audit.path"), "secret/data/app");
+	assert_int_equal(json_array_size(get(ch, "events")), 2);
+	assert_string_equal(str(ch, "events.0.action"), "secret.receive");
+	assert_string_equal(str(ch, "events.0.joined_by"), "audit_hash");
+	assert_string_equal(str(ch, "events.0.source"), "file");
+	assert_string_equal(str(ch, "events.1.delivery_file"), "/vault/secrets/app.env");
+	assert_string_equal(str(ch, "events.1.joined_by"), "audit_hash");
+	flags_are(ch, "");	/* no fetcher named: other_process not judged */
+	assert_int_equal(num(summary_of(c), "events.no_vault_ids"), 1);
+	{
+		char *dump = json_dumps(ch, JSON_COMPACT);
+
+		assert_null(strstr(dump, "hmac-sha256"));
+		free(dump);
+	}
+	correlator_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -405,6 +454,7 @@ int main(void)
 		cmocka_unit_test(test_token_expiry),
 		cmocka_unit_test(test_repeats_and_clock_skew),
 		cmocka_unit_test(test_lease_only_join),
+		cmocka_unit_test(test_audit_hash_join),
 	};
 
 	return cmocka_run_group_tests_name("correlate", tests, NULL, NULL);

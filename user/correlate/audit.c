@@ -176,6 +176,56 @@ static void attach(struct correlator *c, struct chain *ch, json_t *e, const char
 	}
 }
 
+void audit_attach(struct correlator *c, struct chain *ch, json_t *e)
+{
+	const char *type = json_string_value(json_object_get(e, "type"));
+	int64_t at = correlate_parse_time(json_string_value(json_object_get(e, "time")));
+	bool bad = false;
+
+	if (type && at >= 0)
+		attach(c, ch, e, type, at, &bad);
+}
+
+/* Does the line hold an HMAC ("hmac-sha256:" and 64 hex digits) that events wait on? */
+static bool holds_known_hash(struct correlator *c, const char *line, size_t len)
+{
+	static const char tag[] = "hmac-sha256:";
+	const size_t hlen = sizeof(tag) - 1 + 64;
+	const char *p = line, *end = line + len;
+
+	if (!json_object_size(c->by_hash))
+		return false;
+	while ((p = memmem(p, (size_t)(end - p), tag, sizeof(tag) - 1))) {
+		if ((size_t)(end - p) >= hlen && json_object_getn(c->by_hash, p, hlen))
+			return true;
+		p += sizeof(tag) - 1;
+	}
+	return false;
+}
+
+/* A response whose data carries values events know by their HMAC: remember it as theirs
+ * (the first response that carried a value delivered it). */
+static void find_hashes(struct correlator *c, json_t *v, json_t *e, int depth)
+{
+	const char *k;
+	json_t *x;
+	size_t i;
+
+	if (depth > 32)
+		return;
+	if (json_is_string(v)) {
+		k = json_string_value(v);
+		if (json_object_get(c->by_hash, k) && !json_object_get(c->hash_entries, k))
+			json_object_set(c->hash_entries, k, e);
+	} else if (json_is_object(v)) {
+		json_object_foreach(v, k, x)
+			find_hashes(c, x, e, depth + 1);
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, x)
+			find_hashes(c, x, e, depth + 1);
+	}
+}
+
 /* sys/leases/renew, sys/leases/revoke*, auth/token/renew*, auth/token/revoke*: for the
  * leases and tokens of our chains. Only successful responses count. */
 static bool lifecycle(struct correlator *c, json_t *e, const char *path, int64_t at, bool *bad)
@@ -249,7 +299,7 @@ static bool lifecycle(struct correlator *c, json_t *e, const char *path, int64_t
 void correlator_audit_line(struct correlator *c, const char *line, size_t len)
 {
 	const char *type, *rid, *path, *lease, *p = line, *q;
-	bool bad = false, watch = false, related = false;
+	bool bad = false, watch = false, related = false, hashed = false;
 	struct chain *ch;
 	json_error_t jerr;
 	int64_t at;
@@ -278,6 +328,8 @@ void correlator_audit_line(struct correlator *c, const char *line, size_t len)
 	     contains(line, len, "sys/revoke")))
 		watch = true;
 	if (json_object_size(c->by_token) && contains(line, len, "auth/token/re"))
+		watch = true;
+	if (holds_known_hash(c, line, len))
 		watch = true;
 	if (!watch && !names_known(line, len, "\"id\"", c->by_request) &&
 	    !names_known(line, len, "\"lease_id\"", c->by_lease)) {
@@ -313,6 +365,12 @@ void correlator_audit_line(struct correlator *c, const char *line, size_t len)
 			chain_index(c, c->by_request, rid, ch);
 		}
 	}
+	if (!strcmp(type, "response") && !starts(path, "sys/") && json_object_size(c->by_hash)) {
+		size_t before = json_object_size(c->hash_entries);
+
+		find_hashes(c, jget(e, "response"), e, 0);
+		hashed = json_object_size(c->hash_entries) > before;
+	}
 	if (ch) {
 		attach(c, ch, e, type, at, &bad);
 		related = true;
@@ -321,7 +379,7 @@ void correlator_audit_line(struct correlator *c, const char *line, size_t len)
 	}
 	if (bad)
 		c->au.invalid++;
-	else if (related)
+	else if (related || hashed)
 		c->au.used++;
 	else
 		c->au_unrelated++;

@@ -36,7 +36,9 @@ struct correlator *correlator_new(const struct correlate_opts *o)
 	c->by_request = json_object();
 	c->by_lease = json_object();
 	c->by_token = json_object();
-	if (!c->by_request || !c->by_lease || !c->by_token) {
+	c->by_hash = json_object();
+	c->hash_entries = json_object();
+	if (!c->by_request || !c->by_lease || !c->by_token || !c->by_hash || !c->hash_entries) {
 		correlator_free(c);
 		return NULL;
 	}
@@ -75,6 +77,8 @@ void correlator_free(struct correlator *c)
 	json_decref(c->by_request);
 	json_decref(c->by_lease);
 	json_decref(c->by_token);
+	json_decref(c->by_hash);
+	json_decref(c->hash_entries);
 	free(c);
 }
 
@@ -155,10 +159,10 @@ static json_t *event_record(json_t *ev, const char *action, bool *bad)
 	copy_int(out, "destination.port", ev, "destination.port", bad);
 	copy_str(out, "destination.address", ev, "destination.address", bad);
 	copy_str(out, "destination.domain", ev, "destination.domain", bad);
-	if (!strcmp(action, "secret.receive")) {
-		copy_str(out, "source", ev, "secret.source", bad);
+	copy_str(out, "source", ev, "secret.source", bad);
+	copy_str(out, "delivery_file", ev, "secretrace.delivery.file", bad);
+	if (!strcmp(action, "secret.receive"))
 		return out;
-	}
 	if (!strcmp(action, "secret.learn_failed")) {
 		copy_str(out, "error", ev, "error.message", bad);
 		return out;
@@ -225,28 +229,35 @@ omit:
 	json_decref(out);
 }
 
-void correlator_event_line(struct correlator *c, const char *line, size_t len)
+/* An event named by its audit hash alone waits for the audit log; true if it was kept. */
+static bool defer(struct correlator *c, json_t *ev, const char *hash)
 {
-	const char *action, *rid, *lease, *ts, *entity, *fp, *source, *field;
+	json_t *list = json_object_get(c->by_hash, hash);
+
+	if (c->deferred + c->total_items >= c->o.max_total)
+		return false;
+	if (!list) {
+		list = json_array();
+		if (!list || json_object_set_new(c->by_hash, hash, list))
+			return false;
+	}
+	if (json_array_append(list, ev))
+		return false;
+	c->deferred++;
+	return true;
+}
+
+/* One event, under its request (rid: the one its audit hash found, else its own). */
+static void event_json(struct correlator *c, json_t *ev, const char *rid_found)
+{
+	const char *action, *rid, *lease, *ts, *entity, *fp, *source, *field, *hash;
 	const char *vpath, *vns, *vcorr;
-	json_t *ev, *out, *ld;
+	json_t *out, *ld;
 	struct chain *ch = NULL;
-	json_error_t jerr;
 	bool bad = false;
 	int64_t ts_ns;
 	int i;
 
-	c->ev.lines++;
-	if (!line) {
-		c->ev.too_long++;
-		return;
-	}
-	ev = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!json_is_object(ev)) {
-		json_decref(ev);
-		c->ev.malformed++;
-		return;
-	}
 	action = jstr(ev, "event.action", &bad);
 	for (i = 0; action && actions[i]; i++)
 		if (!strcmp(action, actions[i]))
@@ -256,7 +267,6 @@ void correlator_event_line(struct correlator *c, const char *line, size_t len)
 			c->ev.invalid++;
 		else
 			c->ev.other++;
-		json_decref(ev);
 		return;
 	}
 	rid = jstr(ev, "vault.request_id", &bad);
@@ -269,8 +279,13 @@ void correlator_event_line(struct correlator *c, const char *line, size_t len)
 	vpath = jstr(ev, "vault.path", &bad);
 	vns = jstr(ev, "vault.namespace", &bad);
 	vcorr = jstr(ev, "vault.correlation_id", &bad);
+	hash = jstr(ev, "vault.audit_hash", &bad);
 	ld = jget(ev, "vault.lease_duration");
+	if (rid_found)
+		rid = rid_found;
 	out = event_record(ev, action, &bad);
+	if (rid_found && out)	/* not by its own request ID: by the value's audit HMAC */
+		put_str(out, "joined_by", "audit_hash");
 	ts_ns = ts ? correlate_parse_time(ts) : -1;
 	if (bad || !out || (ts && ts_ns < 0) || (ld && !json_is_integer(ld))) {
 		c->ev.invalid++;
@@ -280,6 +295,8 @@ void correlator_event_line(struct correlator *c, const char *line, size_t len)
 		ch = chain_lookup(c, c->by_request, rid, strlen(rid));
 	else if (lease && *lease)
 		ch = chain_lookup(c, c->by_lease, lease, strlen(lease));
+	else if (hash && *hash && defer(c, ev, hash))
+		goto drop;	/* until chains_join_hashes */
 	else {
 		c->ev.no_ids++;
 		goto drop;
@@ -327,9 +344,53 @@ void correlator_event_line(struct correlator *c, const char *line, size_t len)
 			ch->violations++;
 		add_item(c, ch, IT_USE, out, ts_ns, !!json_object_get(out, "repeat_count"));
 	}
-	json_decref(ev);
 	return;
 drop:
 	json_decref(out);
+}
+
+void correlator_event_line(struct correlator *c, const char *line, size_t len)
+{
+	json_error_t jerr;
+	json_t *ev;
+
+	c->ev.lines++;
+	if (!line) {
+		c->ev.too_long++;
+		return;
+	}
+	ev = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(ev)) {
+		json_decref(ev);
+		c->ev.malformed++;
+		return;
+	}
+	event_json(c, ev, NULL);
 	json_decref(ev);
+}
+
+void chains_join_hashes(struct correlator *c)
+{
+	const char *hash;
+	json_t *list, *entry, *ev;
+	size_t i;
+
+	json_object_foreach(c->by_hash, hash, list) {
+		const char *rid;
+		struct chain *ch;
+
+		entry = json_object_get(c->hash_entries, hash);
+		rid = json_string_value(jget(entry, "request.id"));
+		json_array_foreach(list, i, ev) {
+			if (rid)
+				event_json(c, ev, rid);
+			else
+				c->ev.no_ids++;	/* no audit entry holds its hash */
+		}
+		ch = rid ? chain_lookup(c, c->by_request, rid, strlen(rid)) : NULL;
+		if (ch && !ch->audit_found)
+			audit_attach(c, ch, entry);
+	}
+	json_object_clear(c->by_hash);
+	c->deferred = 0;
 }

@@ -81,6 +81,10 @@ struct correlator {
 	struct chain *chains;
 	size_t nchains, cap, total_items;
 	json_t *by_request, *by_lease, *by_token;	/* key -> chain index */
+	/* events named only by vault.audit_hash: hash -> [event, ...], until the audit log
+	 * shows the response whose data holds that HMAC (hash -> that entry) */
+	json_t *by_hash, *hash_entries;
+	size_t deferred;
 	bool lease_revokes;	/* any lease to watch renewals and revocations of */
 	struct stats ev, au;
 	uint64_t au_unrelated;
@@ -100,6 +104,12 @@ void put_str(json_t *out, const char *key, const char *v);
 void put_int(json_t *out, const char *key, long long v);
 void copy_str(json_t *out, const char *key, json_t *in, const char *path, bool *bad);
 void copy_int(json_t *out, const char *key, json_t *in, const char *path, bool *bad);
+
+/* audit.c: what an audit entry (request or response) says of chain ch. */
+void audit_attach(struct correlator *c, struct chain *ch, json_t *e);
+/* chains.c: the events known by their audit hash alone, filed under the request of the
+ * response that carried the value (audit.c found it), before the flags are computed. */
+void chains_join_hashes(struct correlator *c);
 
 /* chains.c: the chain an index (by_request, by_lease, by_token) files under key, or NULL;
  * file ch there. */

@@ -173,6 +173,7 @@ void correlator_finish(struct correlator *c)
 	if (c->finished)
 		return;
 	c->finished = true;
+	chains_join_hashes(c);
 	for (i = 0; i < c->nchains; i++)
 		finish_chain(c, &c->chains[i]);
 }

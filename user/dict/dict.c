@@ -91,6 +91,13 @@ int dict_init(struct dict *d, const struct dict_bpf *bpf, const struct st_keys *
 	return 0;
 }
 
+const char *secret_source_name(enum secret_source s)
+{
+	static const char *const names[] = { "response", "request", "env", "file" };
+
+	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : NULL;
+}
+
 static void delivery_free(struct dict *d, struct delivery *v)
 {
 	strpool_put(&d->strings, v->request_id);
@@ -100,6 +107,8 @@ static void delivery_free(struct dict *d, struct delivery *v)
 	strpool_put(&d->strings, v->lease_id);
 	strpool_put(&d->strings, v->correlation_id);
 	strpool_put(&d->strings, v->server);
+	strpool_put(&d->strings, v->file);
+	strpool_put(&d->strings, v->audit_hash);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -158,6 +167,10 @@ static int add_delivery(struct dict *d, uint32_t idx, const struct secret_origin
 	v->lease_id = strpool_get(&d->strings, o->lease_id);
 	v->correlation_id = strpool_get(&d->strings, o->correlation_id);
 	v->server = strpool_get(&d->strings, o->server);
+	v->file = strpool_get(&d->strings, o->file);
+	/* the value's audit HMAC, once Vault told it, is every delivery's */
+	if (e->ndeliv > 1)
+		v->audit_hash = strpool_get(&d->strings, e->deliv[e->ndeliv - 2].audit_hash);
 	v->pid = o->pid;
 	v->start_ns = o->start_ns;
 	v->ts_ns = o->ts_ns;
@@ -486,6 +499,21 @@ int dict_set_request_id(struct dict *d, struct delivery *v, const char *request_
 		return 0;
 	v->request_id = strpool_get(&d->strings, request_id);
 	return v->request_id ? 0 : -ENOMEM;
+}
+
+int dict_set_audit_hash(struct dict *d, uint32_t idx, const char *hash)
+{
+	struct secret_info *in = secret_info(d, idx);
+	size_t i;
+
+	for (i = 0; in && i < in->ndeliv; i++) {
+		if (in->deliv[i].audit_hash)
+			continue;
+		in->deliv[i].audit_hash = strpool_get(&d->strings, hash);
+		if (!in->deliv[i].audit_hash)
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 const struct delivery *dict_delivery_for(const struct dict *d, uint32_t idx, uint32_t pid)

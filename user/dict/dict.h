@@ -24,8 +24,12 @@
 enum secret_source {
 	SECRET_FROM_RESPONSE = 0,	/* in a Vault response the process read */
 	SECRET_PRESENTED,		/* a credential the process sent to Vault */
-	SECRET_FROM_ENV,		/* VAULT_TOKEN in the process's environment */
+	SECRET_FROM_ENV,		/* VAULT_TOKEN (or --learn-env) in the process's environment */
+	SECRET_FROM_FILE,		/* a delivered file (--learn-file) */
 };
+
+/* secret.source's word for it: response, request, env, file. */
+const char *secret_source_name(enum secret_source s);
 
 /* Where a secret came from: one Vault response (or request) to one process. */
 struct secret_origin {
@@ -36,6 +40,7 @@ struct secret_origin {
 	const char *lease_id;
 	const char *correlation_id;
 	const char *server;		/* "ip:port" of the Vault server */
+	const char *file;		/* the delivered file it was learned from */
 	uint32_t pid;
 	uint64_t start_ns;		/* the process's start, with pid its identity */
 	uint64_t ts_ns;
@@ -44,7 +49,8 @@ struct secret_origin {
 
 /* The strings are shared (strpool): not to be written to, or replaced but through dict. */
 struct delivery {
-	char *request_id, *path, *ns, *field, *lease_id, *correlation_id, *server;
+	char *request_id, *path, *ns, *field, *lease_id, *correlation_id, *server, *file;
+	char *audit_hash;	/* the value's HMAC in Vault's audit log (--vault-audit-hash) */
 	uint32_t pid;
 	uint64_t start_ns;
 	uint64_t ts_ns;
@@ -132,6 +138,9 @@ const char *dict_fp(const struct dict *d, uint32_t idx);
 struct delivery *dict_newest_delivery(struct dict *d, uint32_t idx);
 /* Name the Vault request that delivered v, if it named none yet; -ENOMEM or 0. */
 int dict_set_request_id(struct dict *d, struct delivery *v, const char *request_id);
+/* The HMAC Vault's audit device gives the secret of entry idx, on each of its deliveries
+ * (and those to come); -ENOMEM or 0. */
+int dict_set_audit_hash(struct dict *d, uint32_t idx, const char *hash);
 /* The delivery to name for a use by pid (its own, else the newest). */
 const struct delivery *dict_delivery_for(const struct dict *d, uint32_t idx, uint32_t pid);
 void dict_fingerprint(const struct dict *d, const uint8_t *value, size_t len,

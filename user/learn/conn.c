@@ -12,6 +12,7 @@
 #include "dict/limits.h"
 #include "output/emit.h"
 #include "enrich/destination.h"
+#include "learn/audit_hash.h"
 #include "learn/conn.h"
 #include "learn/h2.h"
 #include "learn/http.h"
@@ -175,8 +176,7 @@ static void receive_event(struct vconn *c, uint32_t idx, const struct delivery *
 	if (lease_duration > 0)	/* with the receive time, when the lease ends */
 		ev_int(ev, "vault.lease_duration", lease_duration);
 	ev_str(ev, "secret.fingerprint", dict_fp(dict, idx));
-	ev_str(ev, "secret.source", v->source == SECRET_PRESENTED ? "request" : "response");
-	ev_emit(ev);
+	audit_hash_emit(ev, idx);
 }
 
 /* Values refused as secrets (dict/limits.h): one tracer.anomaly per kind, at most one a
@@ -259,6 +259,8 @@ static int learn_item(struct vconn *c, const struct vault_item *it, const char *
 		return ret;
 	}
 	learned += ret;
+	if (ret == 1)
+		audit_hash_request(*idx, it->value, it->len);
 	return ret;
 }
 
@@ -680,39 +682,6 @@ bool learner_idle(void)
 			return false;
 	}
 	return true;
-}
-
-void learner_env(const struct proc *p, const char *env, size_t len, uint64_t ts)
-{
-	static const char name[] = "VAULT_TOKEN=";
-	size_t i = 0;
-
-	while (i < len) {
-		const char *e = env + i;
-		size_t el = strnlen(e, len - i);
-
-		if (el > sizeof(name) - 1 && !strncmp(e, name, sizeof(name) - 1)) {
-			struct vault_item it = {
-				.field = "VAULT_TOKEN",
-				.value = (uint8_t *)e + sizeof(name) - 1,
-				.len = el - (sizeof(name) - 1),
-			};
-			struct vconn c = { .pid = p->pid, .start_ns = p->start_ns, .ts = ts };
-			uint32_t idx;
-
-			if (it.len >= ST_MIN_SECRET_LEN &&
-			    learn_item(&c, &it, NULL, NULL, NULL, SECRET_FROM_ENV, &idx) == 1) {
-				json_t *ev = conn_event(&c, "secret.receive");
-
-				ev_str(ev, "vault.field", "VAULT_TOKEN");
-				ev_str(ev, "secret.fingerprint", dict_fp(dict, idx));
-				ev_str(ev, "secret.source", "environment");
-				ev_emit(ev);
-				dict_commit(dict);
-			}
-		}
-		i += el + 1;
-	}
 }
 
 uint64_t learner_secrets(void)

@@ -38,8 +38,6 @@ void learner_close(const struct st_rec_close *r);
 void learner_exit(uint32_t pid);
 /* No response is half-read by its process: everything read so far is learned. */
 bool learner_idle(void);
-/* VAULT_TOKEN in a process's environment (exec record's env block). */
-void learner_env(const struct proc *p, const char *env, size_t len, uint64_t ts);
 uint64_t learner_secrets(void);
 uint64_t learner_failures(void);
 

@@ -150,6 +150,10 @@ void ev_delivery(json_t *ev, const struct delivery *v)
 	ev_str(ev, "vault.lease_id", v->lease_id);
 	ev_str(ev, "vault.namespace", v->ns);
 	ev_str(ev, "vault.correlation_id", v->correlation_id);
+	ev_str(ev, "vault.audit_hash", v->audit_hash);
+	ev_str(ev, "secret.source", secret_source_name(v->source));
+	/* not file.path: a use's own sink may be a file */
+	ev_str(ev, "secretrace.delivery.file", v->file);
 }
 
 /* Fields whose values this program makes itself (clocks, random ids, hashes, names of

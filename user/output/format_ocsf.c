@@ -302,7 +302,8 @@ static void api_call(json_t *o, json_t *ev, bool failed)
 {
 	const char *source = str(ev, "secret.source");
 	json_t *api = json_pack("{s:s,s:{s:s}}", "operation",
-				!source || !strcmp(source, "response") ? "read" : "present",
+				!source || !strcmp(source, "response") ? "read" :
+				!strcmp(source, "request") ? "present" : source,
 				"service", "name", "vault");
 
 	classify(o, &API_ACTIVITY, 2, "Read");
@@ -312,6 +313,8 @@ static void api_call(json_t *o, json_t *ev, bool failed)
 		ev_str(api, "request.uid", "unknown");
 	ev_set(o, "api", api);
 	actor(o, ev);
+	if (!ev_get(o, "actor"))	/* a --learn-file secret: the tracer read it itself */
+		ev_str(o, "actor.invoked_by", "secretrace");
 	ev_set(o, "src_endpoint", host_endpoint(ev));
 	if (ev_get(ev, "destination"))
 		ev_set(o, "dst_endpoint", endpoint_of(ev));

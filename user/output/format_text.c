@@ -187,10 +187,16 @@ static void peer_process(struct line *l, json_t *ev)
 	lit(l, "])");
 }
 
-/* vault.path#field in bold */
+/* vault.path#field in bold (a file's secret: file#field; the environment's: env#NAME) */
 static void secret_name(struct line *l, json_t *ev)
 {
 	const char *path = str(ev, "vault.path"), *field = str(ev, "vault.field");
+	const char *source = str(ev, "secret.source");
+
+	if (!path)
+		path = str(ev, "secretrace.delivery.file");
+	if (!path && source && !strcmp(source, "env"))
+		path = "env";
 
 	paint(l, C_BOLD);
 	text(l, path ? path : "?");

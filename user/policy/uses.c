@@ -8,6 +8,7 @@
 #include "output/emit.h"
 #include "dict/encodings.h"
 #include "enrich/destination.h"
+#include "enrich/handoff.h"
 #include "output/template.h"
 #include "probes/hooks.h"
 #include "lib/log.h"
@@ -46,7 +47,7 @@ int uses_init(struct dict *d, unsigned repeat_interval_s, const struct policy *p
 	interval_ns = (uint64_t)repeat_interval_s * 1000000000ULL;
 	randombytes_buf(template_key, sizeof(template_key));
 	return u64map_init(&repeats, 64) || u64map_init(&warned, 64) ||
-	       u64map_init(&templates, 64) ? -1 : 0;
+	       u64map_init(&templates, 64) || handoff_init() ? -1 : 0;
 }
 
 /* 0, or -ENOMEM with r as it was. */
@@ -114,6 +115,13 @@ void uses_free(void)
 	u64map_free(&repeats);
 	u64map_free(&warned);
 	templates_free();
+	handoff_free();
+}
+
+/* The dictionary index of the secret itself, for any of its forms. */
+static uint32_t secret_index(uint32_t idx)
+{
+	return (uint32_t)(dict_secret(dict, idx) - dict->secrets);
 }
 
 #define USE_KEY_MAX (2 * ST_PATH_MAX + 192)
@@ -288,6 +296,7 @@ static json_t *use_event(const struct use *u, const struct proc *p, const struct
 	ev_time(ev, u->hdr->ts_ns);
 	ev_process(ev, p, u->hdr->tid);
 	ev_delivery(ev, d);
+	handoff_enrich(ev, secret_index(u->secret), p, d);
 	ev_str(ev, "secret.fingerprint", dict_fp(dict, u->secret));
 	ev_str(ev, "secret.encoding", encoding_name(u->encoding ? u->encoding : e->encoding));
 	ev_str(ev, "secretrace.syscall", hook_name(u->hook));
@@ -344,6 +353,8 @@ void uses_report(const struct use *u)
 	if (!e)
 		return;
 	enrich_view(u->hdr->pid, u->fd, u->si, u->path, &v);
+	if (u->si->sink == ST_SINK_FILE)	/* a hand-off to whoever reads the file */
+		handoff_note(secret_index(u->secret), p, &v);
 	verdict = judge(d, p, &v, &rule);
 	key = repeat_key(p, u, &v, key_text);
 	if (verdict == POLICY_VIOLATION) {

@@ -47,6 +47,16 @@ static const char usage[] =
 	"      --metrics ADDR:PORT  Prometheus text at /metrics, /healthz, /readyz (127.0.0.1\n"
 	"                           unless an address is given: :9102, 0.0.0.0:9102, [::]:9102)\n"
 	"\n"
+	"Secrets delivered without a Vault response (docs/delivery-paths.md):\n"
+	"      --learn-file PATH    a file or directory of secrets (rendered Vault Agent templates,\n"
+	"                           CSI and Secret volumes), watched for changes (repeatable)\n"
+	"      --learn-env GLOB     environment variables whose values are secrets, learned at\n"
+	"                           each exec (repeatable; VAULT_TOKEN always is)\n"
+	"      --vault-audit-hash DEVICE  with --vault-token-file FILE: ask the first\n"
+	"                           --vault-addr's sys/audit-hash/DEVICE for each learned value's\n"
+	"                           HMAC, put on its events as vault.audit_hash\n"
+	"      --vault-token-file FILE  the Vault token --vault-audit-hash calls with\n"
+	"\n"
 	"Containers and pods (docs/node-modes.md):\n"
 	"      --runtime-state DIR  a container runtime's state (repeatable): /run/containerd,\n"
 	"                           /run/containers, /run/docker, or its bundles' directory\n"
@@ -135,6 +145,10 @@ enum {
 	OPT_NODE_NAME,
 	OPT_RING_BUFFER,
 	OPT_VAULT_STRICT,
+	OPT_LEARN_FILE,
+	OPT_LEARN_ENV,
+	OPT_VAULT_AUDIT_HASH,
+	OPT_VAULT_TOKEN_FILE,
 };
 
 static const struct option options[] = {
@@ -175,6 +189,10 @@ static const struct option options[] = {
 	{ "kube-ca-file", required_argument, NULL, OPT_KUBE_CA_FILE },
 	{ "node-name", required_argument, NULL, OPT_NODE_NAME },
 	{ "ring-buffer", required_argument, NULL, OPT_RING_BUFFER },
+	{ "learn-file", required_argument, NULL, OPT_LEARN_FILE },
+	{ "learn-env", required_argument, NULL, OPT_LEARN_ENV },
+	{ "vault-audit-hash", required_argument, NULL, OPT_VAULT_AUDIT_HASH },
+	{ "vault-token-file", required_argument, NULL, OPT_VAULT_TOKEN_FILE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -346,6 +364,27 @@ enum cli_result cli_parse(int argc, char **argv, struct config *c)
 			break;
 		case OPT_POLICY:
 			c->policy_file = optarg;
+			break;
+		case OPT_LEARN_FILE:
+			if (c->nlearn_files == CLI_MAX_LEARN) {
+				fprintf(stderr, "secretrace: at most %d --learn-file\n", CLI_MAX_LEARN);
+				return CLI_USAGE;
+			}
+			c->learn_files[c->nlearn_files++] = optarg;
+			break;
+		case OPT_LEARN_ENV:
+			if (c->nlearn_env == CLI_MAX_LEARN || !*optarg) {
+				fprintf(stderr, "secretrace: --learn-env: %s\n", *optarg ?
+					"at most 64 of them" : "an empty pattern matches nothing");
+				return CLI_USAGE;
+			}
+			c->learn_env[c->nlearn_env++] = optarg;
+			break;
+		case OPT_VAULT_AUDIT_HASH:
+			c->vault_audit_hash = optarg;
+			break;
+		case OPT_VAULT_TOKEN_FILE:
+			c->vault_token_file = optarg;
 			break;
 		case OPT_CGROUP:
 			if (c->ncgroups == CLI_MAX_CGROUPS) {

@@ -15,6 +15,7 @@
 #define CLI_MAX_VAULT 16
 #define CLI_MAX_CGROUPS 64
 #define CLI_MAX_STATE_DIRS 8
+#define CLI_MAX_LEARN 64
 
 struct config {
 	char **command;		/* NULL unless -- COMMAND */
@@ -37,6 +38,12 @@ struct config {
 	const char *user;
 	const char *key_file;
 	const char *policy_file;	/* --policy: loaded and checked by start() */
+	const char *learn_files[CLI_MAX_LEARN];	/* --learn-file */
+	int nlearn_files;
+	const char *learn_env[CLI_MAX_LEARN];	/* --learn-env */
+	int nlearn_env;
+	const char *vault_audit_hash;	/* --vault-audit-hash DEVICE */
+	const char *vault_token_file;	/* --vault-token-file */
 	unsigned linger_s;
 	unsigned repeat_s;
 	uint64_t scan_limit;

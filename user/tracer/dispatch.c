@@ -15,6 +15,7 @@
 #include "detect/hold.h"
 #include "probes/hooks.h"
 #include "learn/conn.h"
+#include "learn/learn_env.h"
 #include "lib/log.h"
 #include "probes/probes.h"
 #include "enrich/procs.h"
@@ -118,8 +119,8 @@ static void on_exec(struct events_ctx *c, const struct st_rec_exec *r)
 	tls_attach_exe(c->probes, p->pid, p->exe);
 	/* a Go program: its crypto/tls (gobin looks at each new ELF file once) */
 	go_attach_exe(c->probes, p->pid, p->exe);
-	/* learn VAULT_TOKEN before anything prints what the process was given */
-	learner_env(p, r->data + ST_ARGS_MAX, r->env_len > ST_ENV_MAX ? ST_ENV_MAX : r->env_len,
+	/* learn VAULT_TOKEN (and --learn-env) before anything prints what the process was given */
+	learn_env(p, r->data + ST_ARGS_MAX, r->env_len > ST_ENV_MAX ? ST_ENV_MAX : r->env_len,
 		    r->hdr.ts_ns);
 	if (p->vault_addr) {
 		char err[256];

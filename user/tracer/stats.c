@@ -12,6 +12,9 @@
 #include "dict/limits.h"
 #include "detect/hpack.h"
 #include "learn/conn.h"
+#include "learn/audit_hash.h"
+#include "learn/learn_env.h"
+#include "learn/learn_file.h"
 #include "lib/log.h"
 #include "probes/probes.h"
 #include "output/metrics.h"
@@ -194,8 +197,10 @@ void stats_fill_stop(json_t *ev)
 	       (long long)seen[ST_STAT_VAULT_TRUNCATED]);
 	ev_int(ev, "secretrace.stats.candidates", (long long)seen[ST_STAT_CANDIDATES]);
 	ev_int(ev, "secretrace.stats.confirms", (long long)seen[ST_STAT_CONFIRMS]);
-	ev_int(ev, "secretrace.stats.secrets_learned", (long long)learner_secrets());
-	ev_int(ev, "secretrace.stats.learn_failed", (long long)learner_failures());
+	ev_int(ev, "secretrace.stats.secrets_learned", (long long)(learner_secrets() +
+		learn_files_secrets() + learn_env_secrets()));
+	ev_int(ev, "secretrace.stats.learn_failed", (long long)(learner_failures() +
+		learn_files_failures() + audit_hash_failures()));
 	ev_int(ev, "secretrace.stats.not_learned", (long long)limits_refused_total());
 	ev_int(ev, "secretrace.stats.uses", (long long)uses_reported());
 	ev_int(ev, "secretrace.stats.violations", (long long)uses_violations());
@@ -242,7 +247,7 @@ void stats_fill_metrics(struct metrics_snapshot *s)
 			  by_reason[i].n, by_reason[i].bytes);
 	s->bytes_scanned = seen[ST_STAT_BYTES_SCANNED];
 	s->bytes_not_scanned = seen[ST_STAT_BYTES_NOT_SCANNED] + seen[ST_STAT_BYTES_UNSCANNABLE];
-	s->secrets = learner_secrets();
+	s->secrets = learner_secrets() + learn_files_secrets() + learn_env_secrets();
 	s->undelivered = sinks_undelivered();
 	if (!probes || !probes->skel)
 		return;

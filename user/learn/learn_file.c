@@ -1,0 +1,370 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dict/dict.h"
+#include "learn/audit_hash.h"
+#include "learn/file_formats.h"
+#include "learn/learn_file.h"
+#include "lib/log.h"
+#include "lib/renamed.h"
+#include "lib/secmem.h"
+#include "output/emit.h"
+
+/* Rewritten in place (close after writing), renamed over (Vault Agent, consul-template),
+ * created (a new file, a symlink), or the ..data link swapped (Kubernetes' atomic writer,
+ * which the Secrets Store CSI driver uses too). */
+#define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ONLYDIR)
+
+struct root {
+	char *path;		/* as given */
+	bool dir;		/* a directory: every file in it; else this one file */
+	char *base;		/* a file's name in its directory */
+	int wd;			/* the directory watched */
+};
+
+/* A file closed after writing in a watched directory is read a tick later: a renderer's
+ * temporary file (consul-template's names are bare digits) is renamed over its target at
+ * once, and the rename, read at once, names the target. */
+#define DEFER_NS 100000000ULL
+#define DEFER_MAX 256
+
+struct deferred {
+	int root;
+	uint64_t due_ns;
+	char name[NAME_MAX + 1];
+};
+
+static struct deferred deferred[DEFER_MAX];
+static int ndeferred;
+static struct dict *dict;
+static struct root *roots;
+static int nroots;
+static int ifd = -1;
+static size_t max_bytes, max_items;
+static uint64_t learned, failures;
+
+static void failed(const char *path, const char *why)
+{
+	json_t *ev = ev_new("secret.learn_failed");
+
+	ev_str(ev, "file.path", path);
+	ev_str(ev, "error.message", why);
+	ev_emit(ev);
+	failures++;
+	st_warn("could not learn the file %s: %s", path, why);
+}
+
+static void receive_event(uint32_t idx, const char *path)
+{
+	json_t *ev = ev_new("secret.receive");
+
+	ev_delivery(ev, dict_newest_delivery(dict, idx));
+	ev_str(ev, "file.path", path);
+	ev_str(ev, "secret.fingerprint", dict_fp(dict, idx));
+	audit_hash_emit(ev, idx);
+}
+
+/* The file's bytes, in wiped memory; 0, or -errno with why set. */
+static int read_file(const char *path, struct secbuf *out, uint64_t *ino, char *why,
+		     size_t whylen)
+{
+	uint8_t chunk[4096];
+	struct stat st;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), err;
+
+	if (fd < 0 || fstat(fd, &st)) {
+		err = errno;
+		snprintf(why, whylen, "cannot open it: %s", strerror(err));
+		if (fd >= 0)
+			close(fd);
+		return -err;
+	}
+	*ino = st.st_ino;
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		snprintf(why, whylen, "not a regular file");
+		return -EINVAL;
+	}
+	if ((size_t)st.st_size > max_bytes) {
+		close(fd);
+		snprintf(why, whylen, "file of %lld bytes exceeds the %zu-byte limit (--max-response)",
+			 (long long)st.st_size, max_bytes);
+		return -EFBIG;
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0 && out->len + n <= max_bytes)
+		if (secbuf_append(out, chunk, n)) {
+			n = -1;
+			errno = ENOMEM;
+			break;
+		}
+	secmem_wipe(chunk, sizeof(chunk));
+	close(fd);
+	if (n < 0) {
+		snprintf(why, whylen, "cannot read it: %s", strerror(errno));
+		return -EIO;
+	}
+	if (n > 0) {
+		snprintf(why, whylen, "file grew past the %zu-byte limit (--max-response)", max_bytes);
+		return -EFBIG;
+	}
+	return 0;
+}
+
+/* Learn one file: each value not known yet is a secret from now on. quiet: a file that is
+ * gone (renamed away, a directory's temporary) is no failure. */
+static void learn_one(const char *path, const char *name, bool quiet)
+{
+	struct secbuf buf = { 0 };
+	struct file_values fv;
+	char why[160], where[PATH_MAX];
+	bool any = false;
+	uint64_t ino = 0;
+	size_t i;
+	int ret = read_file(path, &buf, &ino, why, sizeof(why));
+
+	if (ret) {
+		secbuf_free(&buf);
+		if (!quiet || ret != -ENOENT)
+			failed(path, why);
+		return;
+	}
+	if (file_parse(name, buf.data, buf.len, max_items, &fv)) {
+		secbuf_free(&buf);
+		failed(path, "out of memory");
+		return;
+	}
+	secbuf_free(&buf);
+	/* a temporary file (consul-template's are digits) renamed over its target since: the
+	 * target is the file to name */
+	if (renamed_path(path, ino, where, sizeof(where)))
+		snprintf(where, sizeof(where), "%s", path);
+	for (i = 0; i < fv.items.n; i++) {
+		const struct vault_item *it = &fv.items.v[i];
+		struct secret_origin o = { .field = it->field, .file = where, .ts_ns = now_boot_ns(),
+					   .source = SECRET_FROM_FILE };
+		uint32_t idx;
+
+		/* known already (from Vault, an earlier read): its delivery stays the one named */
+		if (dict_find(dict, it->value, it->len, &idx))
+			continue;
+		ret = dict_add(dict, it->value, it->len, &o, &idx);
+		if (ret < 0) {
+			snprintf(why, sizeof(why), "value %s not indexed: %s", it->field, strerror(-ret));
+			failed(path, why);
+			continue;
+		}
+		learned++;
+		any = true;
+		audit_hash_request(idx, it->value, it->len);
+		receive_event(idx, where);
+	}
+	if (fv.skipped_limit) {
+		snprintf(why, sizeof(why), "%zu more values than the %zu learned per file",
+			 fv.skipped_limit, max_items);
+		failed(path, why);
+	}
+	if (fv.skipped_short)
+		st_debug("%s: %zu values under 8 bytes not tracked", path, fv.skipped_short);
+	if (any)
+		dict_commit(dict);
+	st_debug("%s: learned as %s, %zu values", path, file_format_name(fv.format), fv.items.n);
+	file_values_free(&fv);
+}
+
+/* Every file of a directory (symlinks followed, as Kubernetes volumes are made of them);
+ * names starting with '.' are the atomic writer's own (..data, ..2026_...). */
+static void learn_dir(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	struct stat st;
+	DIR *d = opendir(dir);
+
+	if (!d) {
+		snprintf(path, sizeof(path), "cannot list it: %s", strerror(errno));
+		failed(dir, path);
+		return;
+	}
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (!stat(path, &st) && S_ISREG(st.st_mode))
+			learn_one(path, e->d_name, true);
+	}
+	closedir(d);
+}
+
+static void learn_root(const struct root *r)
+{
+	if (r->dir)
+		learn_dir(r->path);
+	else
+		learn_one(r->path, r->base, true);
+}
+
+int learn_files_init(struct dict *d, const char *const *paths, int n, size_t maxb,
+		     size_t maxi, char *err, size_t errlen)
+{
+	int i;
+
+	dict = d;
+	max_bytes = maxb;
+	max_items = maxi;
+	if (!n)
+		return 0;
+	roots = calloc(n, sizeof(*roots));
+	ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (!roots || ifd < 0) {
+		snprintf(err, errlen, "--learn-file: %s", strerror(roots ? errno : ENOMEM));
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		struct root *r = &roots[nroots];
+		char *copy = strdup(paths[i]), *base = copy ? strdup(basename(copy)) : NULL;
+		const char *watch;
+		struct stat st;
+
+		r->path = strdup(paths[i]);
+		r->base = base;
+		free(copy);
+		if (!r->path || !r->base) {
+			free(r->path);
+			free(r->base);
+			snprintf(err, errlen, "--learn-file: out of memory");
+			return -1;
+		}
+		nroots++;
+		r->dir = !stat(paths[i], &st) && S_ISDIR(st.st_mode);
+		/* a file is watched through its directory: renaming over it replaces its inode */
+		copy = strdup(paths[i]);
+		watch = r->dir ? paths[i] : copy ? dirname(copy) : NULL;
+		r->wd = watch ? inotify_add_watch(ifd, watch, WATCH_MASK) : -1;
+		if (r->wd < 0) {
+			snprintf(err, errlen, "--learn-file %s: cannot watch %s: %s", paths[i],
+				 watch ? watch : "it", strerror(errno == ENOTDIR ? ENOENT : errno));
+			free(copy);
+			return -1;
+		}
+		free(copy);
+	}
+	return 0;
+}
+
+void learn_files_scan(void)
+{
+	int i;
+
+	for (i = 0; i < nroots; i++)
+		learn_root(&roots[i]);
+}
+
+int learn_files_fd(void)
+{
+	return ifd;
+}
+
+static void on_change(const struct inotify_event *e)
+{
+	char path[PATH_MAX];
+	int i;
+
+	if (e->mask & IN_Q_OVERFLOW) {	/* events were dropped: look at everything again */
+		st_warn("--learn-file: inotify queue overflowed; every path learned again");
+		learn_files_scan();
+		return;
+	}
+	if (!e->len)
+		return;
+	for (i = 0; i < nroots; i++) {
+		const struct root *r = &roots[i];
+
+		if (r->wd != e->wd)
+			continue;
+		if (e->name[0] == '.') {	/* the atomic writer's ..data swap: all of it */
+			learn_root(r);
+		} else if (r->dir && !(e->mask & IN_MOVED_TO) && ndeferred < DEFER_MAX) {
+			deferred[ndeferred].root = i;
+			deferred[ndeferred].due_ns = now_boot_ns() + DEFER_NS;
+			snprintf(deferred[ndeferred].name, sizeof(deferred[0].name), "%s", e->name);
+			ndeferred++;
+		} else if (r->dir) {
+			snprintf(path, sizeof(path), "%s/%s", r->path, e->name);
+			learn_one(path, e->name, true);
+		} else if (!strcmp(e->name, r->base)) {
+			learn_one(r->path, r->base, true);
+		}
+	}
+}
+
+void learn_files_changed(void)
+{
+	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n;
+
+	while ((n = read(ifd, buf, sizeof(buf))) > 0) {
+		const char *p = buf;
+
+		while (p < buf + n) {
+			const struct inotify_event *e = (const struct inotify_event *)p;
+
+			on_change(e);
+			p += sizeof(*e) + e->len;
+		}
+	}
+}
+
+void learn_files_tick(uint64_t now)
+{
+	char path[PATH_MAX];
+	int i = 0;
+
+	while (i < ndeferred) {
+		struct deferred *d = &deferred[i];
+
+		if (d->due_ns > now) {
+			i++;
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/%s", roots[d->root].path, d->name);
+		learn_one(path, d->name, true);
+		deferred[i] = deferred[--ndeferred];
+	}
+}
+
+void learn_files_free(void)
+{
+	int i;
+
+	for (i = 0; i < nroots; i++) {
+		free(roots[i].path);
+		free(roots[i].base);
+	}
+	free(roots);
+	roots = NULL;
+	nroots = ndeferred = 0;
+	if (ifd >= 0)
+		close(ifd);
+	ifd = -1;
+}
+
+uint64_t learn_files_secrets(void)
+{
+	return learned;
+}
+
+uint64_t learn_files_failures(void)
+{
+	return failures;
+}
