@@ -37,7 +37,7 @@ CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser -I$(BU
 LDLIBS += $(shell pkg-config --libs $(filter-out libcurl openssl libmicrohttpd,$(PKGS)) \
 	2>/dev/null) -lhttp_parser -lpthread
 
-.PHONY: all clean install install-test deps check-deps demo test layout unit bpftest e2e bench fpbench vmlinux fuzz
+.PHONY: all clean install install-test kernel-test deps check-deps demo test layout unit bpftest e2e bench fpbench vmlinux fuzz
 all: $(BUILD)/secretrace
 
 deps:
@@ -155,6 +155,11 @@ vmlinux:
 
 install: $(BUILD)/secretrace
 	install -D -m 0755 $< $(DESTDIR)$(PREFIX)/sbin/secretrace
+
+# The real binary on Debian 12's 6.1 kernels (generic and PREEMPT_RT) under QEMU, TCG
+# (docs/kernels.md); ends with "kernel-test: N passed, M failed".
+kernel-test: $(BUILD)/secretrace $(AGENTS)
+	$(Q)/usr/bin/python3 tools/kernel-test/run.py
 
 # make install into a temporary DESTDIR, then the installed binary run on its own.
 install-test: $(BUILD)/secretrace
