@@ -40,7 +40,8 @@ from checks import (PROCESS_ACTIONS, RANDOM_IDS, STATE_GLOBS, TOKEN_FIELDS,  # n
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-SECRETRACE = os.path.join(REPO, "build", "secretrace")
+# SECRETRACE=PATH tests another build of the same tree (make test-asan: build/asan/secretrace)
+SECRETRACE = os.environ.get("SECRETRACE") or os.path.join(REPO, "build", "secretrace")
 STANDIN = os.path.join(REPO, "tests", "vault_standin.py")
 AGENTS = os.path.join(REPO, "tests", "agents")
 AGENT_BIN = os.path.join(REPO, "build", "tests")
