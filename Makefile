@@ -29,6 +29,12 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 
 USER_SRCS := $(wildcard user/*.c user/*/*.c)
 USER_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
+# `secretrace report`'s page and the d3 modules that draw it (from the npm registry, with their
+# licences: third_party/d3/README.md), built into the binary by .incbin
+REPORT_PAGE := tools/report/page.html
+REPORT_JS := $(addprefix third_party/d3/,d3-array.min.js d3-path.min.js d3-shape.min.js \
+	d3-selection.min.js d3-sankey.min.js)
+USER_OBJS += $(BUILD)/report_assets.o
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser -I$(BUILD) -MMD -MP \
 	-DSECRETRACE_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -65,6 +71,18 @@ $(BUILD)/user/%.o: user/%.c $(BUILD)/secretrace.skel.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/report.js: $(REPORT_JS)
+	$(Q)mkdir -p $(@D)
+	$(Q)for f in $^; do cat $$f; echo; done > $@
+
+$(BUILD)/report_assets.o: $(REPORT_PAGE) $(BUILD)/report.js
+	$(call msg,AS,$@)
+	$(Q)printf '%s\n' '.section .rodata' \
+		'.globl report_page, report_page_end, report_js, report_js_end' \
+		'report_page: .incbin "$(REPORT_PAGE)"' 'report_page_end:' \
+		'report_js: .incbin "$(BUILD)/report.js"' 'report_js_end:' \
+		'.section .note.GNU-stack,"",@progbits' | $(CC) -c -x assembler - -o $@
 
 $(BUILD)/secretrace: $(USER_OBJS)
 	$(call msg,LD,$@)
@@ -118,7 +136,8 @@ demo:
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tools/demo/run.sh
 
-BENCH_LOOPS := $(BUILD)/bench/write_loop $(BUILD)/bench/use_loop $(BUILD)/bench/ssl_loop
+BENCH_LOOPS := $(BUILD)/bench/write_loop $(BUILD)/bench/use_loop $(BUILD)/bench/ssl_loop \
+	$(BUILD)/bench/peers
 
 $(BUILD)/bench/write_loop $(BUILD)/bench/use_loop: $(BUILD)/bench/%: tools/bench/%.c
 	$(Q)mkdir -p $(dir $@)
@@ -130,9 +149,24 @@ $(BUILD)/bench/ssl_loop: tools/bench/ssl_loop.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $< -lssl -lcrypto -lpthread
 
+# The reference designs secretrace is measured against (tools/bench/peers.py).
+$(BUILD)/bench/peers.bpf.o: tools/bench/peers.bpf.c | check-deps
+	$(Q)mkdir -p $(dir $@)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/peers.skel.h: $(BUILD)/bench/peers.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name peers_bpf > $@
+
+$(BUILD)/bench/peers: tools/bench/peers.c $(BUILD)/bench/peers.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror -I$(BUILD)/bench -o $@ $< -lbpf -lhs
+
 # What tracing costs, side by side with untraced and bpftrace runs (build/bench.json).
-bench: $(BUILD)/secretrace $(BENCH_LOOPS)
+bench:
 	$(Q)tools/install-deps.sh
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_LOOPS)
 	$(Q)/usr/bin/python3 tools/bench/bench.py
 
 # False positives: 1,000 secrets learned, 1 GiB of benign traffic, the secret.use count.
@@ -165,7 +199,7 @@ kernel-test: $(BUILD)/secretrace $(AGENTS)
 # whole e2e suite against it. Any finding ends the process; leak checking is off (main.c).
 ASAN := $(BUILD)/asan
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-ASAN_OBJS := $(patsubst user/%.c,$(ASAN)/user/%.o,$(USER_SRCS))
+ASAN_OBJS := $(patsubst user/%.c,$(ASAN)/user/%.o,$(USER_SRCS)) $(BUILD)/report_assets.o
 
 $(ASAN)/user/%.o: user/%.c $(BUILD)/secretrace.skel.h
 	$(call msg,CC-ASAN,$@)

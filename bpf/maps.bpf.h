@@ -179,6 +179,14 @@ ST_DECL struct {
 	__type(value, struct st_tls_last);
 } tls_last SEC(".maps");
 
+/* HTTP/2 TLS sessions' frame boundaries: of those not Vault's only header frames are copied. */
+ST_DECL struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct st_tls_key);
+	__type(value, struct st_h2_frames);
+} tls_h2 SEC(".maps");
+
 /* Go crypto/tls: per binary, the way to the socket; reads in flight, by goroutine (a
  * goroutine may change threads while Read blocks). */
 ST_DECL struct {

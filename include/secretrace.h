@@ -21,8 +21,9 @@
 #define ST_SCAN_LIMIT_MAX (16 * 1024 * 1024)
 /* iovecs (across all messages of a sendmmsg) scanned per call; the rest is counted. */
 #define ST_MAX_SEGS 1024
-/* Secrets and dictionary windows the maps can hold. */
-#define ST_MAX_SECRETS (1 << 17)
+/* Dictionary entries (a secret and each of its forms: ~14 per secret with HPACK's 8
+ * Huffman forms, so about 18,000 secrets) and windows the maps can hold. */
+#define ST_MAX_SECRETS (1 << 18)
 #define ST_MAX_WINDOWS (1 << 21)
 /* Prefilter: a bitmap of at most 2^24 bits; the live size is prefilter_mask + 1. */
 #define ST_PREFILTER_BITS_LOG2_MAX 24
@@ -241,6 +242,23 @@ struct st_conn {
 };
 
 #define ST_CONN_VAULT (1u << 0)
+/* An HTTP/2 TLS session that is not Vault's: its header frames are still copied (userspace
+ * follows its HPACK table, detect/hpack.c), its reads no longer are. */
+#define ST_CONN_H2 (1u << 1)
+
+/* Where a TLS session opened with the HTTP/2 preface is in its frames, kept by the kernel
+ * alone: bytes of the frame under way that the next writes still carry, and whether they
+ * are copied. */
+struct st_h2_frames {
+	__u32 left;
+	__u32 flags;
+	__u64 buf, len, pos;	/* the walk of the write in progress (the stack is full) */
+	__u32 filter;
+	__u32 pad;
+};
+
+#define ST_H2_COPY (1u << 0)	/* the frame under way is copied */
+#define ST_H2_ALL (1u << 1)	/* frames no longer told apart (a header cut): copy all */
 
 /* Ring-buffer records */
 enum st_record_type {

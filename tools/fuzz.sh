@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Builds the fuzz targets with libFuzzer, ASan and UBSan and runs each for N seconds
-# (default 60): tests/fuzz/fuzz_learn.c (the learning path), tests/fuzz/fuzz_policy.c
-# (policy files) and tests/fuzz/fuzz_gobin.c (Go binaries). Exits non-zero if one finds a
+# (default 60): tests/fuzz/fuzz_learn.c (the learning path), tests/fuzz/fuzz_h2.c (HTTP/2
+# frames and HPACK), tests/fuzz/fuzz_correlate.c (events and Vault audit log lines),
+# tests/fuzz/fuzz_policy.c (policy files) and tests/fuzz/fuzz_gobin.c (Go
+# binaries). Exits non-zero if one finds a
 # crash, a leak, undefined behaviour or a broken invariant; the reproducer is left in
 # build/fuzz/artifacts/ (the learning path), build/fuzz/policy/artifacts/ or
-# build/fuzz/gobin/artifacts/. Ends with "fuzz: N passed, M failed", one count per target.
+# build/fuzz/<target>/artifacts/. Ends with "fuzz: N passed, M failed", one count per target.
 #   tools/fuzz.sh [seconds] [extra libFuzzer flags...]
-# FUZZ_TARGETS picks targets (default "learn policy gobin"; e.g. FUZZ_TARGETS=policy to reproduce
+# FUZZ_TARGETS picks targets (default "learn h2 correlate policy gobin"; e.g. FUZZ_TARGETS=policy to reproduce
 # a policy finding). FUZZ_CFLAGS adds compiler flags (e.g.
 # -fsanitize-recover=pointer-overflow, with UBSAN_OPTIONS=suppressions=FILE, to get past a
 # known finding).
@@ -52,7 +54,7 @@ run_target() {	# name binary workdir seed-corpus dict-args...
 }
 
 extra=("$@")
-for target in ${FUZZ_TARGETS:-learn policy gobin}; do
+for target in ${FUZZ_TARGETS:-learn h2 correlate policy gobin}; do
 	case $target in
 	learn)
 		# what the learning path links: learn/http (secmem) and learn/vault; secmem logs
@@ -66,6 +68,31 @@ for target in ${FUZZ_TARGETS:-learn policy gobin}; do
 			-o "$out/fuzz_learn" \
 			-lhttp_parser -ljansson -lz -lsodium -lcap
 		run_target fuzz_learn "$out/fuzz_learn" "$out" "$root/tests/fuzz/corpus" "${dict[@]}"
+		;;
+	h2)
+		w=$out/h2
+		mkdir -p "$w/corpus" "$w/artifacts"
+		srcs=(learn/h2.c learn/http.c learn/vault.c lib/secmem.c lib/log.c lib/redact.c
+		      lib/u64map.c)
+		"$CLANG" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+			-fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE -Wall -Wextra \
+			-I"$root/include" -I"$root/user" ${FUZZ_CFLAGS:-} \
+			$(pkg-config --cflags jansson libsodium zlib 2>/dev/null) \
+			"$root/tests/fuzz/fuzz_h2.c" "${srcs[@]/#/$root/user/}" -o "$w/fuzz_h2" \
+			-lhttp_parser -ljansson -lz -lsodium -lcap -lnghttp2
+		run_target fuzz_h2 "$w/fuzz_h2" "$w" "$root/tests/fuzz/corpus_h2"
+		;;
+	correlate)
+		# correlate reads events and audit lines; fields.c is all it needs of output/
+		w=$out/correlate
+		mkdir -p "$w/corpus" "$w/artifacts"
+		"$CLANG" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+			-fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE -Wall -Wextra \
+			-I"$root/include" -I"$root/user" ${FUZZ_CFLAGS:-} \
+			"$root/tests/fuzz/fuzz_correlate.c" \
+			"$root"/user/correlate/{audit,chains,flags,json,print}.c \
+			"$root"/user/output/fields.c -o "$w/fuzz_correlate" -ljansson
+		run_target fuzz_correlate "$w/fuzz_correlate" "$w" "$root/tests/fuzz/corpus_correlate"
 		;;
 	policy)
 		w=$out/policy
@@ -90,7 +117,7 @@ for target in ${FUZZ_TARGETS:-learn policy gobin}; do
 		run_target fuzz_gobin "$w/fuzz_gobin" "$w" "$root/tests/fuzz/corpus_gobin"
 		;;
 	*)
-		echo "fuzz.sh: unknown target $target (learn, policy, gobin)" >&2
+		echo "fuzz.sh: unknown target $target (learn, h2, correlate, policy, gobin)" >&2
 		exit 2
 		;;
 	esac

@@ -91,7 +91,7 @@ DELIVERY = {
     "vault.correlation_id": s("X-Vault-Correlation-Id / request correlation ID, if any"),
 }
 
-ENCODINGS = ["raw", "base64", "base64url", "hex", "url", "json"]
+ENCODINGS = ["raw", "base64", "base64url", "hex", "url", "json", "hpack"]
 SINKS = ["socket", "file", "pipe", "tty", "argv", "env"]
 SYSCALL = s("the hooked call (write, writev, pwrite64, sendto, sendmsg, sendmmsg, SSL_write, "
             "gnutls_record_send, go_tls_write, "
@@ -154,6 +154,8 @@ ACTIONS = {
             ("confirms", "confirmed matches"),
             ("secrets_learned", "secrets learned"),
             ("learn_failed", "Vault responses not learned"),
+            ("not_learned", "values refused as secrets (the tracer.anomaly counts, and those "
+                            "of processes still running)"),
             ("uses", "secret.use events"),
             ("violations", "secret.violation events"),
             ("redacted", "strings the redactor replaced"),
@@ -178,6 +180,19 @@ ACTIONS = {
             "secretrace.lost.unit": s("bytes, when the count is bytes rather than events", enum=["bytes"]),
         },
         "required": ["secretrace.lost.count", "secretrace.lost.reason"],
+    },
+    "tracer.anomaly": {
+        "description": "a traced process tried to blind the tracer: values it was handed as "
+                       "secrets were refused (docs/hardening.md); at most one a second per "
+                       "process and kind, counting the refusals since the last; never content",
+        "fields": dict(PROCESS, **PEER, **{
+            "secretrace.anomaly.kind": s("what was refused", enum=[
+                "common_value", "low_entropy", "process_rate", "server_rate", "unnamed_share",
+                "strict_unnamed_server"]),
+            "secretrace.anomaly.count": i("refusals of this kind since the last such event", minimum=1),
+        }),
+        "required": ["secretrace.anomaly.kind", "secretrace.anomaly.count"],
+        "inner": PROCESS_INNER,
     },
     "tracer.unscanned": {
         "description": "a call whose bytes cannot be scanned (the first per process and call)",

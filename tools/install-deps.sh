@@ -15,14 +15,18 @@ PACKAGES=(
 	golang-go binutils
 	# TLS and HTTP/2 peers
 	nghttp2-server gnutls-bin
+	# HTTP/2 clients of the HPACK tests (httpx with h2)
+	python3-httpx python3-h2
 	# real containers for the node modes' tests (podman with runc: crun refuses hybrid cgroups)
 	podman runc
 	# tests of the outputs: a real syslog receiver (with TLS), a test CA, the event schemas
 	rsyslog rsyslog-gnutls openssl python3-jsonschema
 	# make kernel-test: Debian's kernels booted under QEMU (TCG) with a busybox initramfs
 	qemu-system-x86 busybox-static cpio
-	# bench
-	bpftrace
+	# secretrace report opened in a real browser (headless), with a font for its screenshot
+	chromium fonts-dejavu-core
+	# bench: a peer's hook, and the copy-out design's matcher
+	bpftrace libhyperscan-dev
 )
 
 missing=()

@@ -19,6 +19,7 @@
 #include "tracer/cli.h"
 #include "tracer/privileges.h"
 #include "correlate/correlate.h"
+#include "correlate/report.h"
 #include "dict/dict.h"
 #include "output/emit.h"
 #include "enrich/destination.h"
@@ -363,6 +364,7 @@ static int start(struct tracer *t)
 	lc.vault_conns_fd = bpf_map__fd(t->probes.skel->maps.vault_conns);
 	lc.vault_addrs_fd = bpf_map__fd(t->probes.skel->maps.vault_addrs);
 	lc.tls_conns_fd = bpf_map__fd(t->probes.skel->maps.tls_conns);
+	lc.strict = t->cfg.vault_strict;
 	hs = (struct hold_shared){ .in_seq = &t->probes.skel->bss->in_seq,
 				   .learned_seq = &t->probes.skel->bss->learned_seq,
 				   .hold_bytes = &t->probes.skel->bss->hold_bytes };
@@ -381,7 +383,7 @@ static int start(struct tracer *t)
 	dict_commit(&t->dict);
 	stats_init(&t->probes);
 	for (i = 0; i < t->cfg.nvault; i++)
-		if (events_watch_vault_addr(t->cfg.vault_addrs[i], err, sizeof(err))) {
+		if (events_watch_vault_addr(t->cfg.vault_addrs[i], true, err, sizeof(err))) {
 			st_err("--vault-addr %s: %s", t->cfg.vault_addrs[i], err);
 			return usage;
 		}
@@ -517,6 +519,8 @@ int main(int argc, char **argv)
 	/* a subcommand of its own: no root, no BPF */
 	if (argc > 1 && !strcmp(argv[1], "correlate"))
 		return correlate_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "report"))
+		return report_main(argc - 1, argv + 1);
 	switch (cli_parse(argc, argv, &t.cfg)) {
 	case CLI_EXIT_OK:
 		return 0;

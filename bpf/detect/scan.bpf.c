@@ -533,6 +533,16 @@ int st_finish_call(void)
 	return 0;
 }
 
+/* The last eighth of the ring buffer is kept for uses and process records: a process that
+ * floods it with Vault traffic or held buffers (the bulk of its bytes) cannot crowd out the
+ * record of a leak. Data records past that are lost, counted like a full ring. */
+static __always_inline bool st_ring_low(void)
+{
+	__u64 size = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
+
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + size / 8 > size;
+}
+
 static long st_copy_step(__u32 i, struct st_ref *ref)
 {
 	struct st_scan *s = ref->s;
@@ -557,7 +567,7 @@ static long st_copy_step(__u32 i, struct st_ref *ref)
 		}
 		__sync_fetch_and_add(&hold_bytes, n);
 	}
-	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	r = st_ring_low() ? NULL : bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
 		st_count(ST_STAT_LOST_DATA, 1);
 		return 1;
@@ -719,7 +729,7 @@ int st_peek(void)
 	if (!(head[0] == 0x16 && head[1] == 3) && !(head[0] >= 'A' && head[0] <= 'Z'))
 		return 0;
 	n = g->len < ST_PEEK_MAX ? g->len : ST_PEEK_MAX;
-	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	r = st_ring_low() ? NULL : bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
 		st_count(ST_STAT_LOST_DATA, 1);
 		return 0;

@@ -103,7 +103,7 @@ static __always_inline int st_go_read_ret(__u64 g, __s64 n)
 	bpf_map_delete_elem(&go_stash, &gk);
 	k = st_tls_key_of(a.arg[0]);
 	c = bpf_map_lookup_elem(&tls_conns, &k);
-	if (!c || n <= 0)
+	if (!c || !(c->flags & ST_CONN_VAULT) || n <= 0)
 		return 0;
 	a.arg[5] = c->id;
 	return st_tls_read_done(&a, n);

@@ -30,7 +30,7 @@ static __always_inline int st_tls_read_enter(__u64 ssl, __u64 buf, __u64 len, __
 		return 0;
 	st_tls_fd(ssl);	/* learn the socket from this read if not known yet */
 	c = bpf_map_lookup_elem(&tls_conns, &k);
-	if (!c)
+	if (!c || !(c->flags & ST_CONN_VAULT))
 		return 0;
 	a.arg[0] = ssl;
 	a.arg[1] = buf;

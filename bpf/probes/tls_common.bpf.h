@@ -78,11 +78,93 @@ static __always_inline int st_tls_known_fd(__u64 ssl)
 	return fd ? *fd : -1;
 }
 
+/* ---- HTTP/2 sessions: the frames a write carries ---- */
+
+#define ST_H2_FRAMES_MAX 512	/* frames told apart in one write; past them all is copied */
+#define ST_H2_PREFACE_LEN 24
+
+struct st_h2_walk {
+	struct st_h2_frames *f;
+};
+
+static long st_h2_step(__u32 i, struct st_h2_walk *w)
+{
+	struct st_h2_frames *f = w->f;
+	struct st_scan *s = st_scan_state();
+	__u8 h[9];
+	__u64 end;
+	__u32 copy;
+
+	if (!s || f->pos >= f->len)
+		return 1;
+	if (f->pos + 9 > f->len || bpf_probe_read_user(h, 9, (void *)(f->buf + f->pos))) {
+		/* a frame header cut by the write's end: from here on everything is copied (the
+		 * frames skipped so far were whole, so the copy still parses) */
+		f->flags |= ST_H2_ALL;
+		return 1;
+	}
+	end = f->pos + 9 + ((__u32)h[0] << 16 | (__u32)h[1] << 8 | h[2]);
+	copy = !f->filter || h[3] == 1 || h[3] == 9;	/* HEADERS, CONTINUATION */
+	if (copy)
+		st_seg_add(s, f->buf + f->pos, (end < f->len ? end : f->len) - f->pos, 0, 0);
+	if (end > f->len) {
+		f->left = end - f->len;
+		f->flags = copy ? f->flags | ST_H2_COPY : f->flags & ~ST_H2_COPY;
+	}
+	f->pos = end;
+	return 0;
+}
+
+/* Copy a write of an HTTP/2 session to userspace: all of it while the session may be
+ * Vault's, only its header frames once it is not (ST_CONN_H2: for the HPACK table). The
+ * call's stream is rebuilt from the frames kept: after every other use of it. */
+static __always_inline void st_tls_h2_copy(struct st_scan *s, const struct st_conn *c,
+					   struct st_h2_frames *f, __u64 buf, __u64 len)
+{
+	struct st_h2_walk w = { .f = f };
+	__u64 n = f->left < len ? f->left : len;
+
+	f->filter = (c->flags & ST_CONN_H2) && !(f->flags & ST_H2_ALL);
+	f->buf = buf;
+	f->len = len;
+	s->nsegs = 0;
+	s->total = 0;
+	if (n && (!f->filter || (f->flags & ST_H2_COPY)))
+		st_seg_add(s, buf, n, 0, 0);
+	f->left -= n;
+	f->pos = n;
+	if (f->pos < len && !(f->flags & ST_H2_ALL))
+		bpf_loop(ST_H2_FRAMES_MAX, st_h2_step, &w, 0);
+	if (f->pos < len) {	/* frames past the walk's reach, or no longer told apart */
+		f->flags |= ST_H2_ALL;
+		st_seg_add(s, buf + f->pos, len - f->pos, 0, 0);
+	}
+	if (s->total)
+		st_copy_stream(ST_DATA_VAULT_OUT);
+}
+
+/* A write that opens with the HTTP/2 preface: a new connection (perhaps under a session
+ * pointer reused), its frames counted from the preface on, maybe Vault's again. */
+static const struct st_h2_frames st_h2_new = { .left = ST_H2_PREFACE_LEN, .flags = ST_H2_COPY };
+
+static __always_inline void st_h2_start(struct st_conn *c, const struct st_tls_key *k, __u64 buf,
+					__u64 len)
+{
+	__u64 w[2];
+
+	if (len >= 16 && !bpf_probe_read_user(w, sizeof(w), (void *)buf) &&
+	    w[0] == 0x5448202a20495250ULL && (w[1] & 0xffffffff) == 0x322f5054) {
+		bpf_map_update_elem(&tls_h2, k, &st_h2_new, BPF_ANY);
+		c->flags = (c->flags & ~ST_CONN_H2) | ST_CONN_VAULT;
+	}
+}
+
 /* pend: an unknown socket is taken from the thread's next socket call (C libraries, where
  * the thread that writes is the one that sends); else it stays unknown (Go). */
 static __always_inline int st_tls_write(__u64 ssl, __u64 buf, __u64 len, __u32 hook, bool pend)
 {
 	struct st_carry *cy = NULL;
+	struct st_h2_frames *h2;
 	struct st_tls_key k;
 	struct st_conn *c;
 	struct st_scan *s;
@@ -122,17 +204,23 @@ static __always_inline int st_tls_write(__u64 ssl, __u64 buf, __u64 len, __u32 h
 
 		bpf_map_update_elem(&tls_conns, &k, &n, BPF_NOEXIST);
 		s->conn_id = n.id;
+		c = bpf_map_lookup_elem(&tls_conns, &k);
 	} else {
 		st_save_carry(s, cy, carry_fd);
 	}
+	if (c)
+		st_h2_start(c, &k, buf, len);
 	/* where a secret went, or may have gone: a secret being learned right now is found
 	 * only by the rescan of the held copy, after its reader may have read it */
 	if (s->found_any || in_seq != learned_seq)
 		st_taint_fd(s->fd, s->found_any ? s->found_any - 1 : ~0u);
-	if (s->conn_id)
+	h2 = c ? bpf_map_lookup_elem(&tls_h2, &k) : NULL;
+	if (s->conn_id && !h2)
 		st_copy_stream(ST_DATA_VAULT_OUT);
 	if (in_seq != learned_seq)
 		st_copy_stream(ST_DATA_HELD);
+	if (h2)		/* Vault's for the learner, HTTP/2 sessions' for their HPACK tables */
+		st_tls_h2_copy(s, c, h2, buf, len);
 	return 0;
 }
 

@@ -239,7 +239,11 @@ class Workspace:
         vals = []
         for v in self.vaults:
             for r in v.issued():
-                vals.append((r["value"], [r["path"], r["field"], r.get("lease_id", "")],
+                # a database username ends in the Unix time it was issued at (as Vault's
+                # default template): public, like the role name before it, and the same
+                # digits as an OCSF event's time (docs/formats.md)
+                issued_at = re.findall(r"-(\d{10})$", r["value"]) if r["field"] == "username" else []
+                vals.append((r["value"], [r["path"], r["field"], r.get("lease_id", "")] + issued_at,
                              "%s %s (request %s)" % (r["path"], r["field"], r["request_id"])))
             c = v.creds
             vals.append((c["root_token"], [], "root token"))

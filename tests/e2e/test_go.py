@@ -22,17 +22,18 @@ SRC = os.path.join(REPO, "tests", "agents", "go")
 KV = "secret/data/agent/openai"
 
 
-def build_kvleak(ws, stripped=False):
-    """kvleak built into the workspace (its own GOCACHE, GOPATH, HOME): the binary's path."""
+def build_kvleak(ws, stripped=False, name="kvleak"):
+    """kvleak (or another agent of tests/agents/go/) built into the workspace (its own
+    GOCACHE, GOPATH, HOME): the binary's path."""
     if not os.access(GO, os.X_OK):
         raise AssertionError("%s not found: apt-get install golang-go" % GO)
     d = ws.path("gobuild")
     os.makedirs(d, exist_ok=True)
-    out = os.path.join(d, "kvleak-stripped" if stripped else "kvleak")
+    out = os.path.join(d, name + ("-stripped" if stripped else ""))
     env = {"PATH": "/usr/bin:/bin", "HOME": d, "GOCACHE": os.path.join(d, "cache"),
            "GOPATH": os.path.join(d, "gopath"), "CGO_ENABLED": "0", "GOFLAGS": "",
            "GOTOOLCHAIN": "local", "GO111MODULE": "on"}
-    argv = [GO, "build"] + (["-ldflags=-s -w"] if stripped else []) + ["-o", out, "./kvleak"]
+    argv = [GO, "build"] + (["-ldflags=-s -w"] if stripped else []) + ["-o", out, "./" + name]
     r = subprocess.run(argv, cwd=SRC, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        timeout=300)
     assert r.returncode == 0, "go build failed:\n%s" % r.stdout.decode(errors="replace")

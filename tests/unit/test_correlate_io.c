@@ -210,6 +210,10 @@ static void test_parse_time(void **state)
 	assert_int_equal(correlate_parse_time("2026-11-27T20:08:46Zjunk"), -1);
 	assert_int_equal(correlate_parse_time(""), -1);
 	assert_int_equal(correlate_parse_time(NULL), -1);
+	/* outside what int64 nanoseconds hold (found by the fuzz target) */
+	assert_int_equal(correlate_parse_time("0227-11-27T10:00:01Z"), -1);
+	assert_int_equal(correlate_parse_time("9999-11-27T10:00:01Z"), -1);
+	assert_int_equal(correlate_parse_time("2026-11-27T-1:00:01Z"), -1);
 }
 
 static void test_table(void **state)

@@ -447,7 +447,7 @@ static void test_stats_fill(void **state)
 	stats_init(NULL);
 	stats_fill_metrics(&s);
 	assert_int_equal(s.nevents, 0);
-	assert_int_equal(s.nlost, 11);
+	assert_int_equal(s.nlost, 12);
 	assert_non_null(find(s.lost, s.nlost, "reach_full"));
 	c = find(s.lost, s.nlost, "ringbuf_full_match");
 	assert_true(c && c->value == 0 && !c->bytes);
@@ -457,6 +457,7 @@ static void test_stats_fill(void **state)
 	assert_true(c && c->bytes);
 	assert_non_null(find(s.lost, s.nlost, "recursion_miss"));
 	assert_non_null(find(s.lost, s.nlost, "out_of_memory"));
+	assert_non_null(find(s.lost, s.nlost, "hpack_not_followed"));
 
 	ev_emit(ev_new("tracer.start"));
 	for (i = 0; i < 3; i++)

@@ -201,6 +201,12 @@ static void test_bulk_answer(void **state)
 	assert_int_equal(bulk_statuses("{}", 2, 0, st), -1);
 	assert_int_equal(bulk_statuses("<html>", 6, 1, st), -1);
 	assert_int_equal(bulk_statuses("{\"items\":[{\"create\":{}}]}", 25, 1, st), -1);
+	/* "errors": false is every item accepted, with or without items */
+	st[0] = st[2] = 0;
+	assert_int_equal(bulk_statuses("{\"errors\":false,\"items\":[]}", 27, 3, st), 0);
+	assert_int_equal(st[0], 201);
+	assert_int_equal(st[2], 201);
+	assert_int_equal(bulk_statuses("{\"errors\":true,\"items\":[]}", 26, 3, st), -1);
 }
 
 /* ---- the spool ---- */

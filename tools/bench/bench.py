@@ -41,6 +41,7 @@ import threading
 import time
 
 import node
+import peers
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(TOP, "build")
@@ -48,6 +49,7 @@ TRACER = os.path.join(BUILD, "secretrace")
 LOOP = os.path.join(BUILD, "bench", "write_loop")
 USE_LOOP = os.path.join(BUILD, "bench", "use_loop")
 SSL_LOOP = os.path.join(BUILD, "bench", "ssl_loop")
+PEERS = os.path.join(BUILD, "bench", "peers")
 SSL_SIZES = [64, 4096]
 LIBSSL = "/usr/lib/x86_64-linux-gnu/libssl.so.3"
 SIZES = [64, 1024, 4096, 65536]
@@ -199,7 +201,8 @@ def start_vault(work):
     addr = open(ready).read().split()[0]
     token = json.load(open(ready + ".creds.json"))["root_token"]
     return proc, {p: "curl -sf -H 'X-Vault-Token: %s' %s/v1/secret/data/%s"
-                  % (token, addr, p.split("/", 1)[1]) for p in kv}
+                  % (token, addr, p.split("/", 1)[1]) for p in kv}, \
+        list(kv["secret/bench"].values())
 
 
 def scan_10k(work, fetch):
@@ -265,11 +268,41 @@ def ratio(a, b):
     return a / b if b > 0 else float("nan")
 
 
+def peer_table(report, peer_report):
+    """secretrace-1k against the copy floor and the copy-out design, per call and size."""
+    print()
+    print("against the reference designs (tools/bench/peers.py), ns per call: added = over "
+          "untraced; copy-out total = its added time in the process + its consumer's CPU")
+    print("%-7s %6s %9s %9s %9s %9s %9s   %8s %9s %6s" % (
+        "call", "size", "st-1k+", "floor+", "co+", "co-cons", "co-total", "st/floor",
+        "co/st", "co-lost"))
+    table = {}
+    for call, by_size in peer_report.items():
+        table[call] = {}
+        for size, m in by_size.items():
+            base = report["ns_per_call"][call][size]["untraced"]
+            st = report["ns_per_call"][call][size]["secretrace-1k"] - base
+            floor = m["floor"]["ns"] - base
+            co = m["copy-out"]["ns"] - base
+            co_total = co + m["copy-out"]["consumer_ns"]
+            row = {"secretrace_added_ns": st, "floor_added_ns": floor, "copy_out_added_ns": co,
+                   "copy_out_consumer_ns": m["copy-out"]["consumer_ns"],
+                   "copy_out_total_ns": co_total, "secretrace_vs_floor": ratio(st, floor),
+                   "copy_out_vs_secretrace": ratio(co_total, st),
+                   "copy_out_lost_fraction": m["copy-out"]["lost_fraction"]}
+            table[call][size] = row
+            print("%-7s %6d %9.0f %9.0f %9.0f %9.0f %9.0f   %8.2f %9.2f %5.1f%%" % (
+                call, size, st, floor, co, row["copy_out_consumer_ns"], co_total,
+                row["secretrace_vs_floor"], row["copy_out_vs_secretrace"],
+                100 * row["copy_out_lost_fraction"]))
+    return table
+
+
 def main():
     results = {c: {m: {s: [] for s in sizes_of(c)} for m in MODES} for c in CALLS}
     tracer_stats = {}
     with tempfile.TemporaryDirectory(prefix="secretrace-bench.") as work:
-        vault, fetch = start_vault(work)
+        vault, fetch, bench_secrets = start_vault(work)
         try:
             for rep in range(REPEATS):
                 for call in CALLS:
@@ -294,6 +327,7 @@ def main():
             rates = event_rates(work, fetch)
             short = start_stop(work)
             node_report = node.run(TRACER, LOOP, parse, REPEATS, BUDGET_MS, work)
+            peer_report = peers.run(PEERS, LOOP, SIZES, REPEATS, BUDGET_MS, bench_secrets, work)
         finally:
             vault.terminate()
             vault.wait()
@@ -353,6 +387,7 @@ def main():
           "%.3f s, tracer.start to exit %.3f s)" % (short["untraced"], short["traced"],
                                                     short["to_start"], short["start_to_exit"]))
     report["node"] = node_report
+    report["peers"] = peer_table(report, peer_report)
     with open(os.path.join(BUILD, "bench.json"), "w") as f:
         json.dump(report, f, indent=1)
     print("written: build/bench.json")

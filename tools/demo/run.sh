@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make demo: a Vault stand-in, a sample agent, the tracer; events on screen.
+# make demo: a Vault stand-in, a sample agent, the tracer; events on screen, then a report.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /tmp/secretrace-demo.XXXXXX)
@@ -33,14 +33,17 @@ export CHAT_URL="http://127.0.0.1:$(cat "$work/chat")/hooks/chat"
 export DEBUG_LOG="$work/agent-debug.log"
 
 echo "== secretrace -- python3 tools/demo/agent.py   (Vault stand-in at $VAULT_ADDR)"
+echo "   what secretrace sees, as it happens (--format text; ECS JSON goes to a file)"
 echo
 status=0
-"$top/build/secretrace" -o "file:$work/events.json" -- /usr/bin/python3 "$top/tools/demo/agent.py" || status=$?
+"$top/build/secretrace" -o "file:$work/events.json" -o text+- \
+	-- /usr/bin/python3 "$top/tools/demo/agent.py" || status=$?
 echo
-echo "== what secretrace saw (full JSON events: $work/events.json is printed below)"
-/usr/bin/python3 "$top/tools/demo/show.py" "$work/events.json"
-echo
-echo "== the raw events"
+echo "== the same events as ECS JSON, as a SIEM gets them"
 cat "$work/events.json"
 echo
 echo "== agent exit status: $status"
+echo
+report="$top/build/demo-report.html"
+"$top/build/secretrace" report "$work/events.json" --vault-audit "$work/audit.log" -o "$report"
+echo "== where each secret went, as a picture: open $report in a browser"

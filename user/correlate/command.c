@@ -10,8 +10,39 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "correlate/chains.h"
+
+static bool progress;
+
+void correlate_progress(bool on)
+{
+	progress = on;
+}
+
+#define PROGRESS_MIN (16 * 1024 * 1024)
+
+/* "reading: 42%" on stderr, at most 4 times a second; done: the line cleared */
+static void show_progress(FILE *f, off_t size, bool done)
+{
+	static struct timespec last;
+	struct timespec now;
+
+	if (!progress || size < PROGRESS_MIN)
+		return;
+	if (done) {
+		fputs("\r\033[K", stderr);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((now.tv_sec - last.tv_sec) * 1000 + (now.tv_nsec - last.tv_nsec) / 1000000 < 250)
+		return;
+	last = now;
+	fprintf(stderr, "\rreading: %d%%", (int)(ftello(f) * 100 / size));
+}
 
 int correlate_read_lines(FILE *f, size_t max_line,
 			 void (*fn)(struct correlator *c, const char *line, size_t len),
@@ -20,9 +51,13 @@ int correlate_read_lines(FILE *f, size_t max_line,
 	char chunk[65536], *buf = NULL;
 	size_t len = 0, cap = 0, n;
 	bool skipping = false;
+	struct stat st;
+	off_t size = fstat(fileno(f), &st) || !S_ISREG(st.st_mode) ? 0 : st.st_size;
 
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
 		const char *p = chunk, *end = chunk + n;
+
+		show_progress(f, size, false);
 
 		while (p < end) {
 			const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -67,7 +102,20 @@ int correlate_read_lines(FILE *f, size_t max_line,
 	else if (len)
 		fn(c, buf, len);
 	free(buf);
+	show_progress(f, size, true);
 	return ferror(f) ? -1 : 0;
+}
+
+void correlate_report_skipped(const struct correlator *c, const char *cmd)
+{
+	if (c->ev.malformed + c->ev.invalid + c->ev.too_long + c->ev.over_limit + c->ev.omitted +
+	    c->au.malformed + c->au.invalid + c->au.too_long)
+		fprintf(stderr, "secretrace: %s: skipped events: %" PRIu64 " malformed, %" PRIu64
+			" invalid, %" PRIu64 " too long, %" PRIu64 " over --max-requests, %" PRIu64
+			" over --max-uses; skipped audit lines: %" PRIu64 " malformed, %" PRIu64
+			" invalid, %" PRIu64 " too long\n", cmd, c->ev.malformed, c->ev.invalid,
+			c->ev.too_long, c->ev.over_limit, c->ev.omitted, c->au.malformed,
+			c->au.invalid, c->au.too_long);
 }
 
 /* ---- the command ---- */
@@ -200,6 +248,7 @@ int correlate_main(int argc, char **argv)
 			return 1;
 		}
 	}
+	correlate_progress(isatty(STDERR_FILENO));
 	c = correlator_new(&o);
 	if (!c) {
 		fprintf(stderr, "secretrace: correlate: out of memory\n");
@@ -224,14 +273,7 @@ int correlate_main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	if (c->ev.malformed + c->ev.invalid + c->ev.too_long + c->ev.over_limit + c->ev.omitted +
-	    c->au.malformed + c->au.invalid + c->au.too_long)
-		fprintf(stderr, "secretrace: correlate: skipped events: %" PRIu64 " malformed, %"
-			PRIu64 " invalid, %" PRIu64 " too long, %" PRIu64 " over --max-requests, %"
-			PRIu64 " over --max-uses; skipped audit lines: %" PRIu64 " malformed, %"
-			PRIu64 " invalid, %" PRIu64 " too long\n", c->ev.malformed,
-			c->ev.invalid, c->ev.too_long, c->ev.over_limit, c->ev.omitted,
-			c->au.malformed, c->au.invalid, c->au.too_long);
+	correlate_report_skipped(c, "correlate");
 out:
 	correlator_free(c);
 	fclose(af);

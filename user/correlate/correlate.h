@@ -52,6 +52,12 @@ int correlate_read_lines(FILE *f, size_t max_line,
 			 void (*fn)(struct correlator *c, const char *line, size_t len),
 			 struct correlator *c);
 
+/* Progress of correlate_read_lines on stderr (a file's percentage, for files over 16 MiB):
+ * for a person waiting at a terminal. */
+void correlate_progress(bool on);
+/* One line on stderr counting the input lines skipped, if any (cmd: "correlate"...). */
+void correlate_report_skipped(const struct correlator *c, const char *cmd);
+
 /* RFC 3339 ("2026-11-27T20:08:46.425593Z", "...+02:00") to ns since the epoch; -1 if bad. */
 int64_t correlate_parse_time(const char *s);
 

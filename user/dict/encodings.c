@@ -7,13 +7,16 @@
 #include <string.h>
 
 #include "dict/encodings.h"
+#include "dict/huffman.h"
 #include "lib/secmem.h"
+#include "secretrace.h"
 
 const char *encoding_name(enum secret_encoding e)
 {
 	static const char *const names[ENC_MAX] = {
 		[ENC_RAW] = "raw", [ENC_BASE64] = "base64", [ENC_BASE64URL] = "base64url",
 		[ENC_HEX] = "hex", [ENC_URL] = "url", [ENC_JSON] = "json",
+		[ENC_HPACK] = "hpack",
 	};
 
 	return e < ENC_MAX ? names[e] : "raw";
@@ -211,6 +214,41 @@ static void json_form(struct out *o, const uint8_t *s, size_t len, int flags)
 	keep(o, ENC_JSON, b, p - b);
 }
 
+/*
+ * HPACK's Huffman code of a secret inside a header value (after "Bearer ", say) starts at
+ * any of 8 bit offsets. For each, code the secret after that many bits and keep the bytes
+ * whose 8 bits all come from the secret: not the first byte when it is shared with what
+ * came before, nor the last one, shared with what follows or the padding. Only cores of
+ * ST_LONG_MIN_LEN bytes or more (secrets of ~22 characters or more) are kept: a shorter one
+ * would turn on the kernel's 4-byte window scan, which costs every traced write 2-3x the
+ * scan time; the tracer's HPACK decoding of HTTP/2 sessions finds those (detect/hpack.c).
+ */
+static void huffman_cores(struct out *o, const uint8_t *s, size_t len)
+{
+	size_t bits = hpack_huffman_bits(s, len), n = (7 + bits + 7) / 8;
+	uint8_t *enc = malloc(n);
+	unsigned lead;
+
+	if (!enc) {
+		o->err = -ENOMEM;
+		return;
+	}
+	for (lead = 0; lead < 8; lead++) {
+		size_t first = (lead + 7) / 8, end = (lead + bits) / 8;
+		uint8_t *core;
+
+		hpack_huffman_encode(s, len, lead, enc);
+		if (end < first + ST_LONG_MIN_LEN)	/* not indexed: no copy made */
+			continue;
+		core = malloc(end - first);
+		if (core)
+			memcpy(core, enc + first, end - first);
+		keep(o, ENC_HPACK, core, end - first);
+	}
+	secmem_wipe(enc, n);
+	free(enc);
+}
+
 int variants_of(const uint8_t *s, size_t len, struct variant out[VARIANTS_MAX])
 {
 	struct out o = { .raw = s, .rawlen = len, .v = out };
@@ -231,6 +269,7 @@ int variants_of(const uint8_t *s, size_t len, struct variant out[VARIANTS_MAX])
 	if (has_any(s, len, "/"))
 		json_form(&o, s, len, JSON_SLASH);
 	json_form(&o, s, len, JSON_ASCII);
+	huffman_cores(&o, s, len);
 	if (o.err) {
 		variants_free(out, o.n);
 		return o.err;

@@ -2,7 +2,8 @@
 /*
  * The forms a secret takes when an agent encodes it: base64 (standard and URL-safe, at
  * each of the three alignments it can have inside a longer encoded text), hex (lower and
- * upper case), percent-encoding, JSON string escaping. Each form is indexed in the
+ * upper case), percent-encoding, JSON string escaping, HPACK's Huffman code (at each of
+ * the 8 bit offsets it can start at inside a header value). Each form is indexed in the
  * dictionary like the raw secret, so the kernel finds it with the same scan.
  */
 #ifndef SECRETRACE_ENCODINGS_H
@@ -18,10 +19,11 @@ enum secret_encoding {
 	ENC_HEX,
 	ENC_URL,
 	ENC_JSON,
+	ENC_HPACK,	/* an HTTP/2 header value: Huffman-coded, or sent by table index */
 	ENC_MAX,
 };
 
-#define VARIANTS_MAX 16
+#define VARIANTS_MAX 24
 
 struct variant {
 	enum secret_encoding encoding;

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "detect/hpack.h"
 #include "dict/dict.h"
+#include "dict/limits.h"
 #include "output/emit.h"
 #include "enrich/destination.h"
 #include "learn/conn.h"
@@ -19,6 +21,7 @@
 #include "lib/u64map.h"
 
 #define PENDING_MAX 32
+#define ANOMALY_GAP_NS 1000000000ULL	/* tracer.anomaly: one a second per process and kind */
 
 struct pending {
 	uint32_t stream;	/* HTTP/2 stream (0 on HTTP/1.1, where order pairs them) */
@@ -46,6 +49,8 @@ struct vconn {
 	int qn;
 	bool confirmed;		/* known to be Vault: its address, X-Vault-* headers, a Vault reply */
 	bool demoted;		/* not Vault after all: no longer copied, ignored */
+	bool hpack;		/* but an HTTP/2 TLS session: its writes followed for HPACK */
+	const struct st_rec_data *rec;	/* the record being fed */
 	bool out_reported, in_reported;	/* a broken stream is reported once */
 	uint64_t next_offset[2];	/* expected stream offset of the call in progress */
 };
@@ -53,14 +58,15 @@ struct vconn {
 static struct dict *dict;
 static struct learner_cfg cfg;
 static struct u64map conns;	/* conn id -> struct vconn * */
-static struct u64map servers;	/* addresses known to be Vault servers */
+static struct u64map servers;	/* addresses known to be Vault servers: 1, named: 2 */
 static uint64_t learned, failures;
 
 int learner_init(struct dict *d, const struct learner_cfg *c)
 {
 	dict = d;
 	cfg = *c;
-	return u64map_init(&conns, 64) || u64map_init(&servers, 16) ? -ENOMEM : 0;
+	return u64map_init(&conns, 64) || u64map_init(&servers, 16) ||
+	       limits_init(ST_MAX_SECRETS) ? -ENOMEM : 0;
 }
 
 static uint64_t server_key(const struct st_addr *a)
@@ -71,9 +77,23 @@ static uint64_t server_key(const struct st_addr *a)
 	return u64map_key(h);
 }
 
+static bool server_named(const struct st_addr *a)
+{
+	uint64_t v;
+
+	return a->family && u64map_get(&servers, server_key(a), &v) && v == 2;
+}
+
+void learner_named_server(const struct st_addr *a)
+{
+	u64map_put(&servers, server_key(a), 2);
+	learner_vault_server(a);
+}
+
 void learner_vault_server(const struct st_addr *a)
 {
-	u64map_put(&servers, server_key(a), 1);
+	if (!server_named(a))
+		u64map_put(&servers, server_key(a), 1);
 	/* connections to it are Vault's from their connect() on */
 	if (cfg.vault_addrs_fd >= 0) {
 		uint8_t one = 1;
@@ -111,6 +131,7 @@ void learner_free(void)
 		conn_free((struct vconn *)(uintptr_t)v);
 	u64map_free(&conns);
 	u64map_free(&servers);
+	limits_free();
 }
 
 /* ---- events ---- */
@@ -158,6 +179,45 @@ static void receive_event(struct vconn *c, uint32_t idx, const struct delivery *
 	ev_emit(ev);
 }
 
+/* Values refused as secrets (dict/limits.h): one tracer.anomaly per kind, at most one a
+ * second per process and kind, the rest counted into the next one (all, with all). Never
+ * the values. */
+static void report_refusals(uint32_t pid, struct vconn *c, uint64_t now_ns, bool all)
+{
+	enum limit_kind k;
+	uint64_t n;
+
+	while ((n = limits_take_refusals(pid, now_ns, all ? 0 : ANOMALY_GAP_NS, &k))) {
+		json_t *ev = c ? conn_event(c, "tracer.anomaly") : ev_new("tracer.anomaly");
+
+		if (!c)
+			ev_process(ev, procs_lookup(pid), 0);
+		ev_str(ev, "secretrace.anomaly.kind", limits_kind_name(k));
+		ev_int(ev, "secretrace.anomaly.count", (long long)n);
+		ev_emit(ev);
+		st_warn("pid %u: %llu values not learned as secrets (%s)", pid,
+			(unsigned long long)n, limits_kind_name(k));
+	}
+}
+
+/* Why the item may not teach a secret (enum limit_kind), or -1. */
+static int refusal(struct vconn *c, const struct vault_item *it)
+{
+	bool named = server_named(&c->server);
+	uint32_t idx;
+	int why;
+
+	if (cfg.strict && !named)
+		return LIMIT_STRICT;
+	if (dict_find(dict, it->value, it->len, &idx))
+		return -1;	/* known: a delivery more, not a secret more */
+	why = limits_value(it->value, it->len);
+	if (why < 0)
+		why = limits_admit(c->pid, c->server.family ? server_key(&c->server) : 0, named,
+				   c->ts);
+	return why;
+}
+
 /* ---- learning ---- */
 
 static int learn_item(struct vconn *c, const struct vault_item *it, const char *request_id,
@@ -177,13 +237,20 @@ static int learn_item(struct vconn *c, const struct vault_item *it, const char *
 		.ts_ns = c->ts,
 		.source = source,
 	};
-	int ret;
+	uint32_t before = dict->nsecrets;
+	int ret = refusal(c, it);
 
+	if (ret >= 0) {
+		limits_refused(c->pid, ret);
+		return -EPERM;
+	}
 	if (c->ip[0]) {
 		snprintf(server, sizeof(server), "%s:%d", c->ip, c->port);
 		o.server = server;
 	}
 	ret = dict_add(dict, it->value, it->len, &o, idx);
+	if (ret == 1)
+		limits_added(server_named(&c->server), dict->nsecrets - before);
 	if (ret < 0) {
 		char why[96];
 
@@ -214,6 +281,7 @@ static void learn_presented(struct vconn *c, struct pending *p)
 	if (p->npresented)
 		dict_commit(dict);
 	vault_items_wipe(&p->req.presented);
+	report_refusals(c->pid, c, c->ts, false);
 }
 
 /* The connection is Vault's: remember the server, learn what its requests presented. */
@@ -230,14 +298,37 @@ static void confirm(struct vconn *c, const struct st_addr *server)
 		learn_presented(c, c->q[i]);
 }
 
+/* An HTTP/2 TLS session not Vault's: the kernel goes on copying its writes (not its reads)
+ * so that its header blocks, and the encoder's table with them, are followed. */
+static bool follow_hpack(struct vconn *c, const struct st_tls_key *tk)
+{
+	struct st_conn sc;
+
+	if (!c->h2 || !c->ssl || c->h2c.failed || cfg.tls_conns_fd < 0 ||
+	    bpf_map_lookup_elem(cfg.tls_conns_fd, tk, &sc))
+		return false;
+	sc.flags = ST_CONN_H2;
+	if (bpf_map_update_elem(cfg.tls_conns_fd, tk, &sc, BPF_EXIST))
+		return false;
+	c->hpack = true;
+	h2_fields_only(&c->h2c);
+	st_debug("pid %u fd %d: HTTP/2, not Vault: its header blocks followed", c->pid, c->fd);
+	return true;
+}
+
 /* Not Vault after all (an API that happens to use /v1/ paths): stop copying its bytes. */
 static void demote(struct vconn *c)
 {
 	struct st_conn_key k = { .tgid = c->pid, .fd = c->fd };
 	struct st_tls_key tk = { .tgid = c->pid, .ssl = c->ssl };
 
-	if (c->demoted)
+	if (c->hpack) {	/* its header blocks cannot be followed any further */
+		c->hpack = false;
+		hpack_session_lost();
+	} else if (c->demoted || follow_hpack(c, &tk)) {
+		c->demoted = true;
 		return;
+	}
 	c->demoted = true;
 	if (c->ssl && cfg.tls_conns_fd >= 0)
 		bpf_map_delete_elem(cfg.tls_conns_fd, &tk);
@@ -340,6 +431,7 @@ static void learn_response(struct vconn *c, struct pending *p, struct http_msg *
 			 r.skipped_limit, cfg.max_items);
 		learn_failed(c, r.request_id, req ? req->path : NULL, err);
 	}
+	report_refusals(c->pid, c, c->ts, false);
 	if (r.skipped_short)
 		st_debug("response %s: %zu strings under 8 bytes not tracked",
 			 r.request_id ? r.request_id : "?", r.skipped_short);
@@ -420,6 +512,14 @@ static void on_h2_response(void *ctx, uint32_t stream, struct http_msg *m)
 	http_msg_free(m);
 }
 
+static void on_h2_field(void *ctx, const nghttp2_nv *nv, const uint8_t *rep, size_t n)
+{
+	struct vconn *c = ctx;
+
+	if (c->rec)
+		hpack_field(dict, c->rec, nv, rep, n);
+}
+
 static bool response_has_no_body(void *ctx)
 {
 	struct vconn *c = ctx;
@@ -451,6 +551,7 @@ static struct vconn *conn_get(const struct st_rec_data *r)
 		conn_free(c);
 		return NULL;
 	}
+	c->h2c.on_field = on_h2_field;
 	if (u64map_put(&conns, u64map_key(r->conn_id), (uintptr_t)c)) {
 		conn_free(c);
 		return NULL;
@@ -475,11 +576,27 @@ static int feed(struct vconn *c, bool in, const struct st_rec_data *r, const cha
 	}
 	c->next_offset[in] = r->flags & ST_DATA_LAST ? 0 : r->offset + r->len;
 	if (c->h2) {
+		int err;
+
 		*why = c->h2c.error;
-		return h2_feed(&c->h2c, in, r->data, r->len);
+		c->rec = r;
+		err = h2_feed(&c->h2c, in, r->data, r->len);
+		c->rec = NULL;
+		return err;
 	}
 	*why = s->error;
 	return http_stream_feed(s, r->data, r->len);
+}
+
+/* A TLS session whose library pointer was reused for a new connection (Python frees one
+ * client's SSL, the next one gets its address): the kernel still knows it under the old
+ * id. An HTTP/2 preface says so (and makes the kernel copy it as a Vault's again, until its
+ * first request says otherwise): start over. */
+static struct vconn *conn_restart(struct vconn *c, const struct st_rec_data *r)
+{
+	u64map_del(&conns, u64map_key(c->id));
+	conn_free(c);
+	return conn_get(r);
 }
 
 void learner_data(const struct st_rec_data *r)
@@ -489,8 +606,16 @@ void learner_data(const struct st_rec_data *r)
 	const char *why = NULL;
 	bool *reported;
 
-	if (!c || c->demoted)
+	if (c && !in && c->mode_known && c->ssl && r->offset == 0 &&
+	    h2_is_preface(r->data, r->len))
+		c = conn_restart(c, r);
+	if (!c || (c->demoted && !c->hpack))
 		return;
+	if (c->hpack) {	/* only the client's header blocks matter now */
+		if (!in && feed(c, false, r, &why))
+			demote(c);
+		return;
+	}
 	reported = in ? &c->in_reported : &c->out_reported;
 	c->ts = r->hdr.ts_ns;
 	c->tid = r->hdr.tid;
@@ -537,6 +662,8 @@ void learner_exit(uint32_t pid)
 		u64map_del(&conns, k);
 		conn_free(c);
 	}
+	report_refusals(pid, NULL, 0, true);
+	limits_forget(pid);
 }
 
 bool learner_idle(void)

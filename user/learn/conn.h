@@ -22,6 +22,7 @@ struct learner_cfg {
 	int vault_conns_fd;	/* the kernel's Vault connections (to drop one), or -1 */
 	int vault_addrs_fd;	/* the kernel's Vault server addresses (to add one), or -1 */
 	int tls_conns_fd;	/* the kernel's Vault TLS sessions (to drop one), or -1 */
+	bool strict;		/* --vault-strict: learn from the named servers only */
 };
 
 int learner_init(struct dict *d, const struct learner_cfg *cfg);
@@ -29,6 +30,9 @@ void learner_free(void);
 /* A Vault server's address (--vault-addr, VAULT_ADDR, or one that answered as Vault):
  * connections to it are Vault's from the start. */
 void learner_vault_server(const struct st_addr *a);
+/* A --vault-addr server: a Vault server whose secrets are never refused for room
+ * (dict/limits.h), and the only ones learned from with --vault-strict. */
+void learner_named_server(const struct st_addr *a);
 void learner_data(const struct st_rec_data *r);	/* ST_DATA_VAULT_OUT / ST_DATA_VAULT_IN */
 void learner_close(const struct st_rec_close *r);
 void learner_exit(uint32_t pid);

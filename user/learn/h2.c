@@ -46,16 +46,27 @@ static void stream_free(struct h2_stream *st)
 	free(st);
 }
 
-void h2_free(struct h2_conn *c)
+static void streams_free(struct h2_conn *c)
 {
-	int i;
-
 	while (c->streams) {
 		struct h2_stream *st = c->streams;
 
 		c->streams = st->next;
 		stream_free(st);
 	}
+}
+
+void h2_fields_only(struct h2_conn *c)
+{
+	c->fields_only = true;
+	streams_free(c);
+}
+
+void h2_free(struct h2_conn *c)
+{
+	int i;
+
+	streams_free(c);
 	for (i = 0; i < 2; i++) {
 		secbuf_free(&c->dir[i].pending);
 		secbuf_free(&c->dir[i].block);
@@ -127,10 +138,10 @@ static int header_block(struct h2_conn *c, struct h2_dir *d, bool from_server)
 {
 	const uint8_t *in = d->block.data ? d->block.data : (const uint8_t *)"";
 	size_t left = d->block.len;
-	struct h2_stream *st = stream_of(c, d->block_stream);
+	struct h2_stream *st = c->fields_only ? NULL : stream_of(c, d->block_stream);
 	struct http_msg *m = st ? msg_of(st, from_server) : NULL;
 
-	if (!m)
+	if (!m && !c->fields_only)
 		return fail(c, "out of memory");
 	for (;;) {
 		nghttp2_nv nv;
@@ -139,9 +150,11 @@ static int header_block(struct h2_conn *c, struct h2_dir *d, bool from_server)
 
 		if (n < 0)
 			return fail(c, "header block does not decode (HPACK)");
+		if ((flags & NGHTTP2_HD_INFLATE_EMIT) && !from_server && c->on_field)
+			c->on_field(c->ctx, &nv, in, n);
 		in += n;
 		left -= n;
-		if (flags & NGHTTP2_HD_INFLATE_EMIT) {
+		if ((flags & NGHTTP2_HD_INFLATE_EMIT) && m) {
 			if (nv.namelen == 7 && !memcmp(nv.name, ":method", 7)) {
 				free(m->method);
 				m->method = strndup((const char *)nv.value, nv.valuelen);
@@ -163,7 +176,7 @@ static int header_block(struct h2_conn *c, struct h2_dir *d, bool from_server)
 			break;
 	}
 	secbuf_reset(&d->block);
-	if (d->block_flags & END_STREAM)
+	if (m && d->block_flags & END_STREAM)
 		complete(c, st, from_server);
 	d->block_stream = 0;
 	return 0;
@@ -208,6 +221,9 @@ static int frame(struct h2_conn *c, bool from_server, uint8_t type, uint8_t flag
 
 	if (d->block_stream && type != CONTINUATION)
 		return fail(c, "header block interrupted");
+	/* RFC 9113 6.1, 6.2, 6.10: a connection error; stream 0 also means "no block" above */
+	if (!id && (type == DATA || type == HEADERS || type == PUSH_PROMISE || type == CONTINUATION))
+		return fail(c, "a stream's frame on stream 0");
 	switch (type) {
 	case HEADERS:
 	case PUSH_PROMISE:
@@ -225,6 +241,8 @@ static int frame(struct h2_conn *c, bool from_server, uint8_t type, uint8_t flag
 			return fail(c, "out of memory");
 		return flags & END_HEADERS ? header_block(c, d, from_server) : 0;
 	case DATA:
+		if (c->fields_only)
+			return 0;
 		if (unpad(c, type, flags, &p, &len))
 			return -1;
 		st = stream_of(c, id);

@@ -20,6 +20,9 @@
 
 /* Called with the stream's request (ownership passes) and later its response. */
 typedef void (*h2_msg_fn)(void *ctx, uint32_t stream, struct http_msg *m);
+/* Each header field the client sent, decoded, with its representation in the block (rep,
+ * n bytes: an index, or a literal as it went on the wire). */
+typedef void (*h2_field_fn)(void *ctx, const nghttp2_nv *nv, const uint8_t *rep, size_t n);
 
 struct h2_stream {
 	uint32_t id;
@@ -42,6 +45,8 @@ struct h2_conn {
 	struct h2_stream *streams;
 	size_t max_body;
 	h2_msg_fn on_request, on_response;
+	h2_field_fn on_field;	/* optional */
+	bool fields_only;	/* the client's header fields go to on_field, nothing else is kept */
 	void *ctx;
 	bool failed;
 	char error[160];
@@ -52,6 +57,8 @@ int h2_init(struct h2_conn *c, size_t max_body, h2_msg_fn on_request, h2_msg_fn 
 /* Feed bytes of one direction (from_server: the responses). Returns 0, or -1 once the
  * connection cannot be followed (error says why). */
 int h2_feed(struct h2_conn *c, bool from_server, const uint8_t *data, size_t len);
+/* From now on only the client's header fields matter (to on_field): no message is kept. */
+void h2_fields_only(struct h2_conn *c);
 /* No response is half received. */
 bool h2_idle(const struct h2_conn *c);
 void h2_free(struct h2_conn *c);

@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "output/fields.h"
+
 struct delivery;
 
 int emit_init(const char *host_name);
@@ -17,11 +19,6 @@ json_t *ev_new(const char *action);
 void ev_new_identity(json_t *ev);
 /* Set @timestamp from a kernel CLOCK_BOOTTIME timestamp. */
 void ev_time(json_t *ev, uint64_t boot_ns);
-void ev_set(json_t *ev, const char *dotted, json_t *val);	/* steals val */
-json_t *ev_get(json_t *ev, const char *dotted);			/* NULL if absent */
-void ev_str(json_t *ev, const char *dotted, const char *s);	/* skips NULL */
-void ev_int(json_t *ev, const char *dotted, long long v);
-void ev_bool(json_t *ev, const char *dotted, bool v);
 /* vault.* of the Vault response (or request) that delivered a secret; NULL adds nothing */
 void ev_delivery(json_t *ev, const struct delivery *v);
 /* Redact, number, serialize and write; frees ev. */

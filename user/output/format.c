@@ -54,6 +54,29 @@ static void copy_str(char *dst, size_t len, json_t *v)
 	snprintf(dst, len, "%s", json_is_string(v) ? json_string_value(v) : "");
 }
 
+/* The same of an OCSF event (--format ocsf): metadata.uid and event_code (event.id and
+ * event.action, formats.md), time (ms since the epoch) as RFC 3339, findings as alerts. */
+static void ocsf_meta(json_t *ev, struct sink_meta *m)
+{
+	json_t *md = json_object_get(ev, "metadata"), *t = json_object_get(ev, "time");
+	time_t sec;
+	struct tm tm;
+	size_t n;
+
+	copy_str(m->id, sizeof(m->id), json_object_get(md, "uid"));
+	copy_str(m->action, sizeof(m->action), json_object_get(md, "event_code"));
+	if (json_is_integer(t) && json_integer_value(t) >= 0) {
+		sec = (time_t)(json_integer_value(t) / 1000);
+		n = gmtime_r(&sec, &tm) ? strftime(m->timestamp, sizeof(m->timestamp),
+						   "%Y-%m-%dT%H:%M:%S", &tm) : 0;
+		if (n)
+			snprintf(m->timestamp + n, sizeof(m->timestamp) - n, ".%03dZ",
+				 (int)(json_integer_value(t) % 1000));
+	}
+	m->alert = json_integer_value(json_object_get(ev, "class_uid")) == 2004;
+	m->loss = !strcmp(m->action, "tracer.loss");
+}
+
 int sink_meta(const char *line, size_t len, struct sink_meta *m)
 {
 	json_t *ev = json_loadb(line, len, 0, NULL), *e;
@@ -64,6 +87,11 @@ int sink_meta(const char *line, size_t len, struct sink_meta *m)
 		return -1;
 	}
 	e = json_object_get(ev, "event");
+	if (!e && json_is_object(json_object_get(ev, "metadata"))) {
+		ocsf_meta(ev, m);
+		json_decref(ev);
+		return 0;
+	}
 	copy_str(m->id, sizeof(m->id), json_object_get(e, "id"));
 	copy_str(m->action, sizeof(m->action), json_object_get(e, "action"));
 	copy_str(m->timestamp, sizeof(m->timestamp), json_object_get(ev, "@timestamp"));
@@ -181,6 +209,14 @@ int bulk_statuses(const char *resp, size_t len, size_t n, int *status)
 	size_t i;
 	int ret = -1;
 
+	/* "errors": false says every item was accepted, whatever "items" holds (collectors
+	 * that speak _bulk often answer with none) */
+	if (json_is_false(json_object_get(r, "errors"))) {
+		for (i = 0; i < n; i++)
+			status[i] = 201;
+		ret = 0;
+		goto out;
+	}
 	items = json_object_get(r, "items");
 	if (!json_is_array(items) || json_array_size(items) != n)
 		goto out;

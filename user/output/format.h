@@ -44,7 +44,8 @@ int bulk_format(struct sink_buf *b, const char *line, size_t len, const struct s
 int hec_format(struct sink_buf *b, const char *line, size_t len, const struct sink_meta *m,
 	       const char *host);
 
-/* The statuses of a _bulk answer's n items, in order; -1 if it is not such an answer. */
+/* The statuses of a _bulk answer's n items, in order (all 201 when "errors" is false); -1
+ * if it is not such an answer. */
 int bulk_statuses(const char *resp, size_t len, size_t n, int *status);
 /* What becomes of an item with this _bulk status. */
 enum bulk_verdict { BULK_DONE, BULK_RETRY, BULK_REJECTED };

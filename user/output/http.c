@@ -2,7 +2,10 @@
 /*
  * http:// and https://: batched POSTs through libcurl, as Elastic _bulk, Splunk HEC or plain
  * JSON lines. A batch is delivered when the answer is 2xx; inside a 2xx _bulk answer each
- * item has its own status, and only the items that failed are sent again.
+ * item has its own status, and only the items that failed are sent again. A 2xx _bulk answer
+ * that cannot be read leaves the batch's fate unknown: it is sent again a bounded number of
+ * times, then given up and counted (sink_unconfirmed), rather than resent without end to a
+ * receiver that may well be storing every copy.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -16,6 +19,8 @@
 #define CONNECT_TIMEOUT_MS 5000L
 #define REQUEST_TIMEOUT_MS 30000L
 #define ANSWER_MAX (16 * 1024 * 1024)
+#define UNREADABLE_TRIES 3	/* 2xx _bulk answers that cannot be read, before giving up */
+#define RETRY_AFTER_MAX_MS 60000	/* a receiver's Retry-After is honoured up to this */
 
 enum http_format { HTTP_NDJSON, HTTP_BULK, HTTP_HEC };
 
@@ -25,6 +30,7 @@ struct http_ctx {
 	enum http_format format;
 	char host[256];
 	struct sink_buf body, answer;
+	bool answer_cut;	/* longer than ANSWER_MAX */
 	size_t *index;		/* body item -> batch line */
 	int *status;
 	size_t cap;
@@ -51,8 +57,12 @@ static size_t on_answer(char *p, size_t size, size_t n, void *arg)
 {
 	struct http_ctx *x = arg;
 
-	if (x->answer.len + size * n > ANSWER_MAX || sink_buf_add(&x->answer, p, size * n))
-		return 0;	/* aborts the transfer: retried */
+	/* past the bound the answer is read to its end but not kept: a 2xx _bulk answer cut
+	 * short counts as unreadable (bounded tries) rather than as a failed transfer */
+	if (x->answer_cut || x->answer.len + size * n > ANSWER_MAX)
+		x->answer_cut = true;
+	else if (sink_buf_add(&x->answer, p, size * n))
+		return 0;	/* out of memory: aborts the transfer, retried */
 	return size * n;
 }
 
@@ -104,13 +114,21 @@ static int build(struct http_ctx *x, struct sink_batch *b, size_t *items)
 
 /* Per-item outcome of a 2xx _bulk answer. */
 static int bulk_items(struct http_ctx *x, struct sink_batch *b, size_t items,
-		      uint64_t *rejected, char *err, size_t errlen)
+		      uint64_t lost[SINK_LOSS_MAX], char *err, size_t errlen)
 {
 	size_t i, retry = 0;
 
-	if (bulk_statuses(x->answer.p ? x->answer.p : "", x->answer.len, items, x->status)) {
-		snprintf(err, errlen, "_bulk answer without one status per item");
-		return -1;
+	if (x->answer_cut ||
+	    bulk_statuses(x->answer.p ? x->answer.p : "", x->answer.len, items, x->status)) {
+		if (++b->unreadable < UNREADABLE_TRIES) {
+			snprintf(err, errlen, "_bulk answer that cannot be read (neither \"errors\": "
+				 "false nor one status per item)");
+			return -1;
+		}
+		for (i = 0; i < items; i++)
+			b->line[x->index[i]].done = true;
+		lost[SINK_LOSS_UNCONFIRMED] += items;
+		return 0;
 	}
 	for (i = 0; i < items; i++) {
 		struct sink_line *l = &b->line[x->index[i]];
@@ -121,7 +139,7 @@ static int bulk_items(struct http_ctx *x, struct sink_batch *b, size_t items,
 			break;
 		case BULK_REJECTED:
 			l->done = true;
-			(*rejected)++;
+			lost[SINK_LOSS_REJECTED]++;
 			break;
 		case BULK_RETRY:
 			if (!retry++)
@@ -132,8 +150,18 @@ static int bulk_items(struct http_ctx *x, struct sink_batch *b, size_t items,
 	return retry ? -1 : 0;
 }
 
-static int http_send(struct sink_net *s, struct sink_batch *b, uint64_t *rejected, char *err,
-		     size_t errlen)
+/* The answer's Retry-After (seconds or an HTTP date), capped. */
+static unsigned retry_after_ms(struct http_ctx *x)
+{
+	curl_off_t sec = 0;
+
+	if (curl_easy_getinfo(x->curl, CURLINFO_RETRY_AFTER, &sec) != CURLE_OK || sec <= 0)
+		return 0;
+	return sec > RETRY_AFTER_MAX_MS / 1000 ? RETRY_AFTER_MAX_MS : (unsigned)sec * 1000;
+}
+
+static int http_send(struct sink_net *s, struct sink_batch *b, uint64_t lost[SINK_LOSS_MAX],
+		     char *err, size_t errlen)
 {
 	struct http_ctx *x = s->ctx;
 	size_t items, i;
@@ -145,6 +173,7 @@ static int http_send(struct sink_net *s, struct sink_batch *b, uint64_t *rejecte
 		return -1;
 	}
 	x->answer.len = 0;
+	x->answer_cut = false;
 	x->curl_err[0] = 0;
 	curl_easy_setopt(x->curl, CURLOPT_POSTFIELDS, x->body.p);
 	curl_easy_setopt(x->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->body.len);
@@ -155,12 +184,13 @@ static int http_send(struct sink_net *s, struct sink_batch *b, uint64_t *rejecte
 		return -1;
 	}
 	curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &code);
+	b->retry_after_ms = retry_after_ms(x);
 	if (code < 200 || code > 299) {
 		snprintf(err, errlen, "HTTP status %ld", code);
 		return -1;
 	}
 	if (x->format == HTTP_BULK)
-		return bulk_items(x, b, items, rejected, err, errlen);
+		return bulk_items(x, b, items, lost, err, errlen);
 	for (i = 0; i < items; i++)
 		b->line[x->index[i]].done = true;
 	return 0;

@@ -134,6 +134,7 @@ static int read_batch(struct sink_net *s, struct sink_batch *b, struct spool_mar
 		*rfd_id = m->id;
 	}
 	b->n = 0;
+	b->unreadable = 0;
 	for (;;) {
 		if (grow(b, want, s->batch_events))
 			return -ENOMEM;
@@ -172,8 +173,9 @@ static size_t left(const struct sink_batch *b)
 	return n;
 }
 
-/* Under lock: sleep ms before the next attempt, unless stopping. */
-static void backoff(struct sink_net *s, unsigned *ms)
+/* Under lock: sleep ms, or at least what the receiver asked for (at_least_ms, already
+ * capped by the transport), before the next attempt, unless stopping. */
+static void backoff(struct sink_net *s, unsigned *ms, unsigned at_least_ms)
 {
 	uint64_t until;
 
@@ -182,7 +184,7 @@ static void backoff(struct sink_net *s, unsigned *ms)
 		*ms = BACKOFF_MAX_MS;
 	if (s->draining && *ms > BACKOFF_DRAIN_MS)
 		*ms = BACKOFF_DRAIN_MS;
-	until = sink_now_ns() + *ms * 1000000ULL;
+	until = sink_now_ns() + (*ms > at_least_ms ? *ms : at_least_ms) * 1000000ULL;
 	while (!sink_net_stopping(s) && sink_now_ns() < until)
 		wait_until(s, &s->wake, until);
 }
@@ -191,8 +193,8 @@ static void *worker(void *arg)
 {
 	struct sink_net *s = arg;
 	struct sink_batch b = { 0 };
-	uint64_t until, rfd_id = 0, rejected;
-	unsigned backoff_ms = 0;
+	uint64_t until, rfd_id = 0, lost[SINK_LOSS_MAX];
+	unsigned backoff_ms = 0, k;
 	char err[200];
 	int rfd = -1, ret;
 
@@ -216,7 +218,7 @@ static void *worker(void *arg)
 				b.n = 0;
 				snprintf(err, sizeof(err), "reading the spool: %s", strerror(-ret));
 				set_status(s, true, err);
-				backoff(s, &backoff_ms);
+				backoff(s, &backoff_ms, 0);
 				continue;
 			}
 			if (!spool_take(&s->spool, &m)) {
@@ -225,11 +227,13 @@ static void *worker(void *arg)
 			}
 		}
 		pthread_mutex_unlock(&s->lock);
-		rejected = 0;
+		memset(lost, 0, sizeof(lost));
 		err[0] = 0;
-		ret = s->t->send(s, &b, &rejected, err, sizeof(err));
+		b.retry_after_ms = 0;
+		ret = s->t->send(s, &b, lost, err, sizeof(err));
 		pthread_mutex_lock(&s->lock);
-		s->lost[SINK_LOSS_REJECTED] += rejected;
+		for (k = 0; k < SINK_LOSS_MAX; k++)
+			s->lost[k] += lost[k];
 		if (!spool_done(&s->spool, !left(&b), left(&b)) || !left(&b)) {
 			b.n = 0;
 			if (!s->spool.pending)
@@ -238,7 +242,7 @@ static void *worker(void *arg)
 		}
 		if (ret && !sink_net_stopping(s)) {
 			set_status(s, true, err[0] ? err : "not delivered");
-			backoff(s, &backoff_ms);
+			backoff(s, &backoff_ms, b.retry_after_ms);
 		} else if (!ret) {
 			set_status(s, false, "delivering again");
 			backoff_ms = 0;

@@ -19,6 +19,7 @@ enum sink_loss {
 	SINK_LOSS_SPOOL_FULL,	/* dropped, oldest first, at the spool's bound */
 	SINK_LOSS_SPOOL_FAILED,	/* the spool could not be written */
 	SINK_LOSS_REJECTED,	/* the receiver refused the event for good */
+	SINK_LOSS_UNCONFIRMED,	/* answers that could not be read, past the bound of tries */
 	SINK_LOSS_MAX,
 };
 
@@ -33,15 +34,17 @@ struct sink_batch {
 	size_t cap;
 	struct sink_line *line;
 	size_t n, cap_lines;
+	unsigned unreadable;	/* answers to this batch that could not be read */
+	unsigned retry_after_ms;	/* set by send: the receiver asked to wait this long */
 };
 
 struct sink_net;
 
 struct sink_transport {
-	/* Deliver b's lines not done yet and mark those that arrived (and those refused for
-	 * good, counting them in *rejected). 0 when every line is done, else -1 and why. */
-	int (*send)(struct sink_net *s, struct sink_batch *b, uint64_t *rejected, char *err,
-		    size_t errlen);
+	/* Deliver b's lines not done yet and mark those that arrived (and those given up,
+	 * counted in lost[]). 0 when every line is done, else -1 and why. */
+	int (*send)(struct sink_net *s, struct sink_batch *b, uint64_t lost[SINK_LOSS_MAX],
+		    char *err, size_t errlen);
 	void (*free)(void *ctx);
 	bool batches;		/* waits for batch_events/bytes/ms (HTTP), or sends at once */
 };

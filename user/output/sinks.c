@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "lib/curl_lazy.h"
 #include "lib/log.h"
@@ -19,6 +20,8 @@ struct sink {
 	char spool[PATH_MAX];
 	struct sink_file *file;
 	struct sink_net *net;
+	enum out_format format;	/* --format, or the output's own (FORMAT+SPEC) */
+	bool colour;		/* text to a terminal */
 	uint64_t lost[SINK_LOSS_MAX], reported[SINK_LOSS_MAX];
 };
 
@@ -31,11 +34,15 @@ static const struct {
 	[SINK_LOSS_SPOOL_FAILED] = { "sink_spool_failed",
 				     "events lost by output %s: its spool cannot be written" },
 	[SINK_LOSS_REJECTED] = { "sink_rejected", "events refused for good by output %s" },
+	[SINK_LOSS_UNCONFIRMED] = { "sink_unconfirmed",
+				    "events given up by output %s: its answers could not be read "
+				    "(it may hold them)" },
 };
 
 static struct sink sinks[SINKS_MAX];
 static int nsinks;
 static unsigned flush_timeout_s;
+static struct sink_buf rendered;	/* an event in --format text or ocsf, reused */
 static uint64_t drain_deadline;
 
 void sinks_cfg_defaults(struct sinks_cfg *c)
@@ -120,16 +127,37 @@ static int spool_path(const char *dir, const char *name, const char *spec, char 
 static int open_one(struct sink *s, const char *spec, const struct sinks_cfg *c, char *err,
 		    size_t errlen)
 {
+	static const char *const prefix[] = { [OUT_ECS] = "ecs+", [OUT_TEXT] = "text+",
+					      [OUT_OCSF] = "ocsf+" };
 	static bool curl_ready;
+	char keyed[PATH_MAX];
 	void *ctx = NULL;
+	int f;
 	const struct sink_transport *t;
 	int ret;
 
+	/* ecs+, text+ or ocsf+ before an output: its own format, whatever --format says */
+	s->format = c->format;
+	for (f = OUT_ECS; f <= OUT_OCSF; f++)
+		if (!strncmp(spec, prefix[f], strlen(prefix[f]))) {
+			s->format = f;
+			spec += strlen(prefix[f]);
+		}
 	display_name(spec, s->name, sizeof(s->name));
 	if (!strcmp(spec, "-") || (!strncmp(spec, "file:", 5) && spec[5])) {
+		const char *no_colour = getenv("NO_COLOR");
+
 		s->file = sink_file_open(spec[0] == '-' ? NULL : spec + 5, c->rotate_size,
 					 c->rotate_keep, err, errlen);
+		/* colour only for a person: a terminal, NO_COLOR (no-color.org) not set */
+		s->colour = s->format == OUT_TEXT && spec[0] == '-' && isatty(STDOUT_FILENO) &&
+			    !(no_colour && *no_colour);
 		return s->file ? 0 : -EINVAL;
+	}
+	if (s->format == OUT_TEXT) {
+		snprintf(err, errlen, "--format text is for terminals and files (-, file:PATH); "
+			 "network outputs take ecs or ocsf");
+		return -EINVAL;
 	}
 	if (!strncmp(spec, "syslog+", 7)) {
 		t = &syslog_transport;
@@ -150,7 +178,9 @@ static int open_one(struct sink *s, const char *spec, const struct sinks_cfg *c,
 	}
 	if (!ctx)
 		return -EINVAL;
-	ret = spool_path(c->spool_dir, s->name, spec, s->spool, sizeof(s->spool));
+	/* a spool holds rendered events: one per output and format (ECS keeps its old path) */
+	snprintf(keyed, sizeof(keyed), "%s%s", s->format == OUT_ECS ? "" : prefix[s->format], spec);
+	ret = spool_path(c->spool_dir, s->name, keyed, s->spool, sizeof(s->spool));
 	if (ret) {
 		snprintf(err, errlen, "spool %s: %s", c->spool_dir, strerror(-ret));
 		t->free(ctx);
@@ -196,10 +226,21 @@ void sinks_write(const char *line, size_t len)
 
 	for (i = 0; i < nsinks; i++) {
 		struct sink *s = &sinks[i];
+		const char *out = line;
+		size_t n = len;
 
+		if (s->format != OUT_ECS) {
+			rendered.len = 0;
+			if (out_format_render(s->format, line, len, s->colour, &rendered)) {
+				s->lost[SINK_LOSS_WRITE]++;
+				continue;
+			}
+			out = rendered.p;
+			n = rendered.len;
+		}
 		if (s->net)
-			sink_net_write(s->net, line, len);
-		else if (sink_file_write(s->file, line, len))
+			sink_net_write(s->net, out, n);
+		else if (sink_file_write(s->file, out, n))
 			s->lost[SINK_LOSS_WRITE]++;
 	}
 }
@@ -292,6 +333,7 @@ void sinks_close(void)
 				s->name, (unsigned long long)n, flush_timeout_s, s->spool);
 		s->net = NULL;
 	}
+	sink_buf_free(&rendered);
 	/* what was lost after tracer.stop was written can only go to stderr */
 	while ((n = sinks_take_failures(&which, &reason, &what)))
 		st_warn("%llu %s (after tracer.stop)", (unsigned long long)n, what);

@@ -32,8 +32,8 @@ uint64_t sinks_undelivered(void);
 void sinks_close(void);
 /*
  * Events some output lost since the last call (0 when none): the output's name, the
- * tracer.loss reason (sink_write_failed, sink_spool_full, sink_spool_failed, sink_rejected)
- * and a phrase for stderr.
+ * tracer.loss reason (sink_write_failed, sink_spool_full, sink_spool_failed, sink_rejected,
+ * sink_unconfirmed) and a phrase for stderr.
  */
 uint64_t sinks_take_failures(const char **which, const char **reason, const char **what);
 uint64_t sinks_failures_total(void);

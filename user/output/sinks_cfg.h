@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "output/formats.h"
+
 struct sinks_cfg {
 	const char *host;		/* syslog HOSTNAME, HEC host */
 	const char *spool_dir;		/* network outputs' spools go below */
@@ -20,6 +22,7 @@ struct sinks_cfg {
 	uint64_t batch_bytes;		/* ... and about this many bytes */
 	unsigned batch_ms;		/* ... sent once the oldest has waited this long */
 	unsigned flush_timeout_s;	/* on stop: how long network outputs may take */
+	enum out_format format;		/* --format: every output's */
 };
 
 #endif

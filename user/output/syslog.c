@@ -241,15 +241,14 @@ static int wait_acked(struct sink_net *s, struct syslog_ctx *x, char *err, size_
 	}
 }
 
-static int syslog_send(struct sink_net *s, struct sink_batch *b, uint64_t *rejected, char *err,
-		       size_t errlen)
+static int syslog_send(struct sink_net *s, struct sink_batch *b, uint64_t lost[SINK_LOSS_MAX],
+		       char *err, size_t errlen)
 {
 	struct syslog_ctx *x = s->ctx;
 	bool stream = x->proto != SYSLOG_UDP;
 	struct sink_meta m;
 	size_t i;
 
-	(void)rejected;
 	if (x->fd >= 0 && stream && !stream_alive(x))
 		drop_conn(x);
 	if (x->fd < 0 && connect_to(s, x, err, errlen))
@@ -276,7 +275,7 @@ static int syslog_send(struct sink_net *s, struct sink_batch *b, uint64_t *rejec
 				drop_conn(x);
 				return -1;
 			}
-			(*rejected)++;	/* larger than a datagram can be: never deliverable */
+			lost[SINK_LOSS_REJECTED]++;	/* larger than a datagram can be: never deliverable */
 		}
 		l->done = true;
 	}

@@ -210,7 +210,7 @@ static uint64_t template_sig(const char *use_key, const struct use *u, const str
 			     const struct sink_view *v, const char *rule)
 {
 	uint64_t gen = redact_generation(), h, wl[2];
-	uint32_t nums[6] = { u->hook, e->encoding, !!u->hdr->tid, v->path_truncated,
+	uint32_t nums[6] = { u->hook, u->encoding ? u->encoding : e->encoding, !!u->hdr->tid, v->path_truncated,
 			     p ? p->ppid : 0, p ? p->uid : 0 };
 	struct sig g = { .n = 0 };
 
@@ -289,7 +289,7 @@ static json_t *use_event(const struct use *u, const struct proc *p, const struct
 	ev_process(ev, p, u->hdr->tid);
 	ev_delivery(ev, d);
 	ev_str(ev, "secret.fingerprint", dict_fp(dict, u->secret));
-	ev_str(ev, "secret.encoding", encoding_name(e->encoding));
+	ev_str(ev, "secret.encoding", encoding_name(u->encoding ? u->encoding : e->encoding));
 	ev_str(ev, "secretrace.syscall", hook_name(u->hook));
 	ev_int(ev, "secretrace.fd", u->fd);
 	ev_bool(ev, "secretrace.tls", hook_is_tls(u->hook));

@@ -23,6 +23,7 @@ struct use {
 	uint32_t count;
 	int64_t offset;		/* in the call's bytes; < 0: it began in earlier calls on the fd */
 	bool rescanned;		/* found by the userspace rescan of a held buffer */
+	int encoding;		/* if not 0 (ENC_RAW), the use's encoding, not its form's */
 };
 
 /* pol: --policy, NULL for none (every use is a secret.use) */

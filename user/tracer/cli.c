@@ -17,6 +17,7 @@ static const char usage[] =
 	"       secretrace [OPTIONS] --cgroup PATH ...     every process in cgroup v2 subtrees\n"
 	"       secretrace [OPTIONS] --all                 every process on the node\n"
 	"       secretrace correlate --vault-audit FILE [EVENTS_FILE]   join events with Vault's audit log\n"
+	"       secretrace report EVENTS_FILE [--vault-audit FILE] -o report.html   where secrets went\n"
 	"\n"
 	"Learns the secrets traced processes receive from HashiCorp Vault and reports, as ECS JSON\n"
 	"lines, every place those secrets go: sockets, files, pipes, ttys, child processes' argv and\n"
@@ -29,7 +30,10 @@ static const char usage[] =
 	"      --vault-addr URL     a Vault address whose responses teach secrets (repeatable);\n"
 	"                           Vault connections are also recognised from the requests on them\n"
 	"                           and from VAULT_ADDR in each traced process's environment\n"
-	"      --format ecs         event format (ecs, the default and only one)\n"
+	"      --vault-strict       learn only from the --vault-addr servers\n"
+	"      --format FORMAT      ecs (the default), text (a line per event for people; colour\n"
+	"                           on a terminal unless NO_COLOR is set) or ocsf (OCSF 1.1.0\n"
+	"                           objects); every output gets it (docs/formats.md)\n"
 	"      --policy FILE        where each Vault path's secrets may go (docs/policy.md); a use it\n"
 	"                           forbids is a secret.violation\n"
 	"  -u, --user USER          with -- COMMAND: run COMMAND as USER\n"
@@ -130,11 +134,13 @@ enum {
 	OPT_KUBE_CA_FILE,
 	OPT_NODE_NAME,
 	OPT_RING_BUFFER,
+	OPT_VAULT_STRICT,
 };
 
 static const struct option options[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ "vault-addr", required_argument, NULL, OPT_VAULT_ADDR },
+	{ "vault-strict", no_argument, NULL, OPT_VAULT_STRICT },
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "user", required_argument, NULL, 'u' },
 	{ "pid", required_argument, NULL, 'p' },
@@ -232,9 +238,13 @@ enum cli_result cli_parse(int argc, char **argv, struct config *c)
 			}
 			c->vault_addrs[c->nvault++] = optarg;
 			break;
+		case OPT_VAULT_STRICT:
+			c->vault_strict = true;
+			break;
 		case OPT_FORMAT:
-			if (strcmp(optarg, "ecs")) {
-				fprintf(stderr, "secretrace: --format %s: only ecs is supported\n", optarg);
+			if (out_format_parse(optarg, &c->sinks.format)) {
+				fprintf(stderr, "secretrace: --format %s: expected ecs, text or ocsf\n",
+					optarg);
 				return CLI_USAGE;
 			}
 			break;
@@ -435,6 +445,10 @@ enum cli_result cli_parse(int argc, char **argv, struct config *c)
 	}
 	if (c->user && !c->command) {
 		fprintf(stderr, "secretrace: -u needs -- COMMAND\n");
+		return CLI_USAGE;
+	}
+	if (c->vault_strict && !c->nvault) {
+		fprintf(stderr, "secretrace: --vault-strict needs --vault-addr (the servers to learn from)\n");
 		return CLI_USAGE;
 	}
 	return CLI_RUN;

@@ -33,6 +33,7 @@ struct config {
 	int noutputs;
 	const char *vault_addrs[CLI_MAX_VAULT];
 	int nvault;
+	bool vault_strict;		/* --vault-strict: learn from vault_addrs only */
 	const char *user;
 	const char *key_file;
 	const char *policy_file;	/* --policy: loaded and checked by start() */

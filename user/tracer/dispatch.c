@@ -124,7 +124,7 @@ static void on_exec(struct events_ctx *c, const struct st_rec_exec *r)
 	if (p->vault_addr) {
 		char err[256];
 
-		if (events_watch_vault_addr(p->vault_addr, err, sizeof(err)))
+		if (events_watch_vault_addr(p->vault_addr, false, err, sizeof(err)))
 			st_warn("VAULT_ADDR of pid %u: %s", p->pid, err);
 	}
 	events_flush_starts(0, false, p->pid);	/* the previous image's, if still waiting */
@@ -329,7 +329,7 @@ int events_handle(void *ctx, void *data, size_t size)
 
 /* ---- Vault addresses ---- */
 
-int events_watch_vault_addr(const char *url, char *err, size_t errlen)
+int events_watch_vault_addr(const char *url, bool named, char *err, size_t errlen)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
 	char host[256], port[16];
@@ -393,7 +393,10 @@ int events_watch_vault_addr(const char *url, char *err, size_t errlen)
 		} else {
 			continue;
 		}
-		learner_vault_server(&a);
+		if (named)
+			learner_named_server(&a);
+		else
+			learner_vault_server(&a);
 		added++;
 	}
 	freeaddrinfo(res);

@@ -22,7 +22,8 @@ void events_free(void);
 int events_handle(void *ctx, void *data, size_t size);
 /* Emit the process.start events that are due (all of them, or one pid's). */
 void events_flush_starts(uint64_t now_boot_ns, bool all, uint32_t pid);
-/* Resolve a Vault address (URL or host:port) and watch connections to it. */
-int events_watch_vault_addr(const char *url, char *err, size_t errlen);
+/* Resolve a Vault address (URL or host:port) and watch connections to it; named: a
+ * --vault-addr (learn/conn.h, learner_named_server). */
+int events_watch_vault_addr(const char *url, bool named, char *err, size_t errlen);
 
 #endif

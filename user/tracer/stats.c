@@ -9,6 +9,8 @@
 
 #include "output/emit.h"
 #include "detect/hold.h"
+#include "dict/limits.h"
+#include "detect/hpack.h"
 #include "learn/conn.h"
 #include "lib/log.h"
 #include "probes/probes.h"
@@ -20,7 +22,7 @@
 #include "policy/uses.h"
 
 static struct probes *probes;
-static uint64_t seen[ST_STAT_MAX], seen_recursion, seen_emit_failed, lost_total;
+static uint64_t seen[ST_STAT_MAX], seen_recursion, seen_emit_failed, seen_hpack, lost_total;
 /* Every loss reported so far, by reason (the metrics endpoint's); reasons are static strings */
 static struct {
 	const char *reason;
@@ -93,13 +95,14 @@ void stats_init(struct probes *p)
 
 	probes = p;
 	memset(seen, 0, sizeof(seen));
-	seen_recursion = seen_emit_failed = lost_total = 0;
+	seen_recursion = seen_emit_failed = seen_hpack = lost_total = 0;
 	/* the reasons known here count from 0, so that their series exist from the start */
 	nreasons = 0;
 	for (i = 0; i < sizeof(losses) / sizeof(losses[0]); i++)
 		count_reason(losses[i].reason, 0, losses[i].bytes);
 	count_reason("recursion_miss", 0, false);
 	count_reason("out_of_memory", 0, false);
+	count_reason("hpack_not_followed", 0, false);
 	map_ringbuf();
 }
 
@@ -153,6 +156,11 @@ void stats_poll(void)
 		loss("out_of_memory", "events not written: out of memory",
 		     emit_failed() - seen_emit_failed, false);
 	seen_emit_failed = emit_failed();
+	if (hpack_sessions_lost() > seen_hpack)
+		loss("hpack_not_followed", "HTTP/2 sessions whose header blocks could no longer be "
+		     "followed (their later uses by HPACK index are missed)",
+		     hpack_sessions_lost() - seen_hpack, false);
+	seen_hpack = hpack_sessions_lost();
 	while ((n = sinks_take_failures(&which, &reason, &what)))
 		loss_at(reason, what, n, which, false);
 }
@@ -188,6 +196,7 @@ void stats_fill_stop(json_t *ev)
 	ev_int(ev, "secretrace.stats.confirms", (long long)seen[ST_STAT_CONFIRMS]);
 	ev_int(ev, "secretrace.stats.secrets_learned", (long long)learner_secrets());
 	ev_int(ev, "secretrace.stats.learn_failed", (long long)learner_failures());
+	ev_int(ev, "secretrace.stats.not_learned", (long long)limits_refused_total());
 	ev_int(ev, "secretrace.stats.uses", (long long)uses_reported());
 	ev_int(ev, "secretrace.stats.violations", (long long)uses_violations());
 	ev_int(ev, "secretrace.stats.redacted", (long long)redact_count());
