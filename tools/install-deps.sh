@@ -21,6 +21,8 @@ PACKAGES=(
 	podman runc
 	# tests of the outputs: a real syslog receiver (with TLS), a test CA, the event schemas
 	rsyslog rsyslog-gnutls openssl python3-jsonschema
+	# make kernel-test: Debian's kernels booted under QEMU (TCG) with a busybox initramfs
+	qemu-system-x86 busybox-static cpio
 	# secretrace report opened in a real browser (headless), with a font for its screenshot
 	chromium fonts-dejavu-core
 	# bench: a peer's hook, and the copy-out design's matcher

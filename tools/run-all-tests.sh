@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test suite (layout, unit, kernel, install, fuzzing, end-to-end) and prints one summary line.
+# Runs every test suite (layout, unit, kernel, install, fuzzing, end-to-end, end-to-end under
+# ASan and UBSan) and prints one summary line.
 # Each suite prints its own "<suite>: N passed, M failed" line; this adds them up.
 set -u
 cd "$(dirname "$0")/.."
@@ -7,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 total_pass=0 total_fail=0 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-for suite in layout unit bpftest install-test fuzz e2e; do
+for suite in layout unit bpftest install-test fuzz e2e test-asan; do
 	echo "=== $suite"
 	make --no-print-directory "$suite" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}

@@ -678,6 +678,11 @@ static long st_content_step(__u32 i, struct st_hashwalk *w)
 	if (off >= w->len)
 		return 1;
 	n = w->len - off < ST_DATA_CHUNK ? w->len - off : ST_DATA_CHUNK;
+	/* 6.1's verifier walks the branch a constant len never takes, with bounds that
+	 * cannot hold (umin 4096 > umax 4095), and loses the buffer's pointer: the mask gives
+	 * n bounds from its bits again */
+	barrier_var(n);
+	n &= 2 * ST_DATA_CHUNK - 1;
 	if (bpf_probe_read_user(s->buf, n, (void *)(w->buf + off)))
 		return 1;
 	*(__u64 *)(s->buf + n) = 0;	/* the last word zero-padded */
@@ -737,6 +742,7 @@ int st_peek(void)
 	r->flags = ST_DATA_LAST;
 	r->hook = s->hook;
 	r->gen = r->carry_len = r->nfound = 0;
+	barrier_var(n);		/* else clang drops the mask, and 6.1's verifier loses n's bounds */
 	if (bpf_probe_read_user(r->data, n & (ST_PEEK_MAX * 2 - 1), (void *)g->base))
 		n = 0;
 	r->len = n;

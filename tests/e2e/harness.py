@@ -40,12 +40,15 @@ from checks import (PROCESS_ACTIONS, RANDOM_IDS, STATE_GLOBS, TOKEN_FIELDS,  # n
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-SECRETRACE = os.path.join(REPO, "build", "secretrace")
+# SECRETRACE=PATH tests another build of the same tree (make test-asan: build/asan/secretrace)
+SECRETRACE = os.environ.get("SECRETRACE") or os.path.join(REPO, "build", "secretrace")
 STANDIN = os.path.join(REPO, "tests", "vault_standin.py")
 AGENTS = os.path.join(REPO, "tests", "agents")
 AGENT_BIN = os.path.join(REPO, "build", "tests")
 PY = "/usr/bin/python3"
 CLEAN_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+# E2E_TIME_SCALE (run.py) stretches the waits on slow machines (the kernel test's guests)
+TIME_SCALE = float(os.environ.get("E2E_TIME_SCALE", "1"))
 
 B62 = string.ascii_letters + string.digits
 
@@ -79,6 +82,7 @@ def rand_secret(n, prefix="", alphabet=B62):
 
 def wait_for(pred, timeout, what, interval=0.02, alive=None):
     """Poll pred() until true (returns its value) or the deadline passes."""
+    timeout *= TIME_SCALE
     deadline = time.monotonic() + timeout
     while True:
         v = pred()
@@ -205,11 +209,11 @@ class Workspace:
             p = self.spawn(cmd, stdout=of, stderr=ef, env=env or self.env(), cwd=cwd or self.root,
                            stdin=stdin if stdin is not None else subprocess.DEVNULL)
             try:
-                rc = p.wait(timeout)
+                rc = p.wait(timeout * TIME_SCALE)
             except subprocess.TimeoutExpired:
                 stop_process(p)
                 raise AssertionError("secretrace -- %s did not finish within %ss"
-                                     % (" ".join(argv), timeout))
+                                     % (" ".join(argv), timeout * TIME_SCALE))
         with open(errp, encoding="utf-8", errors="replace") as f:
             stderr = f.read()
         self.leak_check([evp, errp])

@@ -30,6 +30,8 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 PY = "/usr/bin/python3"
 DEFAULT_TIMEOUT = 90
+# slower machines (the kernel test's TCG guests) stretch every timeout, harness.py's too
+TIME_SCALE = float(os.environ.get("E2E_TIME_SCALE", "1"))
 
 
 def discover():
@@ -175,10 +177,15 @@ def main(argv):
     if os.geteuid() != 0:
         print("e2e: must run as root (secretrace needs it)", file=sys.stderr)
     tests = [t for t in discover() if filt is None or filt in "%s.%s" % (t[0], t[1])]
+    # E2E_SKIP=NAME,...: tests a build under test cannot pass for a stated reason (Makefile)
+    skip = [s for s in os.environ.get("E2E_SKIP", "").split(",") if s]
     passed = failed = 0
     for mod, func, timeout in tests:
         name = "%s.%s" % (mod, func)
-        status, msg, output, took = run_one(mod, func, timeout, verbose)
+        if any(s in name for s in skip):
+            print("SKIP %s (E2E_SKIP)" % name, flush=True)
+            continue
+        status, msg, output, took = run_one(mod, func, timeout * TIME_SCALE, verbose)
         if status == "PASS":
             passed += 1
             print("PASS %s (%.1fs)" % (name, took), flush=True)

@@ -56,12 +56,39 @@ static const struct family_tp family_tps[] = {
 	ST_UNSCANNED_SYSCALLS(UNSCANNED_TP)
 };
 
+/* The program the kernel refused in the last load, as libbpf names it. */
+static char refused[64];
+
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
+	const char *start = "libbpf: prog '";
+	char line[200], *end;
+	va_list cp;
+
+	va_copy(cp, ap);
+	vsnprintf(line, sizeof(line), fmt, cp);
+	va_end(cp);
+	end = strstr(line, "': failed to load: ");
+	if (!strncmp(line, start, strlen(start)) && end &&
+	    end - line - strlen(start) < sizeof(refused))
+		snprintf(refused, sizeof(refused), "%.*s", (int)(end - line - strlen(start)),
+			 line + strlen(start));
 	if (!st_verbose)
 		return 0;
 	(void)level;
 	return vfprintf(stderr, fmt, ap);
+}
+
+/* Is name one of the comma-separated list's? */
+static bool listed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	const char *at;
+
+	for (at = strstr(list, name); at; at = strstr(at + 1, name))
+		if ((at == list || at[-1] == ',') && (at[n] == ',' || at[n] == '\0'))
+			return true;
+	return false;
 }
 
 int probes_check(struct probes *p, char *err, size_t errlen)
@@ -150,11 +177,13 @@ static bool uprobe_multi_supported(void)
 	return fd >= 0 || errno == EBADF;
 }
 
-int probes_load(struct probes *p, const struct probes_cfg *cfg, char *err, size_t errlen)
+/* The skeleton opened and set up for cfg, without the programs dropped before. */
+static int open_configured(struct probes *p, const struct probes_cfg *cfg, char *err,
+			   size_t errlen)
 {
+	int ncpu = libbpf_num_possible_cpus();
+	struct bpf_program *prog;
 	struct secretrace_bpf *s;
-	int ncpu = libbpf_num_possible_cpus(), ret;
-	void *m;
 
 	s = secretrace_bpf__open();
 	if (!s) {
@@ -185,15 +214,52 @@ int probes_load(struct probes *p, const struct probes_cfg *cfg, char *err, size_
 		snprintf(err, errlen, "sizing the BPF maps failed");
 		return -EINVAL;
 	}
-	ret = secretrace_bpf__load(s);
-	if (ret) {
-		snprintf(err, errlen,
-			 "loading the BPF programs failed: %s%s", strerror(-ret),
-			 st_verbose ? "" : " (run with -v for the verifier's log)");
-		return ret;
+	bpf_object__for_each_program(prog, s->obj)
+		if (listed(p->failed, bpf_program__name(prog)))
+			bpf_program__set_autoload(prog, false);
+	return 0;
+}
+
+/* A kernel whose verifier refuses a uprobe program (TLS libraries, Go) still traces the
+ * syscalls: the program is dropped, said on stderr and in tracer.start
+ * (secretrace.probes_failed), and the rest loaded again. Any other refusal is fatal. */
+#define MAX_DROPPED 3
+
+int probes_load(struct probes *p, const struct probes_cfg *cfg, char *err, size_t errlen)
+{
+	struct bpf_program *prog;
+	int ret, tries;
+	void *m;
+
+	for (tries = 0;; tries++) {
+		refused[0] = '\0';
+		ret = open_configured(p, cfg, err, errlen);
+		if (ret)
+			return ret;
+		ret = secretrace_bpf__load(p->skel);
+		if (!ret)
+			break;
+		prog = refused[0] ? bpf_object__find_program_by_name(p->skel->obj, refused) : NULL;
+		if (!prog || bpf_program__type(prog) != BPF_PROG_TYPE_KPROBE ||
+		    tries == MAX_DROPPED) {
+			snprintf(err, errlen, "loading the BPF programs failed%s%s: %s%s",
+				 refused[0] ? " at " : "", refused, strerror(-ret),
+				 st_verbose ? "" : " (run with -v for the verifier's log)");
+			return ret;
+		}
+		st_warn("this kernel refuses the BPF program %s (%s; -v shows why): what it hooks "
+			"is not traced", refused, strerror(-ret));
+		snprintf(p->failed + strlen(p->failed), sizeof(p->failed) - strlen(p->failed),
+			 "%s%s", p->nfailed ? "," : "", refused);
+		p->nfailed++;
+		secretrace_bpf__destroy(p->skel);
+		p->skel = NULL;
 	}
+	if (!p->uprobe_multi)
+		st_warn("this kernel has no uprobe_multi links (Linux 6.6): TLS probes go on one "
+			"function at a time, as perf events");
 	m = mmap(NULL, ST_PREFILTER_WORDS * sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED,
-		 bpf_map__fd(s->maps.prefilter), 0);
+		 bpf_map__fd(p->skel->maps.prefilter), 0);
 	if (m == MAP_FAILED) {
 		snprintf(err, errlen, "mapping the prefilter failed: %s", strerror(errno));
 		return -errno;
@@ -255,8 +321,11 @@ int probes_attach_uprobe(struct probes *p, struct bpf_program *prog, const char 
 			 uint64_t off, uint64_t cookie, bool ret)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie, .retprobe = ret);
-	struct bpf_link *l = bpf_program__attach_uprobe_opts(prog, -1, path, off, &opts);
+	struct bpf_link *l;
 
+	if (bpf_program__fd(prog) < 0)
+		return -ENOTSUP;	/* this kernel refused it (probes_load) */
+	l = bpf_program__attach_uprobe_opts(prog, -1, path, off, &opts);
 	return l ? keep_link(p, l) : -errno;
 }
 
@@ -264,8 +333,11 @@ int probes_attach_uprobe_multi(struct probes *p, struct bpf_program *prog, const
 			       const uint64_t *offs, const uint64_t *cookies, uint32_t cnt,
 			       bool ret)
 {
-	int fd = multi_link(bpf_program__fd(prog), path, offs, cookies, cnt, ret);
+	int fd;
 
+	if (bpf_program__fd(prog) < 0)
+		return -ENOTSUP;	/* this kernel refused it (probes_load) */
+	fd = multi_link(bpf_program__fd(prog), path, offs, cookies, cnt, ret);
 	if (fd < 0)
 		return -errno;
 	if (grow(&p->link_fds, &p->caplink_fds, p->nlink_fds, sizeof(*p->link_fds), 32)) {
@@ -299,7 +371,8 @@ int probes_attach(struct probes *p, char *err, size_t errlen)
 
 		/* uprobes go on library files (probes/tls.c) and Go binaries (go.c); bare
 		 * "tracepoint" sections are the families above */
-		if (bpf_program__type(prog) == BPF_PROG_TYPE_KPROBE || !strcmp(sec, "tracepoint"))
+		if (bpf_program__type(prog) == BPF_PROG_TYPE_KPROBE || !strcmp(sec, "tracepoint") ||
+		    !bpf_program__autoload(prog))
 			continue;
 		e = add_link(p, bpf_program__attach(prog), name, err, errlen);
 		if (e)

@@ -215,6 +215,10 @@ static const char *const allowed[] = {
 	"clock_gettime", "gettimeofday",
 	/* tracer.stop's CPU time, randomness (event ids, TLS), libcurl's uname */
 	"getrusage", "getrandom", "uname",
+#ifdef __SANITIZE_ADDRESS__
+	/* make test-asan: the sanitizers' runtime gives every thread an alternate signal stack */
+	"sigaltstack",
+#endif
 	/* network outputs (syslog, HTTP), DNS for them and for Vault addresses learned late
 	 * (sendmmsg, recvfrom; bind and recvmsg: getaddrinfo asks the kernel's addresses over
 	 * netlink to sort a name's several addresses), the metrics endpoint (accept4, sendmsg,

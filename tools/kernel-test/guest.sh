@@ -1,0 +1,29 @@
+#!/bin/sh
+# Runs inside the guest of tools/kernel-test/run.py, on this machine's root (read-only over
+# 9p, /tmp a tmpfs): what the kernel offers, the tracer's start on it, then the e2e tests.
+# Prints one line on the console: "KERNEL-TEST RESULT: PASS|FAIL <uname -r> ...".
+repo=$1
+tests=$2
+cd "$repo" || { echo "KERNEL-TEST RESULT: FAIL no $repo"; exit 1; }
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp TMPDIR=/tmp PYTHONDONTWRITEBYTECODE=1
+# the guest is slower than the host by a factor of ten or more (TCG)
+export E2E_TIME_SCALE=${E2E_TIME_SCALE:-10}
+ip link set lo up
+mkdir -p /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null
+echo "guest: $(uname -r), $(nproc) CPUs"
+# what the tracer says at start on this kernel (a command that does nothing)
+if ! build/secretrace -o file:/tmp/start.json --key-file /tmp/start.key -- true 2>/tmp/start.err; then
+	echo "guest: secretrace -- true failed: $(cat /tmp/start.err); the end of -v:"
+	build/secretrace -v -o file:/tmp/v.json --key-file /tmp/start.key -- true 2>&1 |
+		grep -v '^libbpf: prog .*: relo\|^libbpf: sec\|insn #.*relocated' | tail -60
+	echo "KERNEL-TEST RESULT: FAIL $(uname -r) secretrace does not start: $(cat /tmp/start.err)"
+	exit 1
+fi
+echo "guest: stderr: $(cat /tmp/start.err)"
+echo "guest: $(head -1 /tmp/start.json)"
+degraded=$(/usr/bin/python3 -c 'import json,sys; e=json.loads(open(sys.argv[1]).readline()); print(",".join(e.get("secretrace",{}).get("degraded",[])) or "none")' /tmp/start.json 2>/dev/null)
+if /usr/bin/python3 tests/e2e/run.py "$tests"; then
+	echo "KERNEL-TEST RESULT: PASS $(uname -r) degraded=${degraded:-?} tests=$tests"
+else
+	echo "KERNEL-TEST RESULT: FAIL $(uname -r) degraded=${degraded:-?} (e2e failed)"
+fi
