@@ -200,7 +200,8 @@ def start_vault(work):
     proc = subprocess.Popen(["/usr/bin/python3", os.path.join(TOP, "tests", "vault_standin.py"),
                              "--listen", "127.0.0.1:0", "--ready-file", ready,
                              "--audit-log", os.path.join(work, "audit.log"),
-                             "--seed-file", os.path.join(work, "seed.json")])
+                             "--seed-file", os.path.join(work, "seed.json")],
+                            stdout=subprocess.DEVNULL)
     wait_for(lambda: os.path.exists(ready), "the Vault stand-in")
     addr = open(ready).read().split()[0]
     VAULT_ADDR[:] = [addr]
