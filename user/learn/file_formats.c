@@ -9,7 +9,6 @@
 #include <yaml.h>
 
 #include "learn/file_formats.h"
-#include "lib/grow.h"
 #include "lib/secmem.h"
 #include "secretrace.h"
 
@@ -27,8 +26,6 @@ const char *file_format_name(enum file_format f)
 static int add(struct file_values *out, const char *field, const void *v, size_t len,
 	       size_t max_items)
 {
-	struct vault_item *x;
-
 	if (len < ST_MIN_SECRET_LEN) {
 		out->skipped_short++;
 		return 0;
@@ -37,20 +34,7 @@ static int add(struct file_values *out, const char *field, const void *v, size_t
 		out->skipped_limit++;
 		return 0;
 	}
-	if (grow(&out->items.v, &out->items.cap, out->items.n, sizeof(*out->items.v), 8))
-		return -ENOMEM;
-	x = &out->items.v[out->items.n];
-	x->field = strdup(field);
-	x->value = malloc(len);
-	if (!x->field || !x->value) {
-		free(x->field);
-		free(x->value);
-		return -ENOMEM;
-	}
-	memcpy(x->value, v, len);
-	x->len = len;
-	out->items.n++;
-	return 0;
+	return vault_items_add(&out->items, field, v, len);
 }
 
 static void sub_field(char *sub, size_t n, const char *field, const char *key)

@@ -21,7 +21,7 @@ static const char *const public_keys[] = { "metadata", "keys", "certificate", "c
 /* Login request body fields that are credentials. */
 static const char *const login_fields[] = { "secret_id", "password", "jwt", "token", NULL };
 
-static int items_add(struct vault_items *it, const char *field, const void *v, size_t len)
+int vault_items_add(struct vault_items *it, const char *field, const void *v, size_t len)
 {
 	struct vault_item *x;
 
@@ -108,7 +108,7 @@ static void walk(struct walk *w, json_t *v, const char *field, bool top_excludes
 		} else if (w->r->items.n >= w->max_items) {
 			w->r->skipped_limit++;
 		} else {
-			w->err = items_add(&w->r->items, field, json_string_value(v), len);
+			w->err = vault_items_add(&w->r->items, field, json_string_value(v), len);
 		}
 	} else if (json_is_object(v)) {
 		json_object_foreach(v, key, child) {
@@ -320,7 +320,8 @@ static void learn_body_fields(const struct http_msg *m, struct vault_items *out,
 	for (i = 0; fields[i]; i++) {
 		v = json_object_get(root, fields[i]);
 		if (json_is_string(v) && json_string_length(v) >= MIN_SECRET)
-			items_add(out, fields[i], json_string_value(v), json_string_length(v));
+			vault_items_add(out, fields[i], json_string_value(v),
+					json_string_length(v));
 	}
 	json_decref(root);
 }
@@ -355,7 +356,7 @@ int vault_parse_request(const struct http_msg *m, struct vault_request *out)
 			tok = a + 7;
 	}
 	if (tok && strlen(tok) >= MIN_SECRET)
-		items_add(&out->presented, "client_token", tok, strlen(tok));
+		vault_items_add(&out->presented, "client_token", tok, strlen(tok));
 	if (out->path && is_login_path(out->path))
 		learn_body_fields(m, &out->presented, login_fields);
 	else if (out->path && (q = api_path(out->path, "sys/wrapping/unwrap")) &&

@@ -64,6 +64,8 @@ char *vault_sniff_request_id(const uint8_t *head, size_t len);
 
 int vault_parse_request(const struct http_msg *m, struct vault_request *out);
 void vault_request_free(struct vault_request *r);
+/* Append a copy of field and value; 0 or -ENOMEM (nothing added). */
+int vault_items_add(struct vault_items *it, const char *field, const void *v, size_t len);
 /* Wipe and release values once they are fingerprinted. */
 void vault_items_wipe(struct vault_items *it);
 
