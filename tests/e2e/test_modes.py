@@ -41,6 +41,10 @@ def test_attach_pid():
         api = wait_for(lambda: [r for r in vault.issued() if r["field"] == "api_key"], 20,
                        "the agent's fetch")[0]
         rx.wait_bytes(len("key=%s\n" % api["value"]))
+        # the receiver has the bytes before the agent's sendto returns, and a call still in
+        # the kernel when the tracer stops is after its end: stop once the use is out
+        tr.wait_event(lambda e: get(e, "event.action") == "secret.use" and
+                      get(e, "process.pid") == ag.pid, 20, "the agent's use")
         assert ag.poll() is None, "the agent exited early (%s)" % ag.returncode
         run = tr.stop(signal.SIGTERM)
         assert run.rc == 0, "secretrace exit %s after SIGTERM; stderr %s" % (run.rc, run.stderr)
