@@ -15,12 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dict/dict.h"
 #include "dict/encodings.h"
-#include "lib/redact.h"
-#include "lib/secmem.h"
 
-static struct dict d;
+#include "test_dict_util.h"
 
 struct hit {
 	uint32_t idx[32];
@@ -34,22 +31,6 @@ static void on_found(void *ctx, uint32_t idx, uint64_t off)
 	(void)off;
 	if (h->n < 32)
 		h->idx[h->n++] = idx;
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	assert_int_equal(secmem_init(), 0);
-	assert_int_equal(redact_init(), 0);
-	return dict_init(&d, NULL, NULL, NULL);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	dict_free(&d);
-	redact_free();
-	return 0;
 }
 
 /* Was the secret with raw index raw found in this encoding? */
@@ -293,5 +274,5 @@ int main(void)
 		cmocka_unit_test(test_no_duplicate_forms),
 	};
 
-	return cmocka_run_group_tests_name("encodings", tests, setup, teardown);
+	return cmocka_run_group_tests_name("encodings", tests, dict_setup, dict_teardown);
 }

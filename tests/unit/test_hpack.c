@@ -14,11 +14,8 @@
 #include <string.h>
 
 #include "detect/hpack.h"
-#include "dict/dict.h"
-#include "lib/redact.h"
-#include "lib/secmem.h"
 
-static struct dict d;
+#include "test_dict_util.h"
 
 /* 40 characters: Huffman forms indexed; 10 of 5- and 6-bit codes: none; 10 control
  * characters: nghttp2 sends them raw (their Huffman code is longer) */
@@ -107,27 +104,11 @@ static void test_two_requests(void **state)
 	nghttp2_hd_inflate_del(inf);
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	assert_int_equal(secmem_init(), 0);
-	assert_int_equal(redact_init(), 0);
-	return dict_init(&d, NULL, NULL, NULL);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	dict_free(&d);
-	redact_free();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_two_requests),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, dict_setup, dict_teardown);
 }

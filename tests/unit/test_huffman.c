@@ -15,11 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dict/dict.h"
 #include "dict/encodings.h"
 #include "dict/huffman.h"
-#include "lib/redact.h"
-#include "lib/secmem.h"
+
+#include "test_dict_util.h"
 
 static void unhex(const char *hex, uint8_t *out, size_t *len)
 {
@@ -103,8 +102,6 @@ static void test_table_against_nghttp2(void **state)
 	}
 }
 
-static struct dict d;
-
 struct hit {
 	bool hpack;
 	uint32_t raw;
@@ -177,22 +174,6 @@ static void test_form_lengths(void **state)
 	assert_int_equal(hp, 8);
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	assert_int_equal(secmem_init(), 0);
-	assert_int_equal(redact_init(), 0);
-	return dict_init(&d, NULL, NULL, NULL);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	dict_free(&d);
-	redact_free();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -202,5 +183,5 @@ int main(void)
 		cmocka_unit_test(test_form_lengths),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, dict_setup, dict_teardown);
 }
