@@ -143,19 +143,32 @@ static const char usage[] =
 	"\n"
 	"Exit status: 0 on success, 1 if a file cannot be read, 2 on a usage error.\n";
 
-static bool cnum(const char *opt, const char *s, unsigned long long lo, unsigned long long hi,
-		 unsigned long long *out)
+bool correlate_number(const char *cmd, const char *opt, const char *s, unsigned long long lo,
+		      unsigned long long hi, unsigned long long *out)
 {
 	char *end;
 
 	errno = 0;
 	*out = strtoull(s, &end, 10);
 	if (errno || end == s || *end || *s == '-' || *out < lo || *out > hi) {
-		fprintf(stderr, "secretrace: correlate: %s %s: expected a number from %llu to %llu\n",
-			opt, s, lo, hi);
+		fprintf(stderr, "secretrace: %s: %s %s: expected a number from %llu to %llu\n",
+			cmd, opt, s, lo, hi);
 		return false;
 	}
 	return true;
+}
+
+int correlate_bad_option(const char *cmd, int opt, const char *arg)
+{
+	fprintf(stderr, "secretrace: %s: %s %s (see secretrace %s --help)\n", cmd,
+		opt == ':' ? arg : "unknown option", opt == ':' ? "needs a value" : arg, cmd);
+	return 2;
+}
+
+static bool cnum(const char *opt, const char *s, unsigned long long lo, unsigned long long hi,
+		 unsigned long long *out)
+{
+	return correlate_number("correlate", opt, s, lo, hi, out);
 }
 
 int correlate_main(int argc, char **argv)
@@ -212,14 +225,8 @@ int correlate_main(int argc, char **argv)
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
-		case ':':
-			fprintf(stderr, "secretrace: correlate: %s needs a value (see secretrace "
-				"correlate --help)\n", argv[optind - 1]);
-			return 2;
 		default:
-			fprintf(stderr, "secretrace: correlate: unknown option %s (see secretrace "
-				"correlate --help)\n", argv[optind - 1]);
-			return 2;
+			return correlate_bad_option("correlate", opt, argv[optind - 1]);
 		}
 	}
 	if (optind < argc)

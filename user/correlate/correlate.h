@@ -55,6 +55,11 @@ int correlate_read_lines(FILE *f, size_t max_line,
 /* Progress of correlate_read_lines on stderr (a file's percentage, for files over 16 MiB):
  * for a person waiting at a terminal. */
 void correlate_progress(bool on);
+/* The option parsing `correlate` and `report` share (cmd: "correlate"...): a number in
+ * [lo, hi], or false after one line on stderr; the line for getopt's ':' or '?' (returns 2). */
+bool correlate_number(const char *cmd, const char *opt, const char *s, unsigned long long lo,
+		      unsigned long long hi, unsigned long long *out);
+int correlate_bad_option(const char *cmd, int opt, const char *arg);
 /* One line on stderr counting the input lines skipped, if any (cmd: "correlate"...). */
 void correlate_report_skipped(const struct correlator *c, const char *cmd);
 

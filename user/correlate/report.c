@@ -295,7 +295,7 @@ int report_main(int argc, char **argv)
 	struct correlator *c = NULL;
 	struct correlate_opts o;
 	FILE *ef = NULL, *af = NULL, *out;
-	char *end;
+	unsigned long long v;
 	int opt, rc = 1;
 
 	correlate_default_opts(&o);
@@ -310,26 +310,15 @@ int report_main(int argc, char **argv)
 			out_path = optarg;
 			break;
 		case 'r':
-			errno = 0;
-			o.max_requests = strtoull(optarg, &end, 10);
-			if (errno || *end || !*optarg || *optarg == '-' || !o.max_requests ||
-			    o.max_requests > 100000000) {
-				fprintf(stderr, "secretrace: report: --max-requests %s: expected a "
-					"number from 1 to 100000000\n", optarg);
+			if (!correlate_number("report", "--max-requests", optarg, 1, 100000000, &v))
 				return 2;
-			}
+			o.max_requests = v;
 			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
-		case ':':
-			fprintf(stderr, "secretrace: report: %s needs a value (see secretrace report "
-				"--help)\n", argv[optind - 1]);
-			return 2;
 		default:
-			fprintf(stderr, "secretrace: report: unknown option %s (see secretrace report "
-				"--help)\n", argv[optind - 1]);
-			return 2;
+			return correlate_bad_option("report", opt, argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
