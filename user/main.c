@@ -30,6 +30,7 @@
 #include "learn/conn.h"
 #include "learn/learn_env.h"
 #include "learn/learn_file.h"
+#include "learn/learn_node.h"
 #include "lib/log.h"
 #include "policy/policy.h"
 #include "probes/probes.h"
@@ -228,6 +229,7 @@ static void on_tick(struct tracer *t)
 	publish_metrics(t, now);
 	uses_flush(now, false, 0);
 	learn_files_tick(now);
+	learn_node_tick();
 	events_flush_starts(now, false, 0);
 	hold_tick(now, learner_idle());
 	if (t->cfg.command && t->child_exited &&
@@ -373,7 +375,9 @@ static int start(struct tracer *t)
 		return usage;
 	}
 	if (learn_files_init(&t->dict, t->cfg.learn_files, t->cfg.nlearn_files,
-			     t->cfg.max_response, t->cfg.max_items, err, sizeof(err))) {
+			     t->cfg.max_response, t->cfg.max_items, err, sizeof(err)) ||
+	    (cli_node_mode(&t->cfg) &&
+	     learn_node_init(t->cfg.kubelet_root, err, sizeof(err)))) {
 		st_err("%s", err);
 		return usage;
 	}
@@ -521,6 +525,7 @@ static void finish(struct tracer *t, int status)
 	hold_free();
 	uses_free();
 	learner_free();
+	learn_node_free();
 	learn_files_free();
 	if (t->probes.skel)
 		dict_free(&t->dict);

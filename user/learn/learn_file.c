@@ -12,9 +12,11 @@
 #include <unistd.h>
 
 #include "dict/dict.h"
+#include "enrich/pods.h"
 #include "learn/audit_hash.h"
 #include "learn/file_formats.h"
 #include "learn/learn_file.h"
+#include "lib/grow.h"
 #include "lib/log.h"
 #include "lib/renamed.h"
 #include "lib/secmem.h"
@@ -29,7 +31,9 @@ struct root {
 	char *path;		/* as given */
 	bool dir;		/* a directory: every file in it; else this one file */
 	char *base;		/* a file's name in its directory */
-	int wd;			/* the directory watched */
+	int wd;			/* the directory watched; -1 once gone (unmounted, deleted) */
+	char *pod_uid;		/* a pod's secrets mount found on the node (learn_node.c) */
+	size_t skip;		/* leading bytes of path not named in events ("/proc/1/root") */
 };
 
 /* A file closed after writing in a watched directory is read a tick later: a renderer's
@@ -48,9 +52,11 @@ static struct deferred deferred[DEFER_MAX];
 static int ndeferred;
 static struct dict *dict;
 static struct root *roots;
+static size_t rootcap;
 static int nroots;
 static int ifd = -1;
 static size_t max_bytes, max_items;
+static bool started;		/* learn_files_scan ran: the outputs are open */
 static uint64_t learned, failures;
 
 static void failed(const char *path, const char *why)
@@ -64,12 +70,34 @@ static void failed(const char *path, const char *why)
 	st_warn("could not learn the file %s: %s", path, why);
 }
 
-static void receive_event(uint32_t idx, const char *path)
+/* The pod whose secrets mount a file is in: its UID, and its name where the pods cache has
+ * it. */
+static void pod_fields(json_t *ev, const char *uid)
+{
+	struct container_ref c = { 0 };
+	struct pod_meta *m;
+
+	if (!uid)
+		return;
+	snprintf(c.pod_uid, sizeof(c.pod_uid), "%s", uid);
+	ev_str(ev, "orchestrator.type", "kubernetes");
+	ev_str(ev, "orchestrator.resource.type", "pod");
+	ev_str(ev, "orchestrator.resource.id", uid);
+	m = pods_lookup(&c);
+	if (m) {
+		ev_str(ev, "orchestrator.namespace", m->pod_namespace);
+		ev_str(ev, "orchestrator.resource.name", m->pod_name);
+		pod_meta_free(m);
+	}
+}
+
+static void receive_event(uint32_t idx, const char *path, const char *pod_uid)
 {
 	json_t *ev = ev_new("secret.receive");
 
 	ev_delivery(ev, dict_newest_delivery(dict, idx));
 	ev_str(ev, "file.path", path);
+	pod_fields(ev, pod_uid);
 	ev_str(ev, "secret.fingerprint", dict_fp(dict, idx));
 	audit_hash_emit(ev, idx);
 }
@@ -123,7 +151,7 @@ static int read_file(const char *path, struct secbuf *out, uint64_t *ino, char *
 
 /* Learn one file: each value not known yet is a secret from now on. quiet: a file that is
  * gone (renamed away, a directory's temporary) is no failure. */
-static void learn_one(const char *path, const char *name, bool quiet)
+static void learn_one(const struct root *r, const char *path, const char *name, bool quiet)
 {
 	struct secbuf buf = { 0 };
 	struct file_values fv;
@@ -136,12 +164,12 @@ static void learn_one(const char *path, const char *name, bool quiet)
 	if (ret) {
 		secbuf_free(&buf);
 		if (!quiet || ret != -ENOENT)
-			failed(path, why);
+			failed(path + r->skip, why);
 		return;
 	}
 	if (file_parse(name, buf.data, buf.len, max_items, &fv)) {
 		secbuf_free(&buf);
-		failed(path, "out of memory");
+		failed(path + r->skip, "out of memory");
 		return;
 	}
 	secbuf_free(&buf);
@@ -149,6 +177,7 @@ static void learn_one(const char *path, const char *name, bool quiet)
 	 * target is the file to name */
 	if (renamed_path(path, ino, where, sizeof(where)))
 		snprintf(where, sizeof(where), "%s", path);
+	memmove(where, where + r->skip, strlen(where + r->skip) + 1);
 	for (i = 0; i < fv.items.n; i++) {
 		const struct vault_item *it = &fv.items.v[i];
 		struct secret_origin o = { .field = it->field, .file = where, .ts_ns = now_boot_ns(),
@@ -161,18 +190,18 @@ static void learn_one(const char *path, const char *name, bool quiet)
 		ret = dict_add(dict, it->value, it->len, &o, &idx);
 		if (ret < 0) {
 			snprintf(why, sizeof(why), "value %s not indexed: %s", it->field, strerror(-ret));
-			failed(path, why);
+			failed(where, why);
 			continue;
 		}
 		learned++;
 		any = true;
 		audit_hash_request(idx, it->value, it->len);
-		receive_event(idx, where);
+		receive_event(idx, where, r->pod_uid);
 	}
 	if (fv.skipped_limit) {
 		snprintf(why, sizeof(why), "%zu more values than the %zu learned per file",
 			 fv.skipped_limit, max_items);
-		failed(path, why);
+		failed(where, why);
 	}
 	if (fv.skipped_short)
 		st_debug("%s: %zu values under 8 bytes not tracked", path, fv.skipped_short);
@@ -184,8 +213,9 @@ static void learn_one(const char *path, const char *name, bool quiet)
 
 /* Every file of a directory (symlinks followed, as Kubernetes volumes are made of them);
  * names starting with '.' are the atomic writer's own (..data, ..2026_...). */
-static void learn_dir(const char *dir)
+static void learn_dir(const struct root *r)
 {
+	const char *dir = r->path;
 	char path[PATH_MAX];
 	struct dirent *e;
 	struct stat st;
@@ -193,7 +223,7 @@ static void learn_dir(const char *dir)
 
 	if (!d) {
 		snprintf(path, sizeof(path), "cannot list it: %s", strerror(errno));
-		failed(dir, path);
+		failed(dir + r->skip, path);
 		return;
 	}
 	while ((e = readdir(d))) {
@@ -201,17 +231,29 @@ static void learn_dir(const char *dir)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		if (!stat(path, &st) && S_ISREG(st.st_mode))
-			learn_one(path, e->d_name, true);
+			learn_one(r, path, e->d_name, true);
 	}
 	closedir(d);
 }
 
 static void learn_root(const struct root *r)
 {
+	if (r->wd < 0)
+		return;
 	if (r->dir)
-		learn_dir(r->path);
+		learn_dir(r);
 	else
-		learn_one(r->path, r->base, true);
+		learn_one(r, r->path, r->base, true);
+}
+
+/* A root whose watch is gone (its mount unmounted, its directory deleted): its slot free. */
+static void forget_root(struct root *r)
+{
+	free(r->path);
+	free(r->base);
+	free(r->pod_uid);
+	memset(r, 0, sizeof(*r));
+	r->wd = -1;
 }
 
 int learn_files_init(struct dict *d, const char *const *paths, int n, size_t maxb,
@@ -224,10 +266,8 @@ int learn_files_init(struct dict *d, const char *const *paths, int n, size_t max
 	max_items = maxi;
 	if (!n)
 		return 0;
-	roots = calloc(n, sizeof(*roots));
-	ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (!roots || ifd < 0) {
-		snprintf(err, errlen, "--learn-file: %s", strerror(roots ? errno : ENOMEM));
+	if (learn_files_enable() || grow(&roots, &rootcap, n - 1, sizeof(*roots), n)) {
+		snprintf(err, errlen, "--learn-file: %s", strerror(errno));
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
@@ -236,6 +276,7 @@ int learn_files_init(struct dict *d, const char *const *paths, int n, size_t max
 		const char *watch;
 		struct stat st;
 
+		memset(r, 0, sizeof(*r));
 		r->path = strdup(paths[i]);
 		r->base = base;
 		free(copy);
@@ -262,10 +303,61 @@ int learn_files_init(struct dict *d, const char *const *paths, int n, size_t max
 	return 0;
 }
 
+int learn_files_enable(void)
+{
+	if (ifd < 0)
+		ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	return ifd < 0 ? -1 : 0;
+}
+
+int learn_files_add(const char *prefix, const char *dir, const char *pod_uid)
+{
+	char path[PATH_MAX], why[160];
+	struct root *r = NULL;
+	int i, wd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s%s", prefix, dir) >= sizeof(path)) {
+		failed(dir, "path too long");
+		return -1;
+	}
+	/* made after confinement: inotify_add_watch is among the calls kept (privileges.c) */
+	wd = inotify_add_watch(ifd, path, WATCH_MASK);
+	if (wd < 0) {
+		snprintf(why, sizeof(why), "cannot watch it: %s", strerror(errno));
+		failed(dir, why);
+		return -1;
+	}
+	for (i = 0; i < nroots && !r; i++)	/* a gone mount's slot */
+		if (roots[i].wd < 0 && !roots[i].path)
+			r = &roots[i];
+	if (!r && !grow(&roots, &rootcap, nroots, sizeof(*roots), 8))
+		r = &roots[nroots++];
+	if (r) {
+		memset(r, 0, sizeof(*r));
+		r->path = strdup(path);
+		r->base = strdup(".");
+		r->pod_uid = pod_uid ? strdup(pod_uid) : NULL;
+	}
+	if (!r || !r->path || !r->base || (pod_uid && !r->pod_uid)) {
+		inotify_rm_watch(ifd, wd);
+		if (r)
+			forget_root(r);
+		failed(dir, "out of memory");
+		return -1;
+	}
+	r->dir = true;
+	r->wd = wd;
+	r->skip = strlen(prefix);
+	if (started)
+		learn_root(r);
+	return 0;
+}
+
 void learn_files_scan(void)
 {
 	int i;
 
+	started = true;
 	for (i = 0; i < nroots; i++)
 		learn_root(&roots[i]);
 }
@@ -285,12 +377,18 @@ static void on_change(const struct inotify_event *e)
 		learn_files_scan();
 		return;
 	}
-	if (!e->len)
-		return;
 	for (i = 0; i < nroots; i++) {
-		const struct root *r = &roots[i];
+		struct root *r = &roots[i];
 
 		if (r->wd != e->wd)
+			continue;
+		if (e->mask & IN_IGNORED) {	/* unmounted or deleted: the kernel dropped it */
+			if (r->pod_uid)
+				st_info("node secrets mount of pod %s gone", r->pod_uid);
+			forget_root(r);
+			continue;
+		}
+		if (!e->len)
 			continue;
 		if (e->name[0] == '.') {	/* the atomic writer's ..data swap: all of it */
 			learn_root(r);
@@ -301,9 +399,9 @@ static void on_change(const struct inotify_event *e)
 			ndeferred++;
 		} else if (r->dir) {
 			snprintf(path, sizeof(path), "%s/%s", r->path, e->name);
-			learn_one(path, e->name, true);
+			learn_one(r, path, e->name, true);
 		} else if (!strcmp(e->name, r->base)) {
-			learn_one(r->path, r->base, true);
+			learn_one(r, r->path, r->base, true);
 		}
 	}
 }
@@ -337,8 +435,10 @@ void learn_files_tick(uint64_t now)
 			i++;
 			continue;
 		}
-		snprintf(path, sizeof(path), "%s/%s", roots[d->root].path, d->name);
-		learn_one(path, d->name, true);
+		if (roots[d->root].wd >= 0) {
+			snprintf(path, sizeof(path), "%s/%s", roots[d->root].path, d->name);
+			learn_one(&roots[d->root], path, d->name, true);
+		}
 		deferred[i] = deferred[--ndeferred];
 	}
 }
@@ -347,12 +447,11 @@ void learn_files_free(void)
 {
 	int i;
 
-	for (i = 0; i < nroots; i++) {
-		free(roots[i].path);
-		free(roots[i].base);
-	}
+	for (i = 0; i < nroots; i++)
+		forget_root(&roots[i]);
 	free(roots);
 	roots = NULL;
+	rootcap = 0;
 	nroots = ndeferred = 0;
 	if (ifd >= 0)
 		close(ifd);

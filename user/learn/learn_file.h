@@ -17,6 +17,12 @@ struct dict;
  * directory, which must exist); 0, or -1 with err naming the path and the reason. */
 int learn_files_init(struct dict *d, const char *const *paths, int n, size_t max_bytes,
 		     size_t max_items, char *err, size_t errlen);
+/* The inotify descriptor made without --learn-file (node discovery): 0, or -1 (errno). */
+int learn_files_enable(void);
+/* A directory found later (a pod's secrets mount, learn_node.c), read through prefix+dir
+ * and named dir in events, with its pod's UID: watched and learned now. 0, or -1 after a
+ * secret.learn_failed naming it. */
+int learn_files_add(const char *prefix, const char *dir, const char *pod_uid);
 /* Learn what the paths hold now (at start, once the outputs are open). */
 void learn_files_scan(void);
 /* The inotify descriptor for the event loop, or -1 without --learn-file. */

@@ -56,6 +56,8 @@ static const char usage[] =
 	"                           --vault-addr's sys/audit-hash/DEVICE for each learned value's\n"
 	"                           HMAC, put on its events as vault.audit_hash\n"
 	"      --vault-token-file FILE  the Vault token --vault-audit-hash calls with\n"
+	"      --kubelet-root DIR   with --cgroup/--all: the pods' secrets mounts are found under\n"
+	"                           it (default /var/lib/kubelet)\n"
 	"\n"
 	"Containers and pods (docs/node-modes.md):\n"
 	"      --runtime-state DIR  a container runtime's state (repeatable): /run/containerd,\n"
@@ -149,6 +151,7 @@ enum {
 	OPT_LEARN_ENV,
 	OPT_VAULT_AUDIT_HASH,
 	OPT_VAULT_TOKEN_FILE,
+	OPT_KUBELET_ROOT,
 };
 
 static const struct option options[] = {
@@ -193,6 +196,7 @@ static const struct option options[] = {
 	{ "learn-env", required_argument, NULL, OPT_LEARN_ENV },
 	{ "vault-audit-hash", required_argument, NULL, OPT_VAULT_AUDIT_HASH },
 	{ "vault-token-file", required_argument, NULL, OPT_VAULT_TOKEN_FILE },
+	{ "kubelet-root", required_argument, NULL, OPT_KUBELET_ROOT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -226,6 +230,7 @@ enum cli_result cli_parse(int argc, char **argv, struct config *c)
 
 	memset(c, 0, sizeof(*c));
 	c->linger_s = 2;
+	c->kubelet_root = "/var/lib/kubelet";
 	c->repeat_s = 60;
 	c->scan_limit = ST_SCAN_LIMIT_DEFAULT;
 	c->max_response = 1024 * 1024;
@@ -385,6 +390,9 @@ enum cli_result cli_parse(int argc, char **argv, struct config *c)
 			break;
 		case OPT_VAULT_TOKEN_FILE:
 			c->vault_token_file = optarg;
+			break;
+		case OPT_KUBELET_ROOT:
+			c->kubelet_root = optarg;
 			break;
 		case OPT_CGROUP:
 			if (c->ncgroups == CLI_MAX_CGROUPS) {

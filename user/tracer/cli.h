@@ -42,6 +42,7 @@ struct config {
 	int nlearn_files;
 	const char *learn_env[CLI_MAX_LEARN];	/* --learn-env */
 	int nlearn_env;
+	const char *kubelet_root;	/* --kubelet-root */
 	const char *vault_audit_hash;	/* --vault-audit-hash DEVICE */
 	const char *vault_token_file;	/* --vault-token-file */
 	unsigned linger_s;

@@ -202,6 +202,9 @@ static const char *const allowed[] = {
 	 * root/...} and library files read for TLS symbols, /etc/hosts and friends for DNS */
 	"read", "write", "pread64", "pwrite64", "lseek", "close", "openat", "newfstatat",
 	"fcntl", "ftruncate", "getdents64", "readlink", "rename", "unlink", "unlinkat",
+	/* pods' secrets mounts found on a node after start (learn/learn_node.c) watched; a
+	 * watch removed when its root cannot be kept */
+	"inotify_add_watch", "inotify_rm_watch",
 	/* waiting: the event loop (epoll_wait; the ring buffer, signalfd and timerfd read with
 	 * read), the HTTP thread (epoll_ctl for its connections), libcurl and syslog (poll) */
 	"epoll_wait", "epoll_ctl", "poll",
