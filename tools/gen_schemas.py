@@ -262,6 +262,20 @@ ACTIONS = {
         "required": USE_REQUIRED + ["rule.name"],
         "kind": "alert",
     },
+    "secret.expire": {
+        "description": "a secret rotated out of a learned file is no longer tracked (its lease "
+                       "ended, or --rotated-keep passed): its uses from now on are not reported",
+        "fields": dict(PROCESS, **DELIVERY, **{
+            "secret.fingerprint": s("keyed hash of the secret value", pattern=HASH),
+            "file.path": s("the file the secret was rotated out of"),
+            "secretrace.expire.after": s("what ended it: the lease the file said "
+                                         "(lease_duration), or --rotated-keep",
+                                         enum=["lease", "rotated_keep"]),
+        }),
+        "required": ["secret.fingerprint", "secret.source", "file.path",
+                     "secretrace.expire.after"],
+        "inner": PROCESS_INNER,
+    },
     "secret.learn_failed": {
         "description": "a Vault response could not be learned",
         "fields": dict(PROCESS, **PEER, **{

@@ -375,7 +375,8 @@ static int start(struct tracer *t)
 		return usage;
 	}
 	if (learn_files_init(&t->dict, t->cfg.learn_files, t->cfg.nlearn_files,
-			     t->cfg.max_response, t->cfg.max_items, err, sizeof(err)) ||
+			     t->cfg.max_response, t->cfg.max_items, t->cfg.rotated_keep_s, err,
+			     sizeof(err)) ||
 	    (cli_node_mode(&t->cfg) &&
 	     learn_node_init(t->cfg.kubelet_root, err, sizeof(err)))) {
 		st_err("%s", err);

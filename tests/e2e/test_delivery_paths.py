@@ -1,6 +1,7 @@
 """Vault's other delivery paths (issue 15): secrets an application gets from a file a
 sidecar rendered (--learn-file, the fetcher traced or not), from its environment
 (--learn-env), and from a file rotated while it runs."""
+import datetime
 import json
 import os
 import socket
@@ -274,6 +275,114 @@ def test_rotated_file_old_value_kept():
         ])
         assert len(receives(run.events, **{"secret.source": "file"})) == 2, \
             describe_all(actions(run.events, "secret.receive"))
+
+
+def expires(events):
+    return actions(events, "secret.expire")
+
+
+@timeout(150)
+def test_rotated_out_value_forgotten():
+    """A mounted secret is rotated (--rotated-keep 4): the old value, sent before the
+    rotation and right after it, is reported both times; once its secret.expire is out
+    (secretrace.expire.after rotated_keep, the file), the old value sent again is not
+    reported, and the new one, sent by the same process, is."""
+    with Workspace() as ws:
+        old, new = rand_secret(28, "old-"), rand_secret(28, "new-")
+        for v in (old, new):
+            ws.extra_secrets.append((v, ["password"], "a mounted secret"))
+        mount = os.path.realpath(ws.mkdir("csi-mount", 0o755))
+        atomic_writer_update(mount, "password", old, 1)
+        flags = ws.mkdir("flags", 0o777)
+        rx = [ws.tcp_receiver() for _ in range(3)]
+        path = os.path.join(mount, "password")
+        t = ws.start_tracer(["--learn-file", mount, "--rotated-keep", "4", "--", PY,
+                             agent("py_rotation_expiry.py"), path, flags] +
+                            [str(r.port) for r in rx])
+        first = t.wait_event(lambda e: get(e, "event.action") == "secret.receive", 60,
+                             "the mounted secret's secret.receive")[0]
+
+        def step(n):
+            open(os.path.join(flags, "go%d" % n), "w").close()
+            wait_for(lambda: os.path.exists(os.path.join(flags, "sent%d" % n)), 60,
+                     "step %d" % n, alive=t.proc)
+
+        step(1)
+        atomic_writer_update(mount, "password", new, 2)
+        second = t.wait_event(lambda e: get(e, "event.action") == "secret.receive" and
+                              get(e, "secret.fingerprint") != get(first, "secret.fingerprint"),
+                              60, "the rotated secret's secret.receive")[0]
+        step(2)
+        t.wait_event(lambda e: get(e, "event.action") == "secret.use" and
+                     get(e, "destination.port") == rx[1].port, 30,
+                     "the old value's use right after the rotation")
+        assert not expires(t.events()), "expired before --rotated-keep passed"
+        t.wait_event(lambda e: get(e, "event.action") == "secret.expire", 60,
+                     "the old value's secret.expire")
+        step(3)
+        run = finish(ws, t)
+        assert run.rc == 0, "agent exit status %s; stderr: %s" % (run.rc, run.stderr)
+        assert_no_learn_failures(run.events)
+        fp_old, fp_new = get(first, "secret.fingerprint"), get(second, "secret.fingerprint")
+        ex = expires(run.events)
+        assert [(get(e, "secret.fingerprint"), get(e, "file.path"), get(e, "secret.source"),
+                 get(e, "vault.field"), get(e, "secretrace.expire.after")) for e in ex] == \
+            [(fp_old, path, "file", "password", "rotated_keep")], describe_all(ex)
+        use = {"secret.source": "file", "vault.field": "password", "secretrace.sink": "socket",
+               "secretrace.delivery.file": path}
+        assert_uses(run.events, [
+            dict(use, **{"secret.fingerprint": fp_old, "destination.port": rx[0].port}),
+            dict(use, **{"secret.fingerprint": fp_old, "destination.port": rx[1].port}),
+            dict(use, **{"secret.fingerprint": fp_new, "destination.port": rx[2].port}),
+        ])
+        rx[2].wait_bytes(2 * len("password=%s\n" % old))
+
+
+@timeout(120)
+def test_rotated_out_value_kept_for_its_lease():
+    """A rendered Vault response (JSON with lease_duration 3) rotated under --rotated-keep
+    3600: the old value is forgotten when its lease ends (secretrace.expire.after lease),
+    about 3 s after it was learned, not an hour after."""
+    with Workspace() as ws:
+        old, new = rand_secret(28, "old-"), rand_secret(28, "new-")
+        for v in (old, new):
+            ws.extra_secrets.append((v, ["data.password"], "a rendered secret"))
+        d = os.path.realpath(ws.mkdir("rendered", 0o755))
+        path = os.path.join(d, "creds.json")
+
+        def render(value):
+            tmp = os.path.join(d, "4097215834")
+            with open(tmp, "w") as f:
+                json.dump({"request_id": "r", "lease_id": "database/creds/app/x",
+                           "lease_duration": 3, "renewable": True,
+                           "data": {"password": value}}, f)
+            os.rename(tmp, path)
+
+        render(old)
+        t = ws.start_tracer(["--all", "--learn-file", d])
+        mine = {"event.action": "secret.receive", "file.path": path,
+                "vault.field": "data.password"}
+        first = t.wait_event(lambda e: matches(e, mine), 60, "the rendered secret")[0]
+        render(new)
+        t.wait_event(lambda e: matches(e, mine) and
+                     get(e, "secret.fingerprint") != get(first, "secret.fingerprint"),
+                     60, "the rotated secret")
+        ex = t.wait_event(lambda e: get(e, "event.action") == "secret.expire", 30,
+                          "the old value's secret.expire")
+        run = t.stop()
+        assert run.rc == 0, "secretrace exit %s: %s" % (run.rc, run.stderr)
+        assert [(get(e, "secret.fingerprint"), get(e, "secretrace.expire.after"))
+                for e in ex] == [(get(first, "secret.fingerprint"), "lease")], describe_all(ex)
+        learned, expired = (ts(e) for e in (first, ex[0]))
+        assert 2.5 <= expired - learned < 30, "expired %.1f s after learned" % (expired - learned)
+
+
+def matches(e, spec):
+    return all(get(e, k) == v for k, v in spec.items())
+
+
+def ts(e):
+    return datetime.datetime.strptime(get(e, "@timestamp"), "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
 
 
 @timeout(60)

@@ -347,6 +347,48 @@ static void test_prefilter_growth(void **state)
 	}
 }
 
+/* A forgotten secret (rotated out of a file) is found no more, in no form; the others are;
+ * learned again, it is a new secret. */
+static void test_forget(void **state)
+{
+	struct dict *d = *state;
+	uint8_t a[24], b[24], buf[160];
+	char a64[64];
+	struct hits h = { 0 };
+	uint32_t ia, ib, again, found;
+	int i, na = 0, nb = 0;
+
+	make_secret(a, sizeof(a), 7);
+	make_secret(b, sizeof(b), 8);
+	ia = add(d, a, sizeof(a));
+	ib = add(d, b, sizeof(b));
+	sodium_bin2base64(a64, sizeof(a64), a, sizeof(a), sodium_base64_VARIANT_ORIGINAL);
+	fill(buf, sizeof(buf));
+	memcpy(buf + 5, a, sizeof(a));
+	memcpy(buf + 40, a64, strlen(a64));
+	memcpy(buf + 100, b, sizeof(b));
+	dict_scan(d, buf, sizeof(buf), on_found, &h);
+	assert_int_equal(h.n, 3);	/* a, its base64 form, b */
+	assert_int_equal(dict_forget(d, ia), 0);
+	assert_false(dict_find(d, a, sizeof(a), &found));
+	assert_true(dict_find(d, b, sizeof(b), &found));
+	h.n = 0;
+	dict_scan(d, buf, sizeof(buf), on_found, &h);
+	assert_int_equal(h.n, 1);
+	assert_int_equal(h.idx[0], ib);
+	assert_int_equal(dict_forget(d, ia + 1), -EINVAL);	/* a form: not a secret */
+	again = add(d, a, sizeof(a));
+	assert_true(again != ia);
+	h.n = 0;
+	dict_scan(d, buf, sizeof(buf), on_found, &h);
+	for (i = 0; i < h.n; i++) {
+		na += dict_secret(d, h.idx[i]) == dict_get(d, again);
+		nb += h.idx[i] == ib;
+	}
+	assert_int_equal(na, 2);
+	assert_int_equal(nb, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -360,6 +402,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fingerprint_is_keyed_and_stable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_carry_follows_longest_form, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prefilter_growth, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("dict", tests, NULL, NULL);

@@ -453,6 +453,31 @@ int dict_add_marker(struct dict *d, const char *text)
 	return ret < 0 ? ret : 0;
 }
 
+int dict_forget(struct dict *d, uint32_t idx)
+{
+	const struct st_secret dead = { 0 };	/* len 0: below ST_MIN_SECRET_LEN, never confirmed */
+	uint32_t j = idx;
+	uint64_t key, found;
+	int ret = 0;
+
+	if (idx >= d->nsecrets || d->secrets[idx].encoding != ENC_RAW ||
+	    (d->secrets[idx].flags & ST_SECRET_MARKER))
+		return -EINVAL;
+	memcpy(&key, info_of(d, &d->secrets[idx])->fingerprint, 8);
+	if (u64map_get(&d->by_fp, u64map_key(key), &found) && found == idx + 1)
+		u64map_del(&d->by_fp, u64map_key(key));
+	/* its forms were added right after it (add_forms) */
+	do {
+		if (d->bpf.secrets_fd >= 0 &&
+		    bpf_map_update_elem(d->bpf.secrets_fd, &j, &dead, BPF_ANY) && !ret)
+			ret = -errno;
+		d->secrets[j].len = 0;
+		d->secrets[j].hash = 0;
+		j++;
+	} while (j < d->nsecrets && d->secrets[j].encoding != ENC_RAW && d->secrets[j].link == idx);
+	return ret;
+}
+
 void dict_commit(struct dict *d)
 {
 	d->gen++;
@@ -547,6 +572,8 @@ static void candidate(const struct dict *d, const uint8_t *buf, size_t len, uint
 		if (pos < w.offset || w.secret >= d->nsecrets)
 			continue;
 		e = &d->secrets[w.secret];
+		if (!e->len)	/* forgotten */
+			continue;
 		clen = e->len > ST_MAX_SECRET_LEN ? ST_MAX_SECRET_LEN : e->len;
 		start = pos - w.offset;
 		if (start + clen > len || dict_confirm_hash(&d->keys, buf + start, clen) != e->hash)

@@ -126,6 +126,11 @@ int dict_add(struct dict *d, const uint8_t *value, size_t len, const struct secr
 bool dict_find(const struct dict *d, const uint8_t *value, size_t len, uint32_t *idx);
 /* A request marker (not a secret): a match marks the connection as Vault's. */
 int dict_add_marker(struct dict *d, const char *text);
+/* Stop tracking the secret of raw entry idx and its forms (a value rotated out): the kernel's
+ * and the userspace scan confirm it no more, dict_find no longer finds it (learned again, it
+ * is a new secret). Its fingerprint and deliveries stay for events already on their way.
+ * 0, or -errno when the kernel's map could not be told (the kernel may still report it). */
+int dict_forget(struct dict *d, uint32_t idx);
 /* Publish the secrets added since the last commit (bumps the generation). */
 void dict_commit(struct dict *d);
 

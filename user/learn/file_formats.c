@@ -86,6 +86,9 @@ static int parse_json(const uint8_t *buf, size_t len, size_t max_items, struct f
 		return 0;
 	}
 	out->format = FILE_FMT_JSON;
+	/* a rendered Vault response ({{ . | toJSON }}) says how long its lease lasts */
+	if (json_integer_value(json_object_get(root, "lease_duration")) > 0)
+		out->lease_s = json_integer_value(json_object_get(root, "lease_duration"));
 	ret = walk_json(out, root, "", max_items, 0);
 	json_decref(root);
 	return ret ? ret : 1;

@@ -21,6 +21,7 @@ struct file_values {
 	struct vault_items items;	/* field = key path, or the file's name for FILE_FMT_RAW */
 	size_t skipped_short;		/* values under 8 bytes: too short to track */
 	size_t skipped_limit;		/* values past max_items */
+	uint64_t lease_s;		/* a JSON object's top-level lease_duration, else 0 */
 };
 
 /* 0, or -ENOMEM. name: the file's base name (the field of a one-value file). */

@@ -16,6 +16,7 @@
 #include "learn/audit_hash.h"
 #include "learn/file_formats.h"
 #include "learn/learn_file.h"
+#include "learn/rotation.h"
 #include "lib/grow.h"
 #include "lib/log.h"
 #include "lib/renamed.h"
@@ -155,6 +156,8 @@ static void learn_one(const struct root *r, const char *path, const char *name, 
 {
 	struct secbuf buf = { 0 };
 	struct file_values fv;
+	uint32_t *held;
+	size_t nheld = 0;
 	char why[160], where[PATH_MAX];
 	bool any = false;
 	uint64_t ino = 0;
@@ -178,6 +181,7 @@ static void learn_one(const struct root *r, const char *path, const char *name, 
 	if (renamed_path(path, ino, where, sizeof(where)))
 		snprintf(where, sizeof(where), "%s", path);
 	memmove(where, where + r->skip, strlen(where + r->skip) + 1);
+	held = calloc(fv.items.n + 1, sizeof(*held));
 	for (i = 0; i < fv.items.n; i++) {
 		const struct vault_item *it = &fv.items.v[i];
 		struct secret_origin o = { .field = it->field, .file = where, .ts_ns = now_boot_ns(),
@@ -185,14 +189,19 @@ static void learn_one(const struct root *r, const char *path, const char *name, 
 		uint32_t idx;
 
 		/* known already (from Vault, an earlier read): its delivery stays the one named */
-		if (dict_find(dict, it->value, it->len, &idx))
+		if (dict_find(dict, it->value, it->len, &idx)) {
+			if (held)
+				held[nheld++] = idx;
 			continue;
+		}
 		ret = dict_add(dict, it->value, it->len, &o, &idx);
 		if (ret < 0) {
 			snprintf(why, sizeof(why), "value %s not indexed: %s", it->field, strerror(-ret));
 			failed(where, why);
 			continue;
 		}
+		if (held)
+			held[nheld++] = idx;
 		learned++;
 		any = true;
 		audit_hash_request(idx, it->value, it->len);
@@ -207,6 +216,11 @@ static void learn_one(const struct root *r, const char *path, const char *name, 
 		st_debug("%s: %zu values under 8 bytes not tracked", path, fv.skipped_short);
 	if (any)
 		dict_commit(dict);
+	if (held)
+		rotation_file_read(where, held, nheld, fv.lease_s, r->pod_uid);
+	else
+		st_warn("%s: its rotation is not followed: out of memory", where);
+	free(held);
 	st_debug("%s: learned as %s, %zu values", path, file_format_name(fv.format), fv.items.n);
 	file_values_free(&fv);
 }
@@ -257,11 +271,12 @@ static void forget_root(struct root *r)
 }
 
 int learn_files_init(struct dict *d, const char *const *paths, int n, size_t maxb,
-		     size_t maxi, char *err, size_t errlen)
+		     size_t maxi, uint32_t rotated_keep_s, char *err, size_t errlen)
 {
 	int i;
 
 	dict = d;
+	rotation_init(d, rotated_keep_s);
 	max_bytes = maxb;
 	max_items = maxi;
 	if (!n)
@@ -428,6 +443,7 @@ void learn_files_tick(uint64_t now)
 	char path[PATH_MAX];
 	int i = 0;
 
+	rotation_tick(now);
 	while (i < ndeferred) {
 		struct deferred *d = &deferred[i];
 
@@ -453,6 +469,7 @@ void learn_files_free(void)
 	roots = NULL;
 	rootcap = 0;
 	nroots = ndeferred = 0;
+	rotation_free();
 	if (ifd >= 0)
 		close(ifd);
 	ifd = -1;

@@ -13,10 +13,11 @@
 
 struct dict;
 
-/* Checks and watches the paths (a path that does not exist yet is watched through its
+/* Checks and watches the paths (a value rotated out of one is forgotten after its lease or
+ * rotated_keep_s seconds: rotation.h) (a path that does not exist yet is watched through its
  * directory, which must exist); 0, or -1 with err naming the path and the reason. */
 int learn_files_init(struct dict *d, const char *const *paths, int n, size_t max_bytes,
-		     size_t max_items, char *err, size_t errlen);
+		     size_t max_items, uint32_t rotated_keep_s, char *err, size_t errlen);
 /* The inotify descriptor made without --learn-file (node discovery): 0, or -1 (errno). */
 int learn_files_enable(void);
 /* A directory found later (a pod's secrets mount, learn_node.c), read through prefix+dir

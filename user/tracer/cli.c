@@ -56,6 +56,9 @@ static const char usage[] =
 	"                           --vault-addr's sys/audit-hash/DEVICE for each learned value's\n"
 	"                           HMAC, put on its events as vault.audit_hash\n"
 	"      --vault-token-file FILE  the Vault token --vault-audit-hash calls with\n"
+	"      --rotated-keep SECONDS  a value rotated out of a learned file is forgotten after\n"
+	"                           its lease (a rendered JSON's lease_duration) or this long\n"
+	"                           (default 3600)\n"
 	"      --kubelet-root DIR   with --cgroup/--all: the pods' secrets mounts are found under\n"
 	"                           it (default /var/lib/kubelet)\n"
 	"\n"
@@ -152,6 +155,7 @@ enum {
 	OPT_VAULT_AUDIT_HASH,
 	OPT_VAULT_TOKEN_FILE,
 	OPT_KUBELET_ROOT,
+	OPT_ROTATED_KEEP,
 };
 
 static const struct option options[] = {
@@ -197,6 +201,7 @@ static const struct option options[] = {
 	{ "vault-audit-hash", required_argument, NULL, OPT_VAULT_AUDIT_HASH },
 	{ "vault-token-file", required_argument, NULL, OPT_VAULT_TOKEN_FILE },
 	{ "kubelet-root", required_argument, NULL, OPT_KUBELET_ROOT },
+	{ "rotated-keep", required_argument, NULL, OPT_ROTATED_KEEP },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -231,6 +236,7 @@ enum cli_result cli_parse(int argc, char **argv, struct config *c)
 	memset(c, 0, sizeof(*c));
 	c->linger_s = 2;
 	c->kubelet_root = "/var/lib/kubelet";
+	c->rotated_keep_s = 3600;
 	c->repeat_s = 60;
 	c->scan_limit = ST_SCAN_LIMIT_DEFAULT;
 	c->max_response = 1024 * 1024;
@@ -390,6 +396,11 @@ enum cli_result cli_parse(int argc, char **argv, struct config *c)
 			break;
 		case OPT_VAULT_TOKEN_FILE:
 			c->vault_token_file = optarg;
+			break;
+		case OPT_ROTATED_KEEP:
+			if (!number("--rotated-keep", optarg, 0, 31536000, &v))
+				return CLI_USAGE;
+			c->rotated_keep_s = v;
 			break;
 		case OPT_KUBELET_ROOT:
 			c->kubelet_root = optarg;

@@ -43,6 +43,7 @@ struct config {
 	const char *learn_env[CLI_MAX_LEARN];	/* --learn-env */
 	int nlearn_env;
 	const char *kubelet_root;	/* --kubelet-root */
+	uint32_t rotated_keep_s;	/* --rotated-keep */
 	const char *vault_audit_hash;	/* --vault-audit-hash DEVICE */
 	const char *vault_token_file;	/* --vault-token-file */
 	unsigned linger_s;
