@@ -31,6 +31,7 @@
 #include "learn/learn_env.h"
 #include "learn/learn_file.h"
 #include "learn/learn_node.h"
+#include "learn/reach_files.h"
 #include "lib/log.h"
 #include "policy/policy.h"
 #include "probes/probes.h"
@@ -399,6 +400,11 @@ static int start(struct tracer *t)
 		return fail;
 	}
 	setup_dict_bpf(t, &db);
+	if (cli_node_mode(&t->cfg) && t->cfg.scan_scope == ST_SCOPE_REACH &&
+	    reach_files_init(bpf_map__fd(t->probes.skel->maps.traced), err, sizeof(err))) {
+		st_err("%s", err);
+		return fail;
+	}
 	lc.vault_conns_fd = bpf_map__fd(t->probes.skel->maps.vault_conns);
 	lc.vault_addrs_fd = bpf_map__fd(t->probes.skel->maps.vault_addrs);
 	lc.tls_conns_fd = bpf_map__fd(t->probes.skel->maps.tls_conns);
@@ -526,6 +532,7 @@ static void finish(struct tracer *t, int status)
 	hold_free();
 	uses_free();
 	learner_free();
+	reach_files_free();
 	learn_node_free();
 	learn_files_free();
 	if (t->probes.skel)

@@ -65,9 +65,10 @@ def test_node_finds_pod_secret_mounts():
     """A pod running before the tracer (its vault-secrets emptyDir already rendered) and one
     started after (a Secrets Store CSI mount, written by the atomic writer once mounted): each
     value is a secret.receive (secret.source file, file.path, the pod's UID). A CSI volume of
-    another driver is not learned from. The application reads the three files and sends each
-    over TCP: uses of the two secrets (secret.source file, the file they came through), none
-    of the other driver's value."""
+    another driver is not learned from. The application, in no way in the reach set before,
+    reads the three files and sends each over TCP: in the default reach scope its opening a
+    learned file made it join, and the uses of the two secrets are reported (secret.source
+    file, the file they came through), none of the other driver's value."""
     with Workspace() as ws:
         kroot = os.path.realpath(ws.mkdir("kubelet"))
         old_pod, new_pod = str(uuid.uuid4()), str(uuid.uuid4())
@@ -80,7 +81,7 @@ def test_node_finds_pod_secret_mounts():
         other_file = os.path.join(csi_volume(ws, kroot, old_pod, "certs", "other.csi.k8s.io"),
                                   "token")
         write(other_file, other)
-        t = start_node_tracer(ws, kroot, ["--scan", "everything"])
+        t = start_node_tracer(ws, kroot)
         first = file_receive(t, rendered, "the existing pod's vault-secrets receive")
         mount = csi_volume(ws, kroot, new_pod, "secrets-store-inline",
                            "secrets-store.csi.k8s.io")
@@ -119,3 +120,53 @@ def test_node_finds_pod_secret_mounts():
             assert get(u, "secret.source") == "file", u
             assert get(u, "secretrace.delivery.file") == want[get(u, "secret.fingerprint")], u
             assert get(u, "destination.port") == rx.port, u
+
+
+@timeout(120)
+def test_reader_of_learned_file_joins_reach_set():
+    """--all in the default reach scope with --learn-file: an application that got nothing
+    from Vault and read no tainted file opens the learned file and sends its value: it
+    joined the reach set by that open, and the use is reported; a process that sends the same
+    value without having opened the file (given it in its arguments' file, not learned) is
+    not in the reach set and is not scanned. The file rewritten in place is learned again
+    (the tracer's own open of a marked file is not held)."""
+    with Workspace() as ws:
+        kroot = os.path.realpath(ws.mkdir("kubelet"))
+        value, rotated = rand_secret(32, "lf-"), rand_secret(32, "lf2-")
+        for v in (value, rotated):
+            ws.extra_secrets.append((v, [], "a learned file's value"))
+        d = os.path.realpath(ws.mkdir("secrets", 0o755))
+        learned = os.path.join(d, "api-key")
+        write(learned, value)
+        copy = os.path.join(ws.mkdir("elsewhere", 0o755), "copy")
+        write(copy, value)
+        t = start_node_tracer(ws, kroot, ["--learn-file", d])
+        r = file_receive(t, learned, "the learned file's receive")
+        flags = ws.mkdir("flags", 0o777)
+        go = os.path.join(flags, "go")
+        open(go, "w").close()
+        rx = ws.tcp_receiver()
+        apps = [ws.spawn([PY, agent("py_files_leak.py"), str(rx.port), go,
+                          os.path.join(flags, "sent-%s" % n), f])
+                for n, f in (("reader", learned), ("bystander", copy))]
+        for a in apps:
+            assert a.wait(60) == 0, "an application failed (%s)" % a.returncode
+        rx.wait_bytes(2 * len(value + "\n"))
+        t.wait_event(lambda e: get(e, "event.action") == "secret.use" and
+                     get(e, "process.pid") == apps[0].pid, 60, "the reader's use")
+        # rewritten in place: the tracer opens the marked file again itself (its own opens
+        # are answered by the fanotify thread, not held)
+        write(learned, rotated)
+        t.wait_event(lambda e: get(e, "event.action") == "secret.receive" and
+                     get(e, "file.path") == learned and
+                     get(e, "secret.fingerprint") != get(r, "secret.fingerprint"), 60,
+                     "the value rewritten in place")
+        run = t.stop()
+        assert run.rc == 0, "secretrace exit %s: %s" % (run.rc, run.stderr)
+        check_common(run.events)
+        uses = app_uses(run.events, apps[0].pid)
+        assert [(get(u, "secret.fingerprint"), get(u, "secret.source"),
+                 get(u, "secretrace.delivery.file"), get(u, "destination.port")) for u in uses] \
+            == [(get(r, "secret.fingerprint"), "file", learned, rx.port)], describe_all(uses)
+        assert not app_uses(run.events, apps[1].pid), \
+            "the bystander was scanned:%s" % describe_all(app_uses(run.events, apps[1].pid))

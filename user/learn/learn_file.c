@@ -16,6 +16,7 @@
 #include "learn/audit_hash.h"
 #include "learn/file_formats.h"
 #include "learn/learn_file.h"
+#include "learn/reach_files.h"
 #include "learn/rotation.h"
 #include "lib/grow.h"
 #include "lib/log.h"
@@ -125,6 +126,7 @@ static int read_file(const char *path, struct secbuf *out, uint64_t *ino, char *
 		snprintf(why, whylen, "not a regular file");
 		return -EINVAL;
 	}
+	reach_files_mark(fd);	/* node modes, reach scope: its readers join the reach set */
 	if ((size_t)st.st_size > max_bytes) {
 		close(fd);
 		snprintf(why, whylen, "file of %lld bytes exceeds the %zu-byte limit (--max-response)",

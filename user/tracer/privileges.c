@@ -205,6 +205,9 @@ static const char *const allowed[] = {
 	/* pods' secrets mounts found on a node after start (learn/learn_node.c) watched; a
 	 * watch removed when its root cannot be kept */
 	"inotify_add_watch", "inotify_rm_watch",
+	/* a learned file read after start marked: its readers join the reach set
+	 * (learn/reach_files.c; an inode mark, never a mount or filesystem one) */
+	"fanotify_mark",
 	/* waiting: the event loop (epoll_wait; the ring buffer, signalfd and timerfd read with
 	 * read), the HTTP thread (epoll_ctl for its connections), libcurl and syslog (poll) */
 	"epoll_wait", "epoll_ctl", "poll",
