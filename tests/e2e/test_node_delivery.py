@@ -168,5 +168,7 @@ def test_reader_of_learned_file_joins_reach_set():
         assert [(get(u, "secret.fingerprint"), get(u, "secret.source"),
                  get(u, "secretrace.delivery.file"), get(u, "destination.port")) for u in uses] \
             == [(get(r, "secret.fingerprint"), "file", learned, rx.port)], describe_all(uses)
+        assert not actions(run.events, "secret.expire"), \
+            "nothing is due within --rotated-keep's hour, at exit neither"
         assert not app_uses(run.events, apps[1].pid), \
             "the bystander was scanned:%s" % describe_all(app_uses(run.events, apps[1].pid))

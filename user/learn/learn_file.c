@@ -445,7 +445,8 @@ void learn_files_tick(uint64_t now)
 	char path[PATH_MAX];
 	int i = 0;
 
-	rotation_tick(now);
+	if (now != UINT64_MAX)	/* the last flush at exit: nothing is due for all that */
+		rotation_tick(now);
 	while (i < ndeferred) {
 		struct deferred *d = &deferred[i];
 

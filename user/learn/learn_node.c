@@ -111,7 +111,12 @@ static void rescan(void)
 		return;
 	}
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%d %*d %*s %*s %s", &id, mp) != 2)
+		bool whole = strchr(line, '\n') != NULL, ended = whole;
+
+		/* a line longer than any path the kernel writes: skipped to its end */
+		while (!ended && fgets(line, sizeof(line), f))
+			ended = strchr(line, '\n') != NULL;
+		if (!whole || sscanf(line, "%d %*d %*s %*s %8191s", &id, mp) != 2)
 			continue;
 		unescape(mp);
 		if (!secrets_mount(mp, uid))
