@@ -27,7 +27,9 @@ int reach_files_init(int traced_map_fd, char *err, size_t errlen)
 	fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_UNLIMITED_QUEUE |
 			    FAN_UNLIMITED_MARKS, O_RDONLY | O_CLOEXEC | O_LARGEFILE);
 	if (fan < 0) {
-		snprintf(err, errlen, "readers of learned files: fanotify: %s", strerror(errno));
+		snprintf(err, errlen, "readers of learned files do not join the reach set: "
+			 "fanotify: %s%s", strerror(errno),
+			 errno == EPERM ? " (CAP_SYS_ADMIN is needed at start)" : "");
 		return -1;
 	}
 	traced_fd = traced_map_fd;

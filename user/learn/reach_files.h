@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 /* Before the privileges are dropped (fanotify_init needs CAP_SYS_ADMIN); traced_map_fd:
- * the kernel's reach set. 0, or -1 with err set. */
+ * the kernel's reach set. 0, or -1 with err set (then marks are never made). */
 int reach_files_init(int traced_map_fd, char *err, size_t errlen);
 /* The file open at fd was learned from: its openers join from now on (the thread that
  * answers them starts at the first). Nothing without reach_files_init. */
