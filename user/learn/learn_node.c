@@ -139,12 +139,16 @@ static void rescan(void)
 int learn_node_init(const char *kubelet_root, char *err, size_t errlen)
 {
 	char ours[64] = "", node[64] = "";
+	bool kubelet = realpath(kubelet_root, kroot) != NULL;
 
-	if (!realpath(kubelet_root, kroot))	/* no kubelet here (yet): its path as given */
+	if (!kubelet)	/* no kubelet here (yet): its path as given */
 		snprintf(kroot, sizeof(kroot), "%s", kubelet_root);
 	/* the DaemonSet has the host's PID namespace, not its mounts: PID 1's are the node's */
-	if (readlink("/proc/self/ns/mnt", ours, sizeof(ours) - 1) < 0 ||
-	    readlink("/proc/1/ns/mnt", node, sizeof(node) - 1) < 0 || !strcmp(ours, node)) {
+	if (readlink("/proc/1/ns/mnt", node, sizeof(node) - 1) < 0 && kubelet)
+		st_warn("node secrets mounts: cannot read PID 1's mount namespace (%s): only this "
+			"process's own mounts are looked at", strerror(errno));
+	if (readlink("/proc/self/ns/mnt", ours, sizeof(ours) - 1) < 0 || !node[0] ||
+	    !strcmp(ours, node)) {
 		snprintf(info, sizeof(info), "/proc/self/mountinfo");
 	} else {
 		snprintf(info, sizeof(info), "/proc/1/mountinfo");
