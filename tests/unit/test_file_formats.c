@@ -118,6 +118,16 @@ static void test_json(void **state)
 	assert_value(&v, "list.0", "item-secret-0");
 	assert_int_equal(v.items.n, 4);
 	assert_int_equal(v.skipped_short, 1);
+	assert_int_equal(v.lease_s, 0);
+	file_values_free(&v);
+	/* a rendered Vault response says its lease (rotation.c keeps an old value that long) */
+	parse("db.json", "{\"lease_duration\": 768, \"data\": {\"password\": \"A1a-lease-pass\"}}",
+	      100, &v);
+	assert_int_equal(v.lease_s, 768);
+	assert_value(&v, "data.password", "A1a-lease-pass");
+	file_values_free(&v);
+	parse("neg.json", "{\"lease_duration\": -5, \"password\": \"A1a-lease-pass\"}", 100, &v);
+	assert_int_equal(v.lease_s, 0);
 	file_values_free(&v);
 	/* broken JSON is not lost: it falls to the next format (here, one value) */
 	parse("broken", "{\"a\": \"unterminated-value", 100, &v);
