@@ -68,7 +68,9 @@ def test_node_finds_pod_secret_mounts():
     another driver is not learned from. The application, in no way in the reach set before,
     reads the three files and sends each over TCP: in the default reach scope its opening a
     learned file made it join, and the uses of the two secrets are reported (secret.source
-    file, the file they came through), none of the other driver's value."""
+    file, the file they came through), none of the other driver's value. The first pod
+    deleted (its mount unmounted), its value is forgotten after --rotated-keep (secret.expire,
+    the pod's UID)."""
     with Workspace() as ws:
         kroot = os.path.realpath(ws.mkdir("kubelet"))
         old_pod, new_pod = str(uuid.uuid4()), str(uuid.uuid4())
@@ -81,7 +83,7 @@ def test_node_finds_pod_secret_mounts():
         other_file = os.path.join(csi_volume(ws, kroot, old_pod, "certs", "other.csi.k8s.io"),
                                   "token")
         write(other_file, other)
-        t = start_node_tracer(ws, kroot)
+        t = start_node_tracer(ws, kroot, ["--rotated-keep", "2"])
         first = file_receive(t, rendered, "the existing pod's vault-secrets receive")
         mount = csi_volume(ws, kroot, new_pod, "secrets-store-inline",
                            "secrets-store.csi.k8s.io")
@@ -101,6 +103,10 @@ def test_node_finds_pod_secret_mounts():
                      get(e, "process.pid") == app.pid and
                      len({get(u, "secret.fingerprint") for u in app_uses(t.events(), app.pid)})
                      == 2, 60, "the application's two uses")
+        # the old pod deleted: its mount goes, and its values with it, as rotated-out ones
+        subprocess.run(["umount", os.path.dirname(rendered)], check=True)
+        t.wait_event(lambda e: get(e, "event.action") == "secret.expire", 60,
+                     "the deleted pod's value forgotten")
         run = t.stop()
         assert run.rc == 0, "secretrace exit %s: %s" % (run.rc, run.stderr)
         check_common(run.events)
@@ -114,6 +120,11 @@ def test_node_finds_pod_secret_mounts():
                 ("file", path, os.path.basename(path), uid, None), r
         assert len(mine) == 2, "only the two secrets mounts are learned from:%s" % \
             describe_all(mine)
+        ex = actions(run.events, "secret.expire")
+        assert [(get(e, "secret.fingerprint"), get(e, "file.path"),
+                 get(e, "orchestrator.resource.id"), get(e, "secretrace.expire.after"))
+                for e in ex] == [(get(first, "secret.fingerprint"), rendered, old_pod,
+                                  "rotated_keep")], describe_all(ex)
         uses = app_uses(run.events, app.pid)
         assert {get(u, "secret.fingerprint") for u in uses} == set(want), describe_all(uses)
         for u in uses:

@@ -402,6 +402,8 @@ static void on_change(const struct inotify_event *e)
 		if (e->mask & IN_IGNORED) {	/* unmounted or deleted: the kernel dropped it */
 			if (r->pod_uid)
 				st_info("node secrets mount of pod %s gone", r->pod_uid);
+			if (r->dir)	/* its values go as rotated out ones do */
+				rotation_dir_gone(r->path + r->skip);
 			forget_root(r);
 			continue;
 		}

@@ -135,6 +135,33 @@ void rotation_file_read(const char *file, const uint32_t *idx, size_t n, uint64_
 	h->lease_s = lease_s;
 }
 
+static void held_free(struct held *h)
+{
+	free(h->file);
+	free(h->pod_uid);
+	free(h->idx);
+}
+
+void rotation_dir_gone(const char *dir)
+{
+	uint64_t now = now_boot_ns();
+	size_t i = 0, n = strlen(dir);
+
+	while (i < nheld) {
+		struct held *h = &held[i];
+		size_t j;
+
+		if (strncmp(h->file, dir, n) || h->file[n] != '/') {
+			i++;
+			continue;
+		}
+		for (j = 0; j < h->n; j++)
+			schedule(h, h->idx[j], now);
+		held_free(h);
+		held[i] = held[--nheld];
+	}
+}
+
 static bool held_anywhere(uint32_t idx)
 {
 	size_t i;
@@ -185,11 +212,8 @@ void rotation_free(void)
 {
 	size_t i;
 
-	for (i = 0; i < nheld; i++) {
-		free(held[i].file);
-		free(held[i].pod_uid);
-		free(held[i].idx);
-	}
+	for (i = 0; i < nheld; i++)
+		held_free(&held[i]);
 	while (nexp)
 		unschedule(0);
 	free(held);

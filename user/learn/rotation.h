@@ -20,6 +20,9 @@ void rotation_init(struct dict *d, uint32_t keep_s);
  * lease its content says, 0 if none; pod_uid of its secrets mount, or NULL. */
 void rotation_file_read(const char *file, const uint32_t *idx, size_t n, uint64_t lease_s,
 			const char *pod_uid);
+/* A watched directory is gone (a pod's mount unmounted): what its files held is rotated out
+ * now (its files are no longer followed). */
+void rotation_dir_gone(const char *dir);
 /* Forget what is due. */
 void rotation_tick(uint64_t now_boot_ns);
 void rotation_free(void);
