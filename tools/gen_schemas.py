@@ -263,8 +263,9 @@ ACTIONS = {
         "kind": "alert",
     },
     "secret.expire": {
-        "description": "a secret rotated out of a learned file is no longer tracked (its lease "
-                       "ended, or --rotated-keep passed): its uses from now on are not reported",
+        "description": "a secret rotated out of a learned file (or whose directory, a pod's "
+                       "mount, went) is no longer tracked (its lease ended, or --rotated-keep "
+                       "passed): its uses from now on are not reported",
         "fields": dict(PROCESS, **DELIVERY, **{
             "secret.fingerprint": s("keyed hash of the secret value", pattern=HASH),
             "file.path": s("the file the secret was rotated out of"),
