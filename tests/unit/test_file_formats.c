@@ -129,6 +129,29 @@ static void test_json(void **state)
 	parse("neg.json", "{\"lease_duration\": -5, \"password\": \"A1a-lease-pass\"}", 100, &v);
 	assert_int_equal(v.lease_s, 0);
 	file_values_free(&v);
+	/* a whole Vault response (KV v2): data.data's values, not its IDs, times or version */
+	parse("kv.json",
+	      "{\"request_id\": \"5ae54f6c-95a1-4d4b-8c3c-1d3a0a2f4e11\", \"lease_id\": \"\",\n"
+	      " \"renewable\": false, \"lease_duration\": 0, \"data\": {\"data\": {\"api_key\":\n"
+	      " \"A1a-kv-api-key\"}, \"metadata\": {\"created_time\": \"2026-12-07T19:53:06.159Z\",\n"
+	      " \"version\": 3, \"custom_metadata\": null}}, \"wrap_info\": null, \"warnings\": null,\n"
+	      " \"auth\": null, \"mount_type\": \"kv\"}\n", 100, &v);
+	assert_int_equal(v.format, FILE_FMT_JSON);
+	assert_int_equal(v.items.n, 1);
+	assert_value(&v, "api_key", "A1a-kv-api-key");
+	assert_int_equal(v.lease_s, 0);
+	file_values_free(&v);
+	/* a dynamic secret's: its lease counts, its lease_id is public */
+	parse("db.json",
+	      "{\"request_id\": \"0f1e2d3c-4b5a-6978-8a9b-acbdcedf0011\",\n"
+	      " \"lease_id\": \"database/creds/app/Yd2xVnq0bYw3fM4kT8sR1pLz\", \"renewable\": true,\n"
+	      " \"lease_duration\": 3600, \"data\": {\"username\": \"v-app-x1y2z3\",\n"
+	      " \"password\": \"A1a-dyn-password\"}}", 100, &v);
+	assert_int_equal(v.items.n, 2);
+	assert_value(&v, "username", "v-app-x1y2z3");
+	assert_value(&v, "password", "A1a-dyn-password");
+	assert_int_equal(v.lease_s, 3600);
+	file_values_free(&v);
 	/* broken JSON is not lost: it falls to the next format (here, one value) */
 	parse("broken", "{\"a\": \"unterminated-value", 100, &v);
 	assert_int_equal(v.items.n, 1);

@@ -74,19 +74,45 @@ static int walk_json(struct file_values *out, json_t *v, const char *field, size
 	return ret;
 }
 
+/* A whole Vault response rendered to a file ({{ . | toJSON }}): its secrets are what a
+ * response's are (data, data.data, auth.client_token), not its request_id, lease_id or
+ * timestamps; it says how long its lease lasts. 1 if it is one; 0 if not; -ENOMEM. */
+static int parse_vault_response(const uint8_t *buf, size_t len, size_t max_items,
+				struct file_values *out)
+{
+	struct vault_response r;
+	char err[80];
+
+	if (vault_parse_response(buf, len, max_items, &r, err, sizeof(err)))
+		return strcmp(err, "out of memory") ? 0 : -ENOMEM;
+	if (r.is_vault) {
+		out->format = FILE_FMT_JSON;
+		out->items = r.items;	/* moved: not wiped with r */
+		memset(&r.items, 0, sizeof(r.items));
+		out->skipped_short = r.skipped_short;
+		out->skipped_limit = r.skipped_limit;
+		out->lease_s = r.lease_duration > 0 ? r.lease_duration : 0;
+	}
+	vault_response_free(&r);
+	return out->format == FILE_FMT_JSON;
+}
+
 /* 1: a JSON object, learned; 0: not one; -ENOMEM. (jansson's memory is wiped on free:
  * lib/secmem.c gives it its allocator.) */
 static int parse_json(const uint8_t *buf, size_t len, size_t max_items, struct file_values *out)
 {
-	json_t *root = json_loadb((const char *)buf, len, JSON_ALLOW_NUL, NULL);
-	int ret;
+	json_t *root;
+	int ret = parse_vault_response(buf, len, max_items, out);
 
+	if (ret)
+		return ret;
+	root = json_loadb((const char *)buf, len, JSON_ALLOW_NUL, NULL);
 	if (!json_is_object(root)) {
 		json_decref(root);
 		return 0;
 	}
 	out->format = FILE_FMT_JSON;
-	/* a rendered Vault response ({{ . | toJSON }}) says how long its lease lasts */
+	/* a template may render a lease's length beside its values */
 	if (json_integer_value(json_object_get(root, "lease_duration")) > 0)
 		out->lease_s = json_integer_value(json_object_get(root, "lease_duration"));
 	ret = walk_json(out, root, "", max_items, 0);
