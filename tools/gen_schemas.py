@@ -151,6 +151,15 @@ ACTIONS = {
             "secretrace.config.scan_limit": n("bytes of one call scanned"),
             "secretrace.probes_failed": s("probes that could not attach"),
             "secretrace.tls_libraries": s("files with TLS uprobes, comma-separated"),
+            # --state-file: what this start restored of the previous run's dictionary
+            "secretrace.state.restored": n("secrets put back from the state file"),
+            "secretrace.state.expired": n("secrets in the state file not put back: every lease had ended"),
+            "secretrace.state.skipped": n("secrets (or encoded forms) in the state file not put back: "
+                                          "known already, or no room"),
+            "secretrace.state.gap_seconds": n("seconds from the state file's last write to this start: "
+                                              "the time no tracer watched"),
+            "secretrace.state.refused": s("why the state file was not used (it is kept as PATH.refused "
+                                          "and this run starts without it)"),
         },
         "required": ["secretrace.version", "secretrace.target.mode"],
     },
