@@ -147,7 +147,7 @@ static int put_run(void *ctx, uint64_t run)
 	return ((struct wbuf *)ctx)->err;
 }
 
-/* The body: the unexpired secrets (a secret's forms follow it in the dictionary). */
+/* The unexpired secrets (a secret's forms follow it in the dictionary), the runs. */
 static int encode(const struct dict *d, int64_t now, struct wbuf *w)
 {
 	uint32_t i, n = 0, count_at, runs_at, runs = 0;
@@ -224,12 +224,26 @@ static int write_file(const struct state *s, const uint8_t *p, size_t n)
 	return err;
 }
 
+int state_encode(const struct dict *d, int64_t now, uint8_t **body, size_t *n)
+{
+	struct wbuf w = { 0 };
+	int err = encode(d, now, &w);
+
+	if (err) {
+		free(w.p);
+		return err;
+	}
+	*body = w.p;
+	*n = w.n;
+	return 0;
+}
+
 int state_save(struct state *s, const struct dict *d, int64_t now)
 {
 	struct wbuf w = { 0 };
 	uint8_t *out = NULL;
 	uint32_t version = STATE_VERSION;
-	int err = encode(d, now, &w);
+	int err = state_encode(d, now, &w.p, &w.n);
 
 	if (!err && !(out = malloc(HEADER_LEN + crypto_secretbox_MACBYTES + w.n)))
 		err = -ENOMEM;
@@ -463,7 +477,7 @@ int state_unseal(const struct state *s, const uint8_t *file, size_t n, uint8_t *
 	return 0;
 }
 
-static void keys_of(struct state *s, const uint8_t fp_key[DICT_FP_KEY_BYTES])
+void state_set_key(struct state *s, const uint8_t fp_key[DICT_FP_KEY_BYTES])
 {
 	derive(s->box_key, sizeof(s->box_key), "secretrace state file key v1", fp_key);
 	derive(s->key_id, sizeof(s->key_id), "secretrace state file key ID v1", fp_key);
@@ -514,7 +528,7 @@ int state_open(struct state *s, const char *path, const uint8_t fp_key[DICT_FP_K
 	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
 	if (ftruncate(s->lock_fd, 0) || pwrite(s->lock_fd, pid, n, 0) != n)
 		st_warn("state file lock %s: cannot write our PID: %s", s->lock, strerror(errno));
-	keys_of(s, fp_key);
+	state_set_key(s, fp_key);
 	return 0;
 }
 

@@ -58,10 +58,14 @@ int state_save(struct state *s, const struct dict *d, int64_t now);
 void state_tick(struct state *s, const struct dict *d, int64_t now);
 void state_close(struct state *s);
 
+/* The file's key and key ID, from the installation key (state_open calls it). */
+void state_set_key(struct state *s, const uint8_t fp_key[DICT_FP_KEY_BYTES]);
 /* The file's layers, for the loader and its fuzz target. Unseal: the header checked and
  * the body decrypted into *plain (malloc'ed); 0 or -EINVAL with why in err. */
 int state_unseal(const struct state *s, const uint8_t *file, size_t n, uint8_t **plain,
 		 size_t *plen, char *err, size_t errlen);
+/* The body of d's state at now (malloc'ed): 0 or -ENOMEM. */
+int state_encode(const struct dict *d, int64_t now, uint8_t **body, size_t *n);
 /* Decode a body: with apply false only check it (0 or -EINVAL); with apply true put its
  * unexpired secrets into d, counting them in r. *written gets the time it was written. */
 int state_decode(struct dict *d, const uint8_t *p, size_t n, int64_t now, bool apply,
