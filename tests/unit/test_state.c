@@ -2,7 +2,7 @@
 /*
  * The state file (dict/state.c): a dictionary written and read back into another, under
  * the same installation key, finds the same secrets (raw and encoded) with the same
- * fingerprints and deliveries; expired ones are left out; the redactor's runs come back;
+ * fingerprints and deliveries; expired and forgotten ones are left out; the redactor's runs come back;
  * the file is 0600, locked against a second user, refused (and set aside) under another key.
  */
 #include <stdarg.h>
@@ -27,7 +27,8 @@
 
 static const uint8_t key[DICT_FP_KEY_BYTES] = "unit test installation key, 32B";
 static const char *const secrets[] = { "sk-live-0123456789abcdefghijklmnop", "Sh0rtPw!9x",
-				       "expired-lease-secret-XYZ123456" };
+				       "expired-lease-secret-XYZ123456",
+				       "rotated-out-and-forgotten-0001" };
 
 static void fresh(struct dict *d)
 {
@@ -46,7 +47,7 @@ static void learn(struct dict *d)
 {
 	uint32_t i, idx;
 
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		struct secret_origin o = { .request_id = "req-1", .path = "secret/data/app",
 					   .field = "f", .pid = 100 + i, .ts_ns = 5 };
 
@@ -54,6 +55,8 @@ static void learn(struct dict *d)
 					  &idx), 1);
 		if (i == 2)
 			dict_set_lease_end(d, idx, NOW - 1);
+		if (i == 3)
+			assert_int_equal(dict_forget(d, idx), 0);
 	}
 	dict_commit(d);
 }
@@ -114,6 +117,7 @@ static void test_round_trip(void **state)
 	assert_int_equal(found(&b, secrets[1], &fb), 1);	/* the 4-byte windows */
 	assert_int_equal(found(&b, "c2stbGl2ZS0wMTIzNDU2Nzg5YWJjZGVmZ2hpamtsbW5vcA", &fb), 1);
 	assert_int_equal(found(&b, secrets[2], &fb), 0);
+	assert_int_equal(found(&b, secrets[3], &fb), 0);	/* forgotten: not written */
 	assert_true(dict_find(&b, (const uint8_t *)secrets[0], strlen(secrets[0]), &idx));
 	v = dict_delivery_for(&b, idx, 100);
 	assert_non_null(v);

@@ -159,7 +159,8 @@ static int encode(const struct dict *d, int64_t now, struct wbuf *w)
 		const struct secret_entry *e = &d->secrets[i];
 		uint32_t j = i + 1;
 
-		if (e->encoding != ENC_RAW || (e->flags & ST_SECRET_MARKER) ||
+		/* len 0: forgotten (dict_forget), its forms too */
+		if (e->encoding != ENC_RAW || (e->flags & ST_SECRET_MARKER) || !e->len ||
 		    expired(&d->infos[e->link], now))
 			continue;
 		while (j < d->nsecrets && d->secrets[j].encoding != ENC_RAW &&
