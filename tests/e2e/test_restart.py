@@ -4,9 +4,10 @@ import os
 import random
 import signal
 import stat
+import subprocess
 import time
 
-from harness import (PY, Workspace, actions, agent, describe, describe_all, get, rand_secret,
+from harness import (PY, SECRETRACE, Workspace, actions, agent, describe, describe_all, get, rand_secret,
                      timeout, wait_for)
 
 
@@ -196,3 +197,18 @@ def test_two_tracers_one_state_file():
         t.stop(signal.SIGTERM)
         after = quick_run(ws, args)
         assert after.rc == 0 and get(start_event(after), "secretrace.state.refused") is None, after.stderr
+
+
+@timeout(60)
+def test_state_file_usage_error():
+    """--state-file '' or a directory's path ('/'-ended): one line naming the option, 125
+    (the command does not run)."""
+    with Workspace() as ws:
+        marker = ws.path("ran")
+        for bad in ("", ws.path("dir") + "/"):
+            p = subprocess.run([SECRETRACE, "--state-file", bad, "--", "/usr/bin/touch", marker],
+                               capture_output=True, text=True, timeout=30)
+            lines = p.stderr.strip().splitlines()
+            assert p.returncode == 125 and len(lines) == 1 and "--state-file" in lines[0], \
+                "%r: exit %s, stderr %r" % (bad, p.returncode, p.stderr)
+            assert not os.path.exists(marker)

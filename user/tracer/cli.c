@@ -317,6 +317,12 @@ enum cli_result cli_parse(int argc, char **argv, struct config *c)
 			c->key_file = optarg;
 			break;
 		case OPT_STATE_FILE:
+			/* a path ending in '/' would put the lock and temp files beside it */
+			if (!*optarg || optarg[strlen(optarg) - 1] == '/') {
+				fprintf(stderr, "secretrace: --state-file '%s': expected a file's path\n",
+					optarg);
+				return CLI_USAGE;
+			}
 			c->state_file = optarg;
 			break;
 		case OPT_RING_BUFFER:
