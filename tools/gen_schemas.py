@@ -190,7 +190,11 @@ ACTIONS = {
             ("cpu_system_ms", "the tracer's own CPU time in the kernel (its BPF programs run "
                               "in the traced processes and are not counted here)"),
             ("peak_rss_kib", "the tracer's peak resident memory"),
-        ]}, **{"process.exit_code": i("the command's exit status (-- COMMAND)")}),
+        ]}, **{"process.exit_code": i("the command's exit status (-- COMMAND)"),
+               # --state-file
+               "secretrace.state.writes": n("state file writes, the exit's included"),
+               "secretrace.state.write_failed": n("state file writes that failed (each also a "
+                                                  "stderr line)")}),
         "required": ["secretrace.stats.events", "secretrace.stats.lost",
                      "secretrace.stats.bytes_scanned", "secretrace.stats.bytes_not_scanned"],
     },

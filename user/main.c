@@ -139,12 +139,15 @@ static void tracer_stop_event(struct tracer *t, int status)
 {
 	json_t *ev;
 
-	(void)t;
 	/* network outputs deliver what they hold, within --flush-timeout, so that tracer.stop
 	 * can say what they could not */
 	sinks_drain();
 	ev = ev_new("tracer.stop");
 	stats_fill_stop(ev);
+	if (t->cfg.state_file) {	/* the exit's write included */
+		ev_int(ev, "secretrace.state.writes", t->state.writes);
+		ev_int(ev, "secretrace.state.write_failed", t->state.write_failed);
+	}
 	if (status >= 0)
 		ev_int(ev, "process.exit_code", status);
 	ev_emit(ev);
@@ -563,10 +566,10 @@ static void finish(struct tracer *t, int status)
 		learn_files_tick(UINT64_MAX);	/* files written in the last tick */
 		audit_hash_stop();	/* receives waiting for their hash go out now */
 		uses_flush(now_boot_ns(), true, 0);
-		tracer_stop_event(t, t->cfg.command ? status : -1);
-		ring_buffer__free(t->rb);
 		if (t->cfg.state_file)	/* loaded (rb comes after): what this run learned too */
 			state_save(&t->state, &t->dict, time(NULL));
+		tracer_stop_event(t, t->cfg.command ? status : -1);
+		ring_buffer__free(t->rb);
 	}
 	audit_hash_stop();	/* a start that failed after the worker started */
 	metrics_stop();

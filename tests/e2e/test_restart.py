@@ -76,6 +76,9 @@ def test_restart_keeps_learned_secrets():
         for f in ("vault.request_id", "vault.path", "vault.field", "secret.fingerprint"):
             assert get(u, f) == get(recv, f), "%s: %s, learned as %s" % (f, get(u, f), get(recv, f))
         assert not actions(run.events, "secret.receive"), "B fetched nothing"
+        stop = run.events[-1]
+        assert get(stop, "secretrace.state.writes") >= 1, describe(stop)
+        assert get(stop, "secretrace.state.write_failed") == 0, describe(stop)
         ws.leak_check([st])
 
 
