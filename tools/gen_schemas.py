@@ -151,6 +151,15 @@ ACTIONS = {
             "secretrace.config.scan_limit": n("bytes of one call scanned"),
             "secretrace.probes_failed": s("probes that could not attach"),
             "secretrace.tls_libraries": s("files with TLS uprobes, comma-separated"),
+            # --state-file: what this start restored of the previous run's dictionary
+            "secretrace.state.restored": n("secrets put back from the state file"),
+            "secretrace.state.expired": n("secrets in the state file not put back: every lease had ended"),
+            "secretrace.state.skipped": n("secrets (or encoded forms) in the state file not put back: "
+                                          "known already, or no room"),
+            "secretrace.state.gap_seconds": n("seconds from the state file's last write to this start: "
+                                              "the time no tracer watched"),
+            "secretrace.state.refused": s("why the state file was not used (it is kept as PATH.refused "
+                                          "and this run starts without it)"),
         },
         "required": ["secretrace.version", "secretrace.target.mode"],
     },
@@ -181,7 +190,11 @@ ACTIONS = {
             ("cpu_system_ms", "the tracer's own CPU time in the kernel (its BPF programs run "
                               "in the traced processes and are not counted here)"),
             ("peak_rss_kib", "the tracer's peak resident memory"),
-        ]}, **{"process.exit_code": i("the command's exit status (-- COMMAND)")}),
+        ]}, **{"process.exit_code": i("the command's exit status (-- COMMAND)"),
+               # --state-file
+               "secretrace.state.writes": n("state file writes, the exit's included"),
+               "secretrace.state.write_failed": n("state file writes that failed (each also a "
+                                                  "stderr line)")}),
         "required": ["secretrace.stats.events", "secretrace.stats.lost",
                      "secretrace.stats.bytes_scanned", "secretrace.stats.bytes_not_scanned"],
     },

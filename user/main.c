@@ -14,6 +14,7 @@
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tracer/cli.h"
@@ -26,6 +27,7 @@
 #include "tracer/dispatch.h"
 #include "detect/hold.h"
 #include "dict/keyfile.h"
+#include "dict/state.h"
 #include "learn/audit_hash.h"
 #include "learn/conn.h"
 #include "learn/learn_env.h"
@@ -63,12 +65,26 @@ struct tracer {
 	struct ring_buffer *rb;
 	struct launch launch;
 	struct policy *policy;	/* --policy, NULL without one */
+	struct state state;	/* --state-file */
+	struct state_result restored;
 	char cgroup_paths[CLI_MAX_CGROUPS][PATH_MAX];	/* --cgroup, resolved */
 	int sfd, tfd, efd;
 	bool child_exited, stopping;
 	int child_status;
 	uint64_t linger_until;
 };
+
+/* --state-file: what this start restored, and how long no tracer ran. */
+static void state_start_fields(json_t *ev, const struct state_result *r)
+{
+	ev_int(ev, "secretrace.state.restored", r->restored);
+	ev_int(ev, "secretrace.state.expired", r->expired);
+	ev_int(ev, "secretrace.state.skipped", r->skipped);
+	if (r->gap_s >= 0)
+		ev_int(ev, "secretrace.state.gap_seconds", r->gap_s);
+	if (r->refused[0])
+		ev_str(ev, "secretrace.state.refused", r->refused);
+}
 
 static void tracer_start_event(struct tracer *t)
 {
@@ -113,6 +129,8 @@ static void tracer_start_event(struct tracer *t)
 	}
 	if (t->probes.nfailed)
 		ev_str(ev, "secretrace.probes_failed", t->probes.failed);
+	if (t->cfg.state_file)
+		state_start_fields(ev, &t->restored);
 	ev_emit(ev);
 	sinks_flush();
 }
@@ -121,12 +139,15 @@ static void tracer_stop_event(struct tracer *t, int status)
 {
 	json_t *ev;
 
-	(void)t;
 	/* network outputs deliver what they hold, within --flush-timeout, so that tracer.stop
 	 * can say what they could not */
 	sinks_drain();
 	ev = ev_new("tracer.stop");
 	stats_fill_stop(ev);
+	if (t->cfg.state_file) {	/* the exit's write included */
+		ev_int(ev, "secretrace.state.writes", t->state.writes);
+		ev_int(ev, "secretrace.state.write_failed", t->state.write_failed);
+	}
 	if (status >= 0)
 		ev_int(ev, "process.exit_code", status);
 	ev_emit(ev);
@@ -233,6 +254,8 @@ static void on_tick(struct tracer *t)
 	learn_node_tick();
 	events_flush_starts(now, false, 0);
 	hold_tick(now, learner_idle());
+	if (t->cfg.state_file)
+		state_tick(&t->state, &t->dict, time(NULL));
 	if (t->cfg.command && t->child_exited &&
 	    (now >= t->linger_until || probes_traced_count(&t->probes) == 0))
 		t->stopping = true;
@@ -394,7 +417,24 @@ static int start(struct tracer *t)
 		st_err("%s", err);
 		return usage;
 	}
-	dict_random_keys(&pc.keys);
+	if (t->cfg.state_file) {
+		/* restored fingerprints match only under the keys they were made with */
+		uint8_t run_key[REDACT_KEY_BYTES];
+
+		if (state_open(&t->state, t->cfg.state_file, fp_key, err, sizeof(err))) {
+			st_err("%s", err);
+			return fail;
+		}
+		state_derive_keys(fp_key, &pc.keys, run_key);
+		ret = redact_set_key(run_key);
+		secmem_wipe(run_key, sizeof(run_key));
+		if (ret) {
+			st_err("cannot key the redactor for --state-file");
+			return fail;
+		}
+	} else {
+		dict_random_keys(&pc.keys);
+	}
 	if (probes_load(&t->probes, &pc, err, sizeof(err))) {
 		st_err("%s", err);
 		return fail;
@@ -418,11 +458,15 @@ static int start(struct tracer *t)
 		return fail;
 	}
 	secmem_wipe(fp_key, sizeof(fp_key));
+	if (t->cfg.state_file)
+		dict_keep_windows(&t->dict);
 	for (i = 0; markers[i]; i++)
 		if (dict_add_marker(&t->dict, markers[i])) {
 			st_err("cannot index Vault request markers");
 			return fail;
 		}
+	if (t->cfg.state_file)
+		state_load(&t->state, &t->dict, time(NULL), &t->restored);
 	dict_commit(&t->dict);
 	stats_init(&t->probes);
 	for (i = 0; i < t->cfg.nvault; i++)
@@ -522,6 +566,8 @@ static void finish(struct tracer *t, int status)
 		learn_files_tick(UINT64_MAX);	/* files written in the last tick */
 		audit_hash_stop();	/* receives waiting for their hash go out now */
 		uses_flush(now_boot_ns(), true, 0);
+		if (t->cfg.state_file)	/* loaded (rb comes after): what this run learned too */
+			state_save(&t->state, &t->dict, time(NULL));
 		tracer_stop_event(t, t->cfg.command ? status : -1);
 		ring_buffer__free(t->rb);
 	}
@@ -543,6 +589,8 @@ static void finish(struct tracer *t, int status)
 	procs_free();
 	workload_free();
 	sinks_close();
+	if (t->state.path)
+		state_close(&t->state);
 	redact_free();
 	policy_free(t->policy);
 	t->policy = NULL;

@@ -126,6 +126,8 @@ void dict_free(struct dict *d)
 	free(d->infos);
 	free(d->secrets);
 	free(d->pf_hashes);
+	free(d->win_tags);
+	free(d->win_pf);
 	free(d->own_prefilter);
 	u64map_free(&d->by_fp);
 	u64map_free(&d->mem_windows);
@@ -142,7 +144,7 @@ static struct secret_info *info_of(const struct dict *d, const struct secret_ent
 	return &d->infos[e->link];
 }
 
-static int add_delivery(struct dict *d, uint32_t idx, const struct secret_origin *o)
+int dict_add_delivery(struct dict *d, uint32_t idx, const struct secret_origin *o)
 {
 	struct secret_info *e = info_of(d, &d->secrets[idx]);
 	size_t cap = e->dcap;
@@ -158,6 +160,7 @@ static int add_delivery(struct dict *d, uint32_t idx, const struct secret_origin
 		memmove(&e->deliv[0], &e->deliv[1], sizeof(e->deliv[0]) * (DICT_MAX_DELIVERIES - 1));
 		e->ndeliv--;
 	}
+	d->changes++;
 	v = &e->deliv[e->ndeliv++];
 	memset(v, 0, sizeof(*v));
 	v->request_id = strpool_get(&d->strings, o->request_id);
@@ -174,6 +177,7 @@ static int add_delivery(struct dict *d, uint32_t idx, const struct secret_origin
 	v->pid = o->pid;
 	v->start_ns = o->start_ns;
 	v->ts_ns = o->ts_ns;
+	v->expires = o->expires;
 	v->source = o->source;
 	return 0;
 }
@@ -298,13 +302,35 @@ static int window_add(struct dict *d, uint32_t tag, uint32_t secret, uint16_t of
 	return err;
 }
 
+/* One window of entry idx at offset j. h's low 16 bits never pick a prefilter bit (bits 16
+ * to 63 do, at the largest size): the state file keeps h without them. */
+static int add_window(struct dict *d, uint32_t idx, uint32_t j, uint32_t tag, uint64_t h)
+{
+	int err = window_add(d, tag, idx, j);
+
+	if (!err)
+		err = pf_add(d, h);
+	if (!err && d->keep_windows) {
+		d->win_tags[(size_t)idx * ST_LONG_WINDOW + j] = tag;
+		d->win_pf[(size_t)idx * ST_LONG_WINDOW + j] = h & ~0xffffULL;
+	}
+	return err;
+}
+
+static void windows_done(struct dict *d, bool is_short)
+{
+	if (is_short)
+		__atomic_store_n(d->bpf.have_short, 1, __ATOMIC_RELEASE);
+	pf_maybe_grow(d);
+}
+
 /* Index the windows at offsets 0..7 (8-byte windows, secrets of 15 bytes or more) or
  * 0..3 (4-byte windows, 8..14 bytes): any occurrence of the secret puts exactly one of
  * them on a sampled position of the stream. */
 static int index_windows(struct dict *d, uint32_t idx, const uint8_t *v, size_t len)
 {
 	bool is_short = len < ST_LONG_MIN_LEN;
-	uint32_t n = is_short ? ST_SHORT_WINDOW : ST_LONG_WINDOW, j;
+	uint32_t n = dict_windows(len), j;
 	int err;
 
 	for (j = 0; j < n; j++) {
@@ -322,32 +348,41 @@ static int index_windows(struct dict *d, uint32_t idx, const uint8_t *v, size_t 
 			h = st_pf_hash(w, d->keys.pf_xor, d->keys.pf_mul);
 			tag = st_tag_long(w, d->keys.tag);
 		}
-		err = window_add(d, tag, idx, j);
-		if (!err)
-			err = pf_add(d, h);
+		err = add_window(d, idx, j, tag, h);
 		if (err)
 			return err;
 	}
-	if (is_short)
-		__atomic_store_n(d->bpf.have_short, 1, __ATOMIC_RELEASE);
-	pf_maybe_grow(d);
+	windows_done(d, is_short);
 	return 0;
 }
 
-/* fp: the secret's own entry (raw form or marker, encoding ENC_RAW); NULL for an encoded
- * form of parent. */
-static int add_entry(struct dict *d, const uint8_t *value, size_t len, uint32_t flags,
-		     const char *fp, uint32_t parent, uint32_t encoding, uint32_t *idx)
+/* A new entry, before its windows. fp: the secret's own entry (raw form or marker,
+ * encoding ENC_RAW); NULL for an encoded form of parent. */
+static int new_entry(struct dict *d, uint32_t len, uint32_t flags, const char *fp,
+		     uint32_t parent, uint32_t encoding, uint64_t hash, uint32_t *idx)
 {
 	struct secret_entry *e;
 	uint32_t clen = len > ST_MAX_SECRET_LEN ? ST_MAX_SECRET_LEN : len;
-	int err;
 
 	if (d->nsecrets >= ST_MAX_SECRETS)
 		return -ENOSPC;
 	if (grow(&d->secrets, &d->cap, d->nsecrets, sizeof(*d->secrets), 64) ||
 	    (fp && grow(&d->infos, &d->infocap, d->ninfos, sizeof(*d->infos), 64)))
 		return -ENOMEM;
+	if (d->keep_windows && d->wincap < d->cap) {	/* the windows the state file keeps */
+		uint32_t *t = realloc(d->win_tags, d->cap * ST_LONG_WINDOW * sizeof(*t));
+		uint64_t *p;
+
+		if (!t)
+			return -ENOMEM;
+		d->win_tags = t;
+		p = realloc(d->win_pf, d->cap * ST_LONG_WINDOW * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		d->win_pf = p;
+		d->wincap = d->cap;
+	}
+	d->changes++;
 	*idx = d->nsecrets;
 	e = &d->secrets[*idx];
 	memset(e, 0, sizeof(*e));
@@ -356,7 +391,7 @@ static int add_entry(struct dict *d, const uint8_t *value, size_t len, uint32_t 
 	e->link = fp ? d->ninfos : parent;
 	e->encoding = encoding;
 	e->gen = d->gen + 1;
-	e->hash = dict_confirm_hash(&d->keys, value, clen);
+	e->hash = hash;
 	/* The secret first, so that the kernel can confirm it as soon as a window names it. */
 	if (d->bpf.secrets_fd >= 0) {
 		struct st_secret s = { .len = clen, .flags = flags, .hash = e->hash };
@@ -373,10 +408,63 @@ static int add_entry(struct dict *d, const uint8_t *value, size_t len, uint32_t 
 	if (clen - 1 > *d->bpf.carry_want)
 		__atomic_store_n(d->bpf.carry_want, clen - 1 < ST_CARRY ? clen - 1 : ST_CARRY,
 				 __ATOMIC_RELEASE);
-	err = index_windows(d, *idx, value, clen);
+	return 0;
+}
+
+static int add_entry(struct dict *d, const uint8_t *value, size_t len, uint32_t flags,
+		     const char *fp, uint32_t parent, uint32_t encoding, uint32_t *idx)
+{
+	uint32_t clen = len > ST_MAX_SECRET_LEN ? ST_MAX_SECRET_LEN : len;
+	int err = new_entry(d, len, flags, fp, parent, encoding,
+			    dict_confirm_hash(&d->keys, value, clen), idx);
+
+	if (!err)
+		err = index_windows(d, *idx, value, clen);
+	return err ? err : 1;
+}
+
+void dict_keep_windows(struct dict *d)
+{
+	d->keep_windows = true;
+}
+
+void dict_entry_rec(const struct dict *d, uint32_t idx, struct dict_entry_rec *r)
+{
+	const struct secret_entry *e = &d->secrets[idx];
+
+	memset(r, 0, sizeof(*r));
+	r->len = e->len;
+	r->encoding = e->encoding;
+	r->hash = e->hash;
+	memcpy(r->tag, &d->win_tags[(size_t)idx * ST_LONG_WINDOW], sizeof(r->tag));
+	memcpy(r->pf, &d->win_pf[(size_t)idx * ST_LONG_WINDOW], sizeof(r->pf));
+}
+
+int dict_restore_entry(struct dict *d, const struct dict_entry_rec *r, const char *fp,
+		       uint32_t parent, uint32_t *idx)
+{
+	uint32_t clen = r->len > ST_MAX_SECRET_LEN ? ST_MAX_SECRET_LEN : r->len, n, j;
+	uint64_t key;
+	int err;
+
+	if (r->len < ST_MIN_SECRET_LEN || r->encoding >= ENC_MAX ||
+	    (fp != NULL) != (r->encoding == ENC_RAW) || (!fp && parent >= d->nsecrets))
+		return -EINVAL;
+	if (fp) {
+		memcpy(&key, fp, 8);
+		if (u64map_get(&d->by_fp, u64map_key(key), &(uint64_t){ 0 }))
+			return -EEXIST;	/* learned again before the restore, or twice in the file */
+	}
+	err = new_entry(d, r->len, 0, fp, parent, r->encoding, r->hash, idx);
+	n = dict_windows(clen);
+	for (j = 0; !err && j < n; j++)
+		err = add_window(d, *idx, j, r->tag[j], r->pf[j]);
 	if (err)
 		return err;
-	return 1;
+	windows_done(d, clen < ST_LONG_MIN_LEN);
+	if (fp && u64map_put(&d->by_fp, u64map_key(key), *idx + 1))
+		return -ENOMEM;
+	return 0;
 }
 
 bool dict_find(const struct dict *d, const uint8_t *value, size_t len, uint32_t *idx)
@@ -431,13 +519,13 @@ int dict_add(struct dict *d, const uint8_t *value, size_t len, const struct secr
 	if (u64map_get(&d->by_fp, key, &found) &&
 	    !strcmp(info_of(d, &d->secrets[found - 1])->fingerprint, fp)) {
 		*idx = found - 1;
-		return add_delivery(d, *idx, o);
+		return dict_add_delivery(d, *idx, o);
 	}
 	ret = add_entry(d, value, len, 0, fp, UINT32_MAX, ENC_RAW, idx);
 	if (ret < 0)
 		return ret;
 	u64map_put(&d->by_fp, key, *idx + 1);
-	if (add_delivery(d, *idx, o) || redact_add(value, len, publics))
+	if (dict_add_delivery(d, *idx, o) || redact_add(value, len, publics))
 		return -ENOMEM;
 	ret = add_forms(d, value, len, *idx, publics);
 	return ret < 0 ? ret : 1;
@@ -518,10 +606,21 @@ struct delivery *dict_newest_delivery(struct dict *d, uint32_t idx)
 	return in && in->ndeliv ? &in->deliv[in->ndeliv - 1] : NULL;
 }
 
+void dict_set_lease_end(struct dict *d, uint32_t idx, int64_t expires)
+{
+	struct delivery *v = dict_newest_delivery(d, idx);
+
+	if (v) {
+		v->expires = expires;
+		d->changes++;
+	}
+}
+
 int dict_set_request_id(struct dict *d, struct delivery *v, const char *request_id)
 {
 	if (v->request_id || !request_id || !*request_id)
 		return 0;
+	d->changes++;
 	v->request_id = strpool_get(&d->strings, request_id);
 	return v->request_id ? 0 : -ENOMEM;
 }
@@ -531,6 +630,7 @@ int dict_set_audit_hash(struct dict *d, uint32_t idx, const char *hash)
 	struct secret_info *in = secret_info(d, idx);
 	size_t i;
 
+	d->changes++;
 	for (i = 0; in && i < in->ndeliv; i++) {
 		if (in->deliv[i].audit_hash)
 			continue;

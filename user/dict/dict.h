@@ -44,6 +44,7 @@ struct secret_origin {
 	uint32_t pid;
 	uint64_t start_ns;		/* the process's start, with pid its identity */
 	uint64_t ts_ns;
+	int64_t expires;		/* the lease's end (Unix seconds), 0 without a lease */
 	enum secret_source source;
 };
 
@@ -54,6 +55,7 @@ struct delivery {
 	uint32_t pid;
 	uint64_t start_ns;
 	uint64_t ts_ns;
+	int64_t expires;	/* its lease's end (Unix seconds), 0 without a lease */
 	enum secret_source source;
 };
 
@@ -109,13 +111,43 @@ struct dict {
 	uint64_t *own_prefilter;
 	uint32_t own_mask, own_short, own_gen, own_carry;
 	uint64_t chain_overflow;
+	uint64_t changes;		/* entries and deliveries added or named: the state file's */
+	/* with dict_keep_windows: each entry's window tags and prefilter hashes (without the
+	 * low 16 bits, which pick no bit), ST_LONG_WINDOW a entry, for the state file */
+	bool keep_windows;
+	uint32_t *win_tags;
+	uint64_t *win_pf;
+	size_t wincap;
 };
+
+/* An entry as the state file keeps it: what the kernel's maps need, no value. */
+struct dict_entry_rec {
+	uint32_t len;
+	uint8_t encoding;
+	uint64_t hash;
+	uint32_t tag[ST_LONG_WINDOW];
+	uint64_t pf[ST_LONG_WINDOW];
+};
+
+/* Windows an entry of len bytes indexes. */
+static inline uint32_t dict_windows(uint32_t len)
+{
+	return len < ST_LONG_MIN_LEN ? ST_SHORT_WINDOW : ST_LONG_WINDOW;
+}
 
 /* bpf may be NULL: an in-memory dictionary (tests, correlate). keys NULL: random keys. */
 int dict_init(struct dict *d, const struct dict_bpf *bpf, const struct st_keys *keys,
 	      const uint8_t fp_key[DICT_FP_KEY_BYTES]);
 void dict_free(struct dict *d);
 void dict_random_keys(struct st_keys *k);
+/* Keep every entry's windows from now on (before the first entry), for dict_entry_rec. */
+void dict_keep_windows(struct dict *d);
+/* Entry idx as the state file keeps it (with dict_keep_windows). */
+void dict_entry_rec(const struct dict *d, uint32_t idx, struct dict_entry_rec *r);
+/* Put back a secret (fp set: its raw form, *idx its index) or one of its forms (fp NULL,
+ * parent the secret's index) from a state file: 0 or -errno (-EINVAL: a bad record). */
+int dict_restore_entry(struct dict *d, const struct dict_entry_rec *r, const char *fp,
+		       uint32_t parent, uint32_t *idx);
 
 /* Add a secret and its encoded forms (or a delivery of a known one). *idx gets the raw
  * form's index; returns 1 if the secret is new, 0 if known, -errno on failure. value is
@@ -141,6 +173,10 @@ const struct secret_entry *dict_secret(const struct dict *d, uint32_t idx);
 const char *dict_fp(const struct dict *d, uint32_t idx);
 /* The newest delivery of the secret of entry idx, or NULL. */
 struct delivery *dict_newest_delivery(struct dict *d, uint32_t idx);
+/* Add a delivery of a known secret (a restored one); -ENOMEM or 0. */
+int dict_add_delivery(struct dict *d, uint32_t idx, const struct secret_origin *o);
+/* The lease of the newest delivery of the secret of entry idx ends at expires (Unix s). */
+void dict_set_lease_end(struct dict *d, uint32_t idx, int64_t expires);
 /* Name the Vault request that delivered v, if it named none yet; -ENOMEM or 0. */
 int dict_set_request_id(struct dict *d, struct delivery *v, const char *request_id);
 /* The HMAC Vault's audit device gives the secret of entry idx, on each of its deliveries

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "detect/hpack.h"
 #include "dict/dict.h"
@@ -425,6 +426,8 @@ static void learn_response(struct vconn *c, struct pending *p, struct http_msg *
 
 		if (learn_item(c, it, r.request_id, req, r.lease_id, SECRET_FROM_RESPONSE, &idx) < 0)
 			continue;
+		if (r.lease_duration > 0)	/* a state file does not restore it past this */
+			dict_set_lease_end(dict, idx, time(NULL) + r.lease_duration);
 		receive_event(c, idx, dict_delivery_for(dict, idx, c->pid),
 			      !strcmp(it->field, "client_token") ? r.accessor : NULL, r.lease_duration);
 	}

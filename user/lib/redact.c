@@ -27,6 +27,7 @@ static struct bucket *buckets;	/* NBUCKETS headers, calloc'ed at init */
 static uint64_t nruns;		/* distinct runs stored: the generation */
 static size_t fp_bytes;		/* sum of the arrays' capacities, in bytes */
 static uint8_t run_key[crypto_shorthash_KEYBYTES];
+_Static_assert(REDACT_KEY_BYTES == crypto_shorthash_KEYBYTES, "the key redact_set_key takes");
 static uint64_t refused;
 static bool ready;
 
@@ -168,9 +169,8 @@ static bool scan_known(struct scan *sc, size_t i)
 }
 
 /* 0, or -ENOMEM with the bucket as it was. */
-static int run_insert(const void *p)
+static int hash_insert(uint64_t h)
 {
-	uint64_t h = run_hash(p);
 	struct bucket *b = bucket_of(h);
 	uint32_t fp = fingerprint(h), i = lower_bound(b, fp);
 
@@ -216,10 +216,41 @@ int redact_add(const uint8_t *secret, size_t len, const char *const *publics)
 	for (i = 0; i + REDACT_RUN <= len; i++) {
 		if (in_publics(secret + i, publics))
 			continue;
-		if (run_insert(secret + i))
+		if (hash_insert(run_hash(secret + i)))
 			return -ENOMEM;
 	}
 	return 0;
+}
+
+int redact_set_key(const uint8_t key[REDACT_KEY_BYTES])
+{
+	if (nruns)
+		return -EBUSY;	/* the runs already stored were hashed with the other key */
+	memcpy(run_key, key, sizeof(run_key));
+	return 0;
+}
+
+int redact_export(int (*put)(void *ctx, uint64_t run), void *ctx)
+{
+	uint32_t b, i;
+	int err;
+
+	for (b = 0; buckets && b < NBUCKETS; b++)
+		for (i = 0; i < buckets[b].len; i++) {
+			err = put(ctx, (uint64_t)b << 32 | buckets[b].fp[i]);
+			if (err)
+				return err;
+		}
+	return 0;
+}
+
+int redact_import(uint64_t run)
+{
+	if (!ready)
+		return 0;
+	if (run >> (BUCKET_BITS + 32))
+		return -EINVAL;
+	return hash_insert(run << (64 - BUCKET_BITS - 32));
 }
 
 bool redact_contains(const char *s, size_t n)

@@ -79,6 +79,8 @@ static const char usage[] =
 	"                           one rides out longer bursts of uses (docs/performance.md)\n"
 	"      --key-file PATH      fingerprint key, shared by every node that should agree on\n"
 	"                           secret.fingerprint (default " DEFAULT_KEY_FILE ", created if absent)\n"
+	"      --state-file PATH    keep what was learned (keyed hashes, no value) in PATH so that a\n"
+	"                           restarted tracer still knows it (default: none)\n"
 	"  -v, --verbose            diagnostics on stderr\n"
 	"  -h, --help               this help\n"
 	"      --version            the version\n"
@@ -125,6 +127,7 @@ enum {
 	OPT_SCAN_LIMIT,
 	OPT_MAX_RESPONSE,
 	OPT_KEY_FILE,
+	OPT_STATE_FILE,
 	OPT_VERSION,
 	OPT_ROTATE_SIZE,
 	OPT_ROTATE_KEEP,
@@ -170,6 +173,7 @@ static const struct option options[] = {
 	{ "scan-limit", required_argument, NULL, OPT_SCAN_LIMIT },
 	{ "max-response", required_argument, NULL, OPT_MAX_RESPONSE },
 	{ "key-file", required_argument, NULL, OPT_KEY_FILE },
+	{ "state-file", required_argument, NULL, OPT_STATE_FILE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -311,6 +315,15 @@ enum cli_result cli_parse(int argc, char **argv, struct config *c)
 			break;
 		case OPT_KEY_FILE:
 			c->key_file = optarg;
+			break;
+		case OPT_STATE_FILE:
+			/* a path ending in '/' would put the lock and temp files beside it */
+			if (!*optarg || optarg[strlen(optarg) - 1] == '/') {
+				fprintf(stderr, "secretrace: --state-file '%s': expected a file's path\n",
+					optarg);
+				return CLI_USAGE;
+			}
+			c->state_file = optarg;
 			break;
 		case OPT_RING_BUFFER:
 			/* the kernel wants a power of two; the tracer maps it twice (RSS) */

@@ -37,6 +37,7 @@ struct config {
 	bool vault_strict;		/* --vault-strict: learn from vault_addrs only */
 	const char *user;
 	const char *key_file;
+	const char *state_file;	/* --state-file, NULL without */
 	const char *policy_file;	/* --policy: loaded and checked by start() */
 	const char *learn_files[CLI_MAX_LEARN];	/* --learn-file */
 	int nlearn_files;

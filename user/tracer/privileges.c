@@ -208,6 +208,8 @@ static const char *const allowed[] = {
 	/* a learned file read after start marked: its readers join the reach set
 	 * (learn/reach_files.c; an inode mark, never a mount or filesystem one) */
 	"fanotify_mark",
+	/* --state-file: each write is synced before its rename, then the directory */
+	"fsync",
 	/* waiting: the event loop (epoll_wait; the ring buffer, signalfd and timerfd read with
 	 * read), the HTTP thread (epoll_ctl for its connections), libcurl and syslog (poll) */
 	"epoll_wait", "epoll_ctl", "poll",
