@@ -51,3 +51,80 @@ def test_fork_storm_exec_during_leak():
         print("lost:", losses(run))
         assert "ringbuf_full_match" not in losses(run), losses(run)
         assert_real_leak_found(run, vault, rx)
+
+
+@timeout(240)
+def test_fd_churn_names_the_right_destination():
+    """The agent duplicates sockets over one fd number 300 times, alternating a decoy
+    receiver (sent an HTTP request naming allowed.example) and the real one (sent the
+    secret), with sockets opened and closed in between: every use names the real receiver,
+    never the decoy's port nor the host name learned on the decoy's connection."""
+    with Workspace() as ws:
+        vault = ws.vault()
+        decoy, rx = ws.tcp_receiver(), ws.tcp_receiver()
+        run = ws.run_traced([PY, agent("py_hostile_procs.py"), "churn", vault.url, vault.token_file(),
+                             str(decoy.port), str(rx.port), "300"], timeout=180)
+        assert run.rc == 0, "exit %s; stderr: %s" % (run.rc, run.stderr[-2000:])
+        rec = vault.issued_one("secret/data/agent/openai", "api_key")
+        rx.wait_bytes(300 * (len(rec["value"]) + 5))
+        uses = [u for u in actions(run.events, "secret.use") if get(u, "vault.field") == "api_key"]
+        assert uses, "the leak was not reported"
+        assert {get(u, "destination.port") for u in uses} == {rx.port}, \
+            [(get(u, "destination.port"), get(u, "secretrace.fd")) for u in uses]
+        assert not [u for u in uses if get(u, "destination.domain")], \
+            [get(u, "destination.domain") for u in uses]
+        n = sum(get(u, "secretrace.repeat_count") or 1 for u in uses)
+        assert n == 300, "%d uses reported for 300 sends" % n
+
+
+@timeout(180)
+def test_vanish_mid_read():
+    """A process reading its (fake) Vault's answer is killed when half the secret's value
+    has reached it: nothing of the half value is learned, the lost response is a
+    secret.learn_failed, and the real agent that runs next still has its leak found."""
+    with Workspace() as ws:
+        vault = ws.vault()
+        rx = ws.tcp_receiver()
+        out = ws.path("vanish.out")
+        cmd = "%s %s vanish %s > %s && %s %s %s %s %d" % (
+            PY, agent("py_hostile_procs.py"), ws.path("ready"), out,
+            PY, agent("py_kv_leak.py"), vault.url, vault.token_file(), rx.port)
+        run = ws.run_traced(["/bin/sh", "-c", cmd], timeout=120)
+        assert run.rc == 0, "exit %s; stderr: %s" % (run.rc, run.stderr[-2000:])
+        with open(out) as f:
+            half = f.readline().strip()
+        assert not [e for e in actions(run.events, "secret.receive")
+                    if get(e, "vault.path") == "secret/data/vanish" and get(e, "secret.source") == "response"]
+        with open(run.events_path) as f:
+            assert half[:8] not in f.read(), "part of the half-read value in the events"
+        failed = [e for e in actions(run.events, "secret.learn_failed")
+                  if get(e, "vault.path") == "secret/data/vanish"]
+        assert len(failed) == 1 and "exited in the middle" in get(failed[0], "error.message"), failed
+        assert_real_leak_found(run, vault, rx)
+
+
+@timeout(240)
+def test_use_spray_does_not_hide_a_leak():
+    """One process writes its secret to /dev/null as fast as it can for 8 s (a use record
+    per write) while the real agent leaks another secret: measured whether uses are lost
+    to the full ring, and the leak is found."""
+    with Workspace() as ws:
+        vault = ws.vault()
+        rx = ws.tcp_receiver()
+        started = ws.path("started")
+        cmd = "%s %s spray %s %s 8 %s > %s & s=$!; %s %s %s %s %d --path secret/data/agent/github " \
+              "--field token --send-after %s && wait $s" % (
+                  PY, agent("py_hostile_procs.py"), vault.url, vault.token_file(), started,
+                  ws.path("sprayed"), PY, agent("py_kv_leak.py"), vault.url, vault.token_file(),
+                  rx.port, started)
+        run = ws.run_traced(["/bin/sh", "-c", cmd], timeout=180)
+        assert run.rc == 0, "exit %s; stderr: %s" % (run.rc, run.stderr[-2000:])
+        with open(ws.path("sprayed")) as f:
+            sprayed = int(f.read())
+        uses = sum(get(u, "secretrace.repeat_count") or 1 for u in actions(run.events, "secret.use")
+                   if get(u, "file.path") == "/dev/null")
+        print("sprayed %d, reported %d, lost %s" % (sprayed, uses, losses(run)))
+        rec = vault.issued_one("secret/data/agent/github", "token")
+        rx.wait_bytes(len(rec["value"]) + 5)
+        assert [u for u in actions(run.events, "secret.use")
+                if get(u, "vault.field") == "token" and get(u, "destination.port") == rx.port]
