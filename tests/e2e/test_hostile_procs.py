@@ -106,24 +106,29 @@ def test_vanish_mid_read():
 @timeout(240)
 def test_use_spray_does_not_hide_a_leak():
     """One process writes its secret to /dev/null as fast as it can for 8 s (a use record
-    per write) while the real agent leaks another secret: measured whether uses are lost
-    to the full ring, and the leak is found."""
+    per write) while the real agent leaks another secret: the leak is found; uses lost to
+    the full ring are counted (ringbuf_full_match), and every spray write is either
+    reported or counted lost."""
     with Workspace() as ws:
         vault = ws.vault()
         rx = ws.tcp_receiver()
-        started = ws.path("started")
-        cmd = "%s %s spray %s %s 8 %s > %s & s=$!; %s %s %s %s %d --path secret/data/agent/github " \
+        started, sprayed = ws.path("started"), ws.path("sprayed")
+        cmd = "%s %d %s 8 %s > %s & s=$!; %s %s %s %s %d --path secret/data/agent/github " \
               "--field token --send-after %s && wait $s" % (
-                  PY, agent("py_hostile_procs.py"), vault.url, vault.token_file(), started,
-                  ws.path("sprayed"), PY, agent("py_kv_leak.py"), vault.url, vault.token_file(),
-                  rx.port, started)
+                  agent_bin("use_spray"), vault.port, vault.creds_path, started, sprayed,
+                  PY, agent("py_kv_leak.py"), vault.url, vault.token_file(), rx.port, started)
         run = ws.run_traced(["/bin/sh", "-c", cmd], timeout=180)
         assert run.rc == 0, "exit %s; stderr: %s" % (run.rc, run.stderr[-2000:])
-        with open(ws.path("sprayed")) as f:
-            sprayed = int(f.read())
+        with open(sprayed) as f:
+            n = int(f.read())
         uses = sum(get(u, "secretrace.repeat_count") or 1 for u in actions(run.events, "secret.use")
                    if get(u, "file.path") == "/dev/null")
-        print("sprayed %d, reported %d, lost %s" % (sprayed, uses, losses(run)))
+        lost = losses(run)
+        print("sprayed %d, reported %d, lost %s" % (n, uses, lost))
+        # a held write (one the kernel scanned while a Vault answer was being learned) lost
+        # to the ring is one record, counted ringbuf_full_data: its use went with it
+        assert uses <= n and uses + lost.get("ringbuf_full_match", 0) + lost.get("ringbuf_full_data", 0) >= n, \
+            "sprayed %d, reported %d, lost %s" % (n, uses, lost)
         rec = vault.issued_one("secret/data/agent/github", "token")
         rx.wait_bytes(len(rec["value"]) + 5)
         assert [u for u in actions(run.events, "secret.use")
