@@ -2,13 +2,14 @@
 # Builds the fuzz targets with libFuzzer, ASan and UBSan and runs each for N seconds
 # (default 60): tests/fuzz/fuzz_learn.c (the learning path), tests/fuzz/fuzz_h2.c (HTTP/2
 # frames and HPACK), tests/fuzz/fuzz_correlate.c (events and Vault audit log lines),
-# tests/fuzz/fuzz_policy.c (policy files), tests/fuzz/fuzz_gobin.c (Go binaries) and
-# tests/fuzz/fuzz_files.c (--learn-file's formats). Exits non-zero if one finds a
+# tests/fuzz/fuzz_policy.c (policy files), tests/fuzz/fuzz_gobin.c (Go binaries),
+# tests/fuzz/fuzz_files.c (--learn-file's formats), tests/fuzz/fuzz_spool.c (a network
+# output's spool left by an earlier run). Exits non-zero if one finds a
 # crash, a leak, undefined behaviour or a broken invariant; the reproducer is left in
 # build/fuzz/artifacts/ (the learning path), build/fuzz/policy/artifacts/ or
 # build/fuzz/<target>/artifacts/. Ends with "fuzz: N passed, M failed", one count per target.
 #   tools/fuzz.sh [seconds] [extra libFuzzer flags...]
-# FUZZ_TARGETS picks targets (default "learn h2 correlate policy gobin files"; e.g.
+# FUZZ_TARGETS picks targets (default "learn h2 correlate policy gobin files spool"; e.g.
 # FUZZ_TARGETS=policy to reproduce
 # a policy finding). FUZZ_CFLAGS adds compiler flags (e.g.
 # -fsanitize-recover=pointer-overflow, with UBSAN_OPTIONS=suppressions=FILE, to get past a
@@ -55,7 +56,7 @@ run_target() {	# name binary workdir seed-corpus dict-args...
 }
 
 extra=("$@")
-for target in ${FUZZ_TARGETS:-learn h2 correlate policy gobin files}; do
+for target in ${FUZZ_TARGETS:-learn h2 correlate policy gobin files spool}; do
 	case $target in
 	learn)
 		# what the learning path links: learn/http (secmem) and learn/vault; secmem logs
@@ -132,8 +133,18 @@ for target in ${FUZZ_TARGETS:-learn h2 correlate policy gobin files}; do
 			-lhttp_parser -ljansson -lyaml -lz -lsodium -lcap
 		run_target fuzz_files "$w/fuzz_files" "$w" "$root/tests/fuzz/corpus_files"
 		;;
+	spool)
+		# a network output's spool as a previous run (or a crash) left it
+		w=$out/spool
+		mkdir -p "$w/corpus" "$w/artifacts"
+		"$CLANG" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+			-fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE -Wall -Wextra \
+			-I"$root/include" -I"$root/user" ${FUZZ_CFLAGS:-} \
+			"$root/tests/fuzz/fuzz_spool.c" "$root/user/output/spool.c" -o "$w/fuzz_spool"
+		run_target fuzz_spool "$w/fuzz_spool" "$w" "$root/tests/fuzz/corpus_spool"
+		;;
 	*)
-		echo "fuzz.sh: unknown target $target (learn, h2, correlate, policy, gobin, files)" >&2
+		echo "fuzz.sh: unknown target $target (learn, h2, correlate, policy, gobin, files, spool)" >&2
 		exit 2
 		;;
 	esac
