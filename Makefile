@@ -118,8 +118,8 @@ unit: $(UNIT_TESTS)
 bpftest: $(BPF_TESTS)
 	$(Q)tools/run-cmocka.sh $(BPF_TESTS)
 
-# The learning parsers and the policy parser under libFuzzer, ASan and UBSan for
-# FUZZ_SECONDS each (default 30); tools/fuzz.sh ends with "fuzz: N passed, M failed".
+# The parsers of untrusted input (learning, HTTP/2 and HPACK, correlate, policy, Go binaries,
+# delivered files, spools) under libFuzzer, ASan and UBSan for FUZZ_SECONDS each (default 30); tools/fuzz.sh ends with "fuzz: N passed, M failed".
 FUZZ_SECONDS ?= 30
 fuzz:
 	$(Q)mkdir -p $(BUILD); if tools/fuzz.sh $(FUZZ_SECONDS) > $(BUILD)/fuzz.log 2>&1; then \

@@ -2,14 +2,15 @@
 # Builds the fuzz targets with libFuzzer, ASan and UBSan and runs each for N seconds
 # (default 60): tests/fuzz/fuzz_learn.c (the learning path), tests/fuzz/fuzz_h2.c (HTTP/2
 # frames and HPACK), tests/fuzz/fuzz_correlate.c (events and Vault audit log lines),
-# tests/fuzz/fuzz_policy.c (policy files), tests/fuzz/fuzz_gobin.c (Go binaries) and
-# tests/fuzz/fuzz_files.c (--learn-file's formats) and tests/fuzz/fuzz_state.c (the
-# --state-file loader). Exits non-zero if one finds a
+# tests/fuzz/fuzz_policy.c (policy files), tests/fuzz/fuzz_gobin.c (Go binaries),
+# tests/fuzz/fuzz_files.c (--learn-file's formats), tests/fuzz/fuzz_state.c (the --state-file
+# loader), tests/fuzz/fuzz_spool.c (a network output's spool left by an earlier run),
+# tests/fuzz/fuzz_hpack.c (the HPACK follower). Exits non-zero if one finds a
 # crash, a leak, undefined behaviour or a broken invariant; the reproducer is left in
 # build/fuzz/artifacts/ (the learning path), build/fuzz/policy/artifacts/ or
 # build/fuzz/<target>/artifacts/. Ends with "fuzz: N passed, M failed", one count per target.
 #   tools/fuzz.sh [seconds] [extra libFuzzer flags...]
-# FUZZ_TARGETS picks targets (default "learn h2 correlate policy gobin files state"; e.g.
+# FUZZ_TARGETS picks targets (default "learn h2 correlate policy gobin files state spool hpack"; e.g.
 # FUZZ_TARGETS=policy to reproduce
 # a policy finding). FUZZ_CFLAGS adds compiler flags (e.g.
 # -fsanitize-recover=pointer-overflow, with UBSAN_OPTIONS=suppressions=FILE, to get past a
@@ -56,7 +57,7 @@ run_target() {	# name binary workdir seed-corpus dict-args...
 }
 
 extra=("$@")
-for target in ${FUZZ_TARGETS:-learn h2 correlate policy gobin files state}; do
+for target in ${FUZZ_TARGETS:-learn h2 correlate policy gobin files state spool hpack}; do
 	case $target in
 	learn)
 		# what the learning path links: learn/http (secmem) and learn/vault; secmem logs
@@ -148,8 +149,33 @@ for target in ${FUZZ_TARGETS:-learn h2 correlate policy gobin files state}; do
 			-lbpf -lsodium -lcap -ljansson
 		run_target fuzz_state "$w/fuzz_state" "$w" "$root/tests/fuzz/corpus_state"
 		;;
+	spool)
+		# a network output's spool as a previous run (or a crash) left it
+		w=$out/spool
+		mkdir -p "$w/corpus" "$w/artifacts"
+		"$CLANG" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+			-fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE -Wall -Wextra \
+			-I"$root/include" -I"$root/user" ${FUZZ_CFLAGS:-} \
+			"$root/tests/fuzz/fuzz_spool.c" "$root/user/output/spool.c" -o "$w/fuzz_spool"
+		run_target fuzz_spool "$w/fuzz_spool" "$w" "$root/tests/fuzz/corpus_spool"
+		;;
+	hpack)
+		# the HPACK follower (detect/hpack.c) behind h2.c's framing, with a dictionary;
+		# uses_report is the harness's own
+		w=$out/hpack
+		mkdir -p "$w/corpus" "$w/artifacts"
+		srcs=(detect/hpack.c learn/h2.c learn/http.c dict/dict.c dict/encodings.c
+		      dict/huffman.c lib/secmem.c lib/log.c lib/redact.c lib/u64map.c lib/strpool.c)
+		"$CLANG" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+			-fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE -Wall -Wextra \
+			-I"$root/include" -I"$root/user" ${FUZZ_CFLAGS:-} \
+			$(pkg-config --cflags jansson libsodium zlib 2>/dev/null) \
+			"$root/tests/fuzz/fuzz_hpack.c" "${srcs[@]/#/$root/user/}" -o "$w/fuzz_hpack" \
+			-lhttp_parser -ljansson -lz -lsodium -lcap -lnghttp2 -lbpf
+		run_target fuzz_hpack "$w/fuzz_hpack" "$w" "$root/tests/fuzz/corpus_hpack"
+		;;
 	*)
-		echo "fuzz.sh: unknown target $target (learn, h2, correlate, policy, gobin, files, state)" >&2
+		echo "fuzz.sh: unknown target $target (learn, h2, correlate, policy, gobin, files, state, spool, hpack)" >&2
 		exit 2
 		;;
 	esac

@@ -718,6 +718,7 @@ int st_peek(void)
 	struct st_scan *s = st_scan_state();
 	struct st_rec_data *r;
 	struct st_seg *g;
+	struct file *f;
 	__u8 head[2] = {};
 	__u64 n;
 
@@ -747,6 +748,11 @@ int st_peek(void)
 		n = 0;
 	r->len = n;
 	__builtin_memset(&r->si, 0, sizeof(r->si));
+	/* the socket's own inode: the host name is this socket's, not the fd number's (dup2
+	 * puts another socket under the same number without a connect or a close) */
+	f = st_fd_file(s->fd);
+	if (f)
+		r->si.ino = BPF_CORE_READ(f, f_inode, i_ino);
 	bpf_ringbuf_submit(r, 0);
 	return 0;
 }

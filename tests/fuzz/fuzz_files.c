@@ -13,17 +13,9 @@
 
 #include "learn/file_formats.h"
 #include "lib/secmem.h"
+#include "fuzz.h"
 
 #define MAX_ITEMS 16
-
-#define check(cond)                                                                        \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__,         \
-				__LINE__, #cond);                                          \
-			abort();                                                           \
-		}                                                                          \
-	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -19,15 +19,7 @@
 #include <unistd.h>
 
 #include "probes/gobin.h"
-
-#define check(cond)                                                                        \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__,         \
-				__LINE__, #cond);                                          \
-			abort();                                                           \
-		}                                                                          \
-	} while (0)
+#include "fuzz.h"
 
 /* The model's layout: file offset = address - BASE. */
 #define BASE 0x400000

@@ -17,17 +17,9 @@
 #include "learn/h2.h"
 #include "learn/vault.h"
 #include "lib/secmem.h"
+#include "fuzz.h"
 
 #define MAX_BODY (64 * 1024)
-
-#define check(cond)                                                                        \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__,         \
-				__LINE__, #cond);                                          \
-			abort();                                                           \
-		}                                                                          \
-	} while (0)
 
 struct ctx {
 	const struct h2_conn *conn;

@@ -16,18 +16,10 @@
 #include "learn/http.h"
 #include "learn/vault.h"
 #include "lib/secmem.h"
+#include "fuzz.h"
 
 #define DECODE_MAX (256 * 1024)
 #define MAX_ITEMS 64
-
-#define check(cond)                                                                        \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__,         \
-				__LINE__, #cond);                                          \
-			abort();                                                           \
-		}                                                                          \
-	} while (0)
 
 struct ctx {
 	uint64_t rng;

@@ -12,15 +12,7 @@
 #include <string.h>
 
 #include "policy/policy.h"
-
-#define check(cond)                                                                        \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__,         \
-				__LINE__, #cond);                                          \
-			abort();                                                           \
-		}                                                                          \
-	} while (0)
+#include "fuzz.h"
 
 /* The reference: '*' any run without sep, '**' any run. Exponential, so small inputs. */
 static int ref_match(const char *p, const char *s, char sep)

@@ -13,7 +13,14 @@
 #include "lib/u64map.h"
 
 static struct u64map connected;	/* (pid, fd) -> struct st_rec_connect * */
-static struct u64map domains;	/* (pid, fd) -> host name seen on the socket (char *) */
+static struct u64map domains;	/* (pid, fd) -> struct domain * */
+
+/* A host name seen on a socket, and the socket (its inode): the fd number may be another
+ * socket's by the time of a use (dup2 replaces it with neither a connect nor a close). */
+struct domain {
+	uint64_t ino;
+	char name[];
+};
 
 int enrich_init(void)
 {
@@ -163,8 +170,16 @@ void enrich_peek(const struct st_rec_data *r)
 			name = NULL;
 		}
 	}
-	if (name)
-		put_owned(&domains, k, name);
+	if (name) {
+		struct domain *d = malloc(sizeof(*d) + strlen(name) + 1);
+
+		if (d) {
+			d->ino = r->si.ino;
+			strcpy(d->name, name);
+			put_owned(&domains, k, d);
+		}
+		free(name);
+	}
 }
 
 void enrich_exit(uint32_t pid)
@@ -337,8 +352,13 @@ void enrich_view(uint32_t pid, int32_t fd, const struct st_sinkinfo *si, const c
 		peer = unix_peer(si, path, upath);
 		if (peer)
 			snprintf(v->address, sizeof(v->address), "%s", peer);
-		if (u64map_get(&domains, fd_key(pid, fd), &dom))
-			v->domain = (const char *)(uintptr_t)dom;
+		if (u64map_get(&domains, fd_key(pid, fd), &dom)) {
+			const struct domain *d = (const void *)(uintptr_t)dom;
+
+			/* a unix socket's ino is its peer's: compared for TCP and UDP only */
+			if (!d->ino || si->transport == ST_TRANSPORT_UNIX || d->ino == si->ino)
+				v->domain = d->name;
+		}
 	} else if (si->sink == ST_SINK_PIPE) {
 		snprintf(v->file, sizeof(v->file), "pipe:[%llu]", (unsigned long long)si->ino);
 	} else if ((si->sink == ST_SINK_FILE || si->sink == ST_SINK_TTY) && si->path_len &&

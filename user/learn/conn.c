@@ -654,6 +654,21 @@ void learner_close(const struct st_rec_close *r)
 	conn_free(c);
 }
 
+/* A process that exits without close(2) (killed, or just exiting) leaves its entry in the
+ * kernel's map: dropped here, unless the entry is already another connection's (the pid
+ * reused), so that short-lived processes cannot fill the map and blind the tracer. */
+static void forget_kernel_conn(const struct vconn *c)
+{
+	struct st_conn_key k = { .tgid = c->pid, .fd = c->fd };
+	struct st_tls_key tk = { .tgid = c->pid, .ssl = c->ssl };
+	int fd = c->ssl ? cfg.tls_conns_fd : cfg.vault_conns_fd;
+	const void *key = c->ssl ? (const void *)&tk : (const void *)&k;
+	struct st_conn kc;
+
+	if (fd >= 0 && !bpf_map_lookup_elem(fd, key, &kc) && kc.id == c->id)
+		bpf_map_delete_elem(fd, key);
+}
+
 void learner_exit(uint32_t pid)
 {
 	size_t i = 0;
@@ -664,6 +679,12 @@ void learner_exit(uint32_t pid)
 
 		if (c->pid != pid)
 			continue;
+		/* killed (or gone) while a response was being read: what was read is dropped */
+		if (!(c->h2 ? h2_idle(&c->h2c) : http_stream_idle(&c->in)) && !c->in_reported &&
+		    c->confirmed && !c->demoted)
+			learn_failed(c, NULL, c->qn ? c->q[0]->req.path : NULL,
+				     "process exited in the middle of a response");
+		forget_kernel_conn(c);
 		u64map_del(&conns, k);
 		conn_free(c);
 	}

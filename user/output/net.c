@@ -66,11 +66,20 @@ int sink_net_wait(struct sink_net *s, int fd, short events, int timeout_ms)
 /* Under lock. */
 static void set_status(struct sink_net *s, bool down, const char *why)
 {
+	char was[sizeof(s->status)];
+
 	if (down == s->down)
 		return;
 	s->down = down;
+	/* up again before the outage was reported (the event loop was draining): both in one */
+	if (!down && s->status_new) {
+		memcpy(was, s->status, sizeof(was));
+		snprintf(s->status, sizeof(s->status),
+			 "could not deliver (events waited in its spool): %.150s; %s", was, why);
+	} else {
+		snprintf(s->status, sizeof(s->status), "%s", why);
+	}
 	s->status_new = true;
-	snprintf(s->status, sizeof(s->status), "%s", why);
 }
 
 /* Under lock: whether a batch should go now; else *until is when it will (0: on new data). */

@@ -54,11 +54,13 @@ static void save_cursor(const struct spool *s)
 		return;
 }
 
-/* Lines and bytes of an existing segment; off > 0 also counts the lines before off. */
-static int scan_seg(const struct spool *s, struct spool_seg *g, uint64_t off, uint64_t *before)
+/* Lines and bytes of an existing segment; also the lines before *off, and *off moved back
+ * to the start of its line (a cursor that is not at a line's start is damaged: that line
+ * is sent again whole rather than in part). */
+static int scan_seg(const struct spool *s, struct spool_seg *g, uint64_t *off, uint64_t *before)
 {
 	char buf[65536];
-	uint64_t pos = 0;
+	uint64_t pos = 0, start = 0;
 	ssize_t n, i;
 	int fd = open_seg(s, g->id, O_RDONLY);
 
@@ -70,13 +72,16 @@ static int scan_seg(const struct spool *s, struct spool_seg *g, uint64_t off, ui
 		for (i = 0; i < n; i++)
 			if (buf[i] == '\n') {
 				g->lines++;
-				if (pos + i < off)
+				if (pos + i < *off) {
 					(*before)++;
+					start = pos + i + 1;
+				}
 				g->bytes = pos + i + 1;	/* a torn last line is not data */
 			}
 		pos += n;
 	}
 	close(fd);
+	*off = start;
 	return n < 0 ? -errno : 0;
 }
 
@@ -106,6 +111,21 @@ static void drop_head(struct spool *s)
 	s->nseg--;
 	s->head_off = s->head_lines = 0;
 	s->gen++;
+}
+
+/* Head segments delivered to their end (or empty: a crash left a torn line alone) that are
+ * not the tail are removed: else spool_head would find nothing to read in the head and the
+ * lines after it would wait for ever. Also where an earlier run's cursor says so, or the
+ * tail could not be truncated and another came after it. */
+static void forget_delivered_head(struct spool *s)
+{
+	while (s->nseg > 1 && s->head_off >= s->seg[0].bytes) {
+		s->bytes -= s->seg[0].bytes;
+		unlink_seg(s, s->seg[0].id);
+		memmove(s->seg, s->seg + 1, (s->nseg - 1) * sizeof(s->seg[0]));
+		s->nseg--;
+		s->head_off = s->head_lines = 0;
+	}
 }
 
 /* The segments a previous run left, oldest first, from the cursor on. */
@@ -142,15 +162,16 @@ static int load(struct spool *s)
 	for (i = 0; i < n; i++) {
 		bool head = !s->nseg && ids[i] == cur_id;
 		struct spool_seg g = { .id = ids[i] };
+		uint64_t off = head ? cur_off : 0;
 
-		if (ids[i] < cur_id || scan_seg(s, &g, head ? cur_off : 0, &before)) {
+		if (ids[i] < cur_id || scan_seg(s, &g, &off, &before)) {
 			unlink_seg(s, ids[i]);	/* delivered already, or unreadable */
 			continue;
 		}
 		if (s->nseg == SPOOL_SEGS - 1)
 			drop_head(s);	/* more than this run keeps: the oldest go, counted */
 		if (head) {
-			s->head_off = cur_off < g.bytes ? cur_off : g.bytes;
+			s->head_off = off;
 			s->head_lines = before;
 		}
 		s->seg[s->nseg++] = g;
@@ -216,6 +237,7 @@ int spool_open(struct spool *s, const char *dir, uint64_t max_bytes, char *err, 
 		return open_failed(s, -ret, dir, NULL, err, errlen);
 	while (s->bytes > s->max_bytes && s->nseg > 1)
 		drop_head(s);
+	forget_delivered_head(s);
 	if (s->nseg && s->seg[s->nseg - 1].bytes < s->seg_max) {
 		s->tailfd = open_seg(s, s->seg[s->nseg - 1].id, O_WRONLY | O_APPEND);
 		/* cut a torn last line off (a crash mid-write) */
@@ -258,6 +280,7 @@ int spool_append(struct spool *s, const char *buf, size_t len, uint64_t lines)
 		ret = new_tail(s);
 		if (ret)
 			return ret;
+		forget_delivered_head(s);
 	}
 	while (s->bytes + len > s->max_bytes && s->nseg > 1)
 		drop_head(s);
@@ -321,11 +344,7 @@ bool spool_done(struct spool *s, bool delivered, uint64_t undelivered)
 	s->busy = (struct spool_mark){ 0 };
 	if (s->head_off == g->bytes) {
 		if (s->nseg > 1) {
-			s->bytes -= g->bytes;
-			unlink_seg(s, g->id);
-			memmove(s->seg, s->seg + 1, (s->nseg - 1) * sizeof(s->seg[0]));
-			s->nseg--;
-			s->head_off = s->head_lines = 0;
+			forget_delivered_head(s);	/* and empty ones after it */
 		} else if (!ftruncate(s->tailfd, 0)) {
 			/* all delivered: start the tail over rather than let it grow */
 			s->bytes -= g->bytes;

@@ -1,0 +1,125 @@
+#!/usr/bin/python3
+"""e2e agent: a hostile process attacking the tracer's per-descriptor and per-process state.
+usage: py_hostile_procs.py churn VAULT_URL TOKEN_FILE DECOY_PORT PORT ROUNDS
+           reads a KV secret, then ROUNDS times: a socket to DECOY_PORT duplicated over fd
+           100 gets an HTTP request naming "allowed.example" (the tracer learns the host of
+           fd 100), then a socket to PORT duplicated over fd 100 gets the secret; sockets are
+           opened and closed in between so that fd numbers are reused
+       py_hostile_procs.py vanish READY
+           runs its own fake "Vault"; a child fetches one secret from it, the answer stops in
+           the middle of the value; once the child has read that half (it creates READY),
+           it is killed. Prints the value's first half, then the whole value's length
+       py_hostile_procs.py spray VAULT_URL TOKEN_FILE SECONDS [STARTED]
+           reads a KV secret, then writes it to /dev/null as fast as it can for SECONDS
+           (creating STARTED after the first second)"""
+import http.server
+import json
+import os
+import secrets
+import signal
+import socket
+import sys
+import threading
+import time
+import urllib.request
+
+FD = 100
+
+
+def kv(vault, token_file, path="secret/data/agent/openai", field="api_key"):
+    with open(token_file) as f:
+        token = f.read().strip()
+    req = urllib.request.Request(vault + "/v1/" + path, headers={"X-Vault-Token": token})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read())["data"]["data"][field]
+
+
+def over_fd(port):
+    """A socket to port, duplicated over FD (which closes what FD was), its own fd closed."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    os.dup2(s.fileno(), FD)
+    s.close()
+
+
+def churn(vault, token_file, decoy, port, rounds):
+    value = kv(vault, token_file)
+    for i in range(rounds):
+        over_fd(decoy)
+        os.write(FD, b"GET /hello HTTP/1.1\r\nHost: allowed.example\r\n\r\n")
+        spare = [socket.socket() for _ in range(i % 5)]     # fd numbers shift and are reused
+        over_fd(port)
+        os.write(FD, ("key=%s\n" % value).encode())
+        for s in spare:
+            s.close()
+    os.close(FD)
+
+
+def vanish(ready):
+    value = secrets.token_urlsafe(24)
+    half = len(value) // 2
+    body = json.dumps({"request_id": "00000000-0000-4000-8000-000000000001", "lease_id": "",
+                       "renewable": False, "lease_duration": 0,
+                       "data": {"data": {"token": value}, "metadata": {"version": 1}},
+                       "wrap_info": None, "warnings": None, "auth": None}).encode()
+    cut = body.index(value.encode()) + half
+    gone = threading.Event()
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[:cut])
+            self.wfile.flush()
+            gone.wait(30)       # the rest never comes: the reader is killed first
+
+        def log_message(self, *a):
+            pass
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    pid = os.fork()
+    if pid == 0:    # the reader: raw socket reads, so that what it has read is known
+        s = socket.create_connection(("127.0.0.1", srv.server_address[1]), timeout=30)
+        s.sendall(b"GET /v1/secret/data/vanish HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  b"X-Vault-Token: hvs.vanishing-reader\r\n\r\n")
+        got = b""
+        while value[:half].encode() not in got:
+            got += s.recv(65536)
+        open(ready, "w").close()
+        time.sleep(60)
+        os._exit(1)
+    while not os.path.exists(ready):
+        time.sleep(0.01)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    gone.set()
+    srv.shutdown()
+    print(value[:half])
+    print(len(value))
+
+
+def spray(vault, token_file, seconds, started):
+    value = ("key=%s\n" % kv(vault, token_file)).encode()
+    fd = os.open("/dev/null", os.O_WRONLY)
+    t0 = time.monotonic()
+    n = 0
+    while time.monotonic() - t0 < seconds:
+        os.write(fd, value)
+        n += 1
+        if started and n == 1000:
+            open(started, "w").close()
+    print(n)
+
+
+def main():
+    mode, a = sys.argv[1], sys.argv[2:]
+    if mode == "churn":
+        churn(a[0], a[1], int(a[2]), int(a[3]), int(a[4]))
+    elif mode == "vanish":
+        vanish(a[0])
+    else:
+        spray(a[0], a[1], float(a[2]), a[3] if len(a) > 3 else None)
+
+
+main()

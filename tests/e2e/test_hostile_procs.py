@@ -1,0 +1,137 @@
+"""A hostile traced agent attacks the tracer with its processes and descriptors: fork storms
+(tests/agents/fork_storm.c), descriptors closed, duplicated over and reused at full speed,
+a process killed in the middle of reading a Vault response (tests/agents/py_hostile_procs.py).
+Each time a real leak written during the attack is still reported, and what the tracer
+dropped is counted."""
+from harness import PY, Workspace, actions, agent, agent_bin, get, timeout
+from test_hostile import assert_real_leak_found
+
+
+def losses(run):
+    return {get(e, "secretrace.lost.reason"): get(e, "secretrace.lost.count")
+            for e in actions(run.events, "tracer.loss")}
+
+
+def storm_then_leak(ws, mode, children, parallel, during):
+    """fork_storm MODE, and the real agent (py_kv_leak.py) fetching and sending its secret:
+    after the storm, or (during) once a quarter of it has run, while it goes on."""
+    vault = ws.vault()
+    rx = ws.tcp_receiver()
+    storm = "%s %s %d %d" % (agent_bin("fork_storm"), mode, children, parallel)
+    leak = "%s %s %s %s %d" % (PY, agent("py_kv_leak.py"), vault.url, vault.token_file(), rx.port)
+    if during:
+        started = ws.path("started")
+        cmd = "%s %s > /dev/null & storm=$!; %s --send-after %s && wait $storm" % (
+            storm, started, leak, started)
+    else:
+        cmd = "%s > /dev/null && %s" % (storm, leak)
+    run = ws.run_traced(["/bin/sh", "-c", cmd], timeout=240)
+    assert run.rc == 0, "exit %s; stderr: %s" % (run.rc, run.stderr[-2000:])
+    return run, vault, rx
+
+
+@timeout(300)
+def test_fork_storm_requests_leave_nothing_behind():
+    """20,000 children each write a Vault-looking request on a socket and exit without
+    closing it (the kernel closes it: no close(2) is seen). Each such socket was a Vault
+    connection to the tracer; the real agent that runs next must still have its Vault
+    connection followed, its secret learned and its leak found."""
+    with Workspace() as ws:
+        run, vault, rx = storm_then_leak(ws, "request", 20000, 8, False)
+        assert_real_leak_found(run, vault, rx)
+
+
+@timeout(300)
+def test_fork_storm_exec_during_leak():
+    """5,000 children exec /bin/true with a 12 KiB environment, 8 at a time (each a big
+    exec record), while the real agent fetches and sends its secret: the leak is found;
+    process records lost to a full ring are counted, uses are not lost."""
+    with Workspace() as ws:
+        run, vault, rx = storm_then_leak(ws, "exec", 5000, 8, True)
+        print("lost:", losses(run))
+        assert "ringbuf_full_match" not in losses(run), losses(run)
+        assert_real_leak_found(run, vault, rx)
+
+
+@timeout(240)
+def test_fd_churn_names_the_right_destination():
+    """The agent duplicates sockets over one fd number 300 times, alternating a decoy
+    receiver (sent an HTTP request naming allowed.example) and the real one (sent the
+    secret), with sockets opened and closed in between: every use names the real receiver,
+    never the decoy's port nor the host name learned on the decoy's connection."""
+    with Workspace() as ws:
+        vault = ws.vault()
+        decoy, rx = ws.tcp_receiver(), ws.tcp_receiver()
+        run = ws.run_traced([PY, agent("py_hostile_procs.py"), "churn", vault.url, vault.token_file(),
+                             str(decoy.port), str(rx.port), "300"], timeout=180)
+        assert run.rc == 0, "exit %s; stderr: %s" % (run.rc, run.stderr[-2000:])
+        rec = vault.issued_one("secret/data/agent/openai", "api_key")
+        rx.wait_bytes(300 * (len(rec["value"]) + 5))
+        uses = [u for u in actions(run.events, "secret.use") if get(u, "vault.field") == "api_key"]
+        assert uses, "the leak was not reported"
+        assert {get(u, "destination.port") for u in uses} == {rx.port}, \
+            [(get(u, "destination.port"), get(u, "secretrace.fd")) for u in uses]
+        assert not [u for u in uses if get(u, "destination.domain")], \
+            [get(u, "destination.domain") for u in uses]
+        n = sum(get(u, "secretrace.repeat_count") or 1 for u in uses)
+        assert n == 300, "%d uses reported for 300 sends" % n
+
+
+@timeout(180)
+def test_vanish_mid_read():
+    """A process reading its (fake) Vault's answer is killed when half the secret's value
+    has reached it: nothing of the half value is learned, the lost response is a
+    secret.learn_failed, and the real agent that runs next still has its leak found."""
+    with Workspace() as ws:
+        vault = ws.vault()
+        rx = ws.tcp_receiver()
+        out = ws.path("vanish.out")
+        cmd = "%s %s vanish %s > %s && %s %s %s %s %d" % (
+            PY, agent("py_hostile_procs.py"), ws.path("ready"), out,
+            PY, agent("py_kv_leak.py"), vault.url, vault.token_file(), rx.port)
+        run = ws.run_traced(["/bin/sh", "-c", cmd], timeout=120)
+        assert run.rc == 0, "exit %s; stderr: %s" % (run.rc, run.stderr[-2000:])
+        with open(out) as f:
+            half = f.readline().strip()
+        assert not [e for e in actions(run.events, "secret.receive")
+                    if get(e, "vault.path") == "secret/data/vanish" and get(e, "secret.source") == "response"]
+        with open(run.events_path) as f:
+            assert half[:8] not in f.read(), "part of the half-read value in the events"
+        failed = [e for e in actions(run.events, "secret.learn_failed")
+                  if get(e, "vault.path") == "secret/data/vanish"]
+        assert len(failed) == 1 and "exited in the middle" in get(failed[0], "error.message"), failed
+        assert_real_leak_found(run, vault, rx)
+
+
+@timeout(240)
+def test_use_spray_does_not_hide_a_leak():
+    """One process writes its secret to /dev/null as fast as it can for 8 s (a use record
+    per write) while the real agent leaks another secret: the leak is found; how many of
+    the writes were reported and what was lost is printed (docs/hardening.md's figures)."""
+    with Workspace() as ws:
+        vault = ws.vault()
+        rx = ws.tcp_receiver()
+        started, sprayed = ws.path("started"), ws.path("sprayed")
+        cmd = "%s %d %s 8 %s > %s & s=$!; %s %s %s %s %d --path secret/data/agent/github " \
+              "--field token --send-after %s && wait $s" % (
+                  agent_bin("use_spray"), vault.port, vault.creds_path, started, sprayed,
+                  PY, agent("py_kv_leak.py"), vault.url, vault.token_file(), rx.port, started)
+        run = ws.run_traced(["/bin/sh", "-c", cmd], timeout=180)
+        assert run.rc == 0, "exit %s; stderr: %s" % (run.rc, run.stderr[-2000:])
+        with open(sprayed) as f:
+            n = int(f.read())
+        spray = [u for u in actions(run.events, "secret.use") if get(u, "process.name") == "use_spray"]
+        assert {get(u, "file.path") for u in spray} == {"/dev/null"}, {get(u, "file.path") for u in spray}
+        uses = sum(get(u, "secretrace.repeat_count") or 1 for u in spray)
+        lost = losses(run)
+        stats = get(run.events[-1], "secretrace.stats")
+        print("sprayed %d, reported %d, lost %s, bytes not rescanned %d" % (
+            n, uses, lost, stats["bytes_not_rescanned"]))
+        # Uses of writes held while the real agent's answer was learned go with held records
+        # lost to the ring (ringbuf_full_data). Mostly the missing uses are fewer than those
+        # records; once 819 were missing for 106 records (docs/hardening.md): not asserted.
+        assert uses <= n, "sprayed %d, reported %d" % (n, uses)
+        rec = vault.issued_one("secret/data/agent/github", "token")
+        rx.wait_bytes(len(rec["value"]) + 5)
+        assert [u for u in actions(run.events, "secret.use")
+                if get(u, "vault.field") == "token" and get(u, "destination.port") == rx.port]
