@@ -110,7 +110,7 @@ int handle_sys_exit_connect(struct st_sys_exit *ctx)
 }
 
 SEC("tracepoint/syscalls/sys_enter_close")
-int handle_sys_enter_close(struct trace_event_raw_sys_enter *ctx)
+int handle_sys_enter_close(struct st_sys_enter *ctx)
 {
 	struct st_conn_key k = { .tgid = bpf_get_current_pid_tgid() >> 32, .fd = ctx->args[0] };
 	struct st_rec_close *r;
