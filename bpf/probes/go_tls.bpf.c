@@ -73,8 +73,7 @@ static __always_inline int st_go_write(__u64 conn, __u64 buf, __u64 len, __u32 b
  * whatever thread the scheduler picks. Whether the session is a Vault one is asked at the
  * return: net/http's reader goroutine enters Read (and blocks) before the request is
  * written, so at the entry the session is not known to be Vault's yet. */
-static __noinline int st_go_read_enter(__u64 conn, __u64 buf, __u64 len, __u64 g,
-					    __u32 bin)
+static __noinline int st_go_read_enter(__u64 conn, __u64 buf, __u64 len, __u64 g, __u32 bin)
 {
 	struct st_tls_key gk = st_tls_key_of(g);
 	struct st_stash a = { .hook = ST_HOOK_GO_TLS_READ };

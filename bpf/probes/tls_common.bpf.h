@@ -167,9 +167,9 @@ struct st_tls_call {
 	struct st_carry *cy;	/* its carry, if any */
 };
 
-/* The write's stream in the scan state, or NULL when it is not scanned. pend: an unknown
- * socket is taken from the thread's next socket call (C libraries, where the thread that
- * writes is the one that sends); else it stays unknown (Go). */
+/* The write's stream in the scan state, or NULL when it is not scanned. An unknown socket is
+ * taken from the thread's next socket call for the C libraries (the thread that writes is
+ * the one that sends: pend); a Go session's stays unknown. */
 static __noinline struct st_scan *st_tls_write_begin(__u64 ssl, __u64 buf, __u64 len, __u32 hook,
 						     struct st_tls_call *t)
 {

@@ -46,7 +46,9 @@ if mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose host
 	mount -t tmpfs state /root/var/lib/secretrace 2>/dev/null || mount -t tmpfs state /root/var/lib
 	# the 9p root becomes the root (not a chroot: paths the tracer reports would start
 	# with /root); the host's own busybox-static powers off after the tests
-	exec switch_root /root /bin/sh -c '/bin/sh "$0/tools/kernel-test/guest.sh" "$0" "$1"; /bin/busybox poweroff -f' "$st_repo" "$st_tests"
+	exec switch_root /root /bin/sh -c \
+		'/bin/sh "$0/tools/kernel-test/guest.sh" "$0" "$1"; /bin/busybox poweroff -f' \
+		"$st_repo" "$st_tests"
 else
 	echo "$RESULT FAIL cannot mount the host's root over 9p"
 fi
