@@ -8,11 +8,11 @@ cd "$(dirname "$0")/.."
 
 total_pass=0 total_fail=0 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-for suite in layout unit bpftest install-test fuzz e2e test-asan; do
+for suite in layout unit bpftest kernel-test install-test fuzz e2e test-asan; do
 	echo "=== $suite"
 	make --no-print-directory "$suite" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
-	line=$(grep -E '^[a-z0-9]+: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
+	line=$(grep -E '^[a-z0-9-]+: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
 	p=$(echo "$line" | sed -n 's/.*: \([0-9]*\) passed.*/\1/p')
 	f=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed$/\1/p')
 	if [ -z "$line" ]; then

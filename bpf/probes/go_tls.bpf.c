@@ -46,7 +46,7 @@ static __always_inline int st_go_fd(__u64 conn, __u32 bin)
 /* The session's descriptor, read again at each call: the garbage collector hands a freed
  * *tls.Conn's address to a new one, and a new socket under a known address means a new
  * session, whose Vault state and last write must not be the old one's. */
-static __always_inline void st_go_learn_fd(__u64 conn, __u32 bin)
+static __noinline void st_go_learn_fd(__u64 conn, __u32 bin)
 {
 	struct st_tls_key k = st_tls_key_of(conn);
 	__s32 *known = bpf_map_lookup_elem(&tls_fd, &k);
@@ -66,15 +66,14 @@ static __always_inline int st_go_write(__u64 conn, __u64 buf, __u64 len, __u32 b
 	if (!st_is_traced() || !conn)
 		return 0;
 	st_go_learn_fd(conn, bin);
-	return st_tls_write(conn, buf, len, ST_HOOK_GO_TLS_WRITE, false);
+	return st_tls_write(conn, buf, len, ST_HOOK_GO_TLS_WRITE);
 }
 
 /* Every read is stashed, by goroutine: Read may block, and the goroutine then resumes on
  * whatever thread the scheduler picks. Whether the session is a Vault one is asked at the
  * return: net/http's reader goroutine enters Read (and blocks) before the request is
  * written, so at the entry the session is not known to be Vault's yet. */
-static __always_inline int st_go_read_enter(__u64 conn, __u64 buf, __u64 len, __u64 g,
-					    __u32 bin)
+static __noinline int st_go_read_enter(__u64 conn, __u64 buf, __u64 len, __u64 g, __u32 bin)
 {
 	struct st_tls_key gk = st_tls_key_of(g);
 	struct st_stash a = { .hook = ST_HOOK_GO_TLS_READ };
@@ -90,7 +89,7 @@ static __always_inline int st_go_read_enter(__u64 conn, __u64 buf, __u64 len, __
 	return 0;
 }
 
-static __always_inline int st_go_read_ret(__u64 g, __s64 n)
+static __noinline int st_go_read_ret(__u64 g, __s64 n)
 {
 	struct st_tls_key gk = st_tls_key_of(g), k;
 	struct st_stash *p = bpf_map_lookup_elem(&go_stash, &gk);

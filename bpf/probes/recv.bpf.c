@@ -57,6 +57,7 @@ int handle_sys_exit_connect(struct st_sys_exit *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct st_rec_connect *r;
+	struct st_addr dst;
 	struct file *f;
 	struct st_stash a;
 	__u32 vault;
@@ -88,7 +89,9 @@ int handle_sys_exit_connect(struct st_sys_exit *ctx)
 		barrier_var(n);
 		bpf_probe_read_user(r->path, n & 0x7f, (void *)(a.arg[1] + 2));
 	}
-	if (bpf_map_lookup_elem(&vault_addrs, &r->dst)) {
+	/* the key from the stack: 6.1's verifier takes no ring buffer memory as a map key */
+	dst = r->dst;
+	if (bpf_map_lookup_elem(&vault_addrs, &dst)) {
 		struct st_conn_key k = { .tgid = id >> 32, .fd = r->fd };
 		struct st_conn c = { .id = __sync_fetch_and_add(&conn_ids, 1) + 1,
 				     .flags = ST_CONN_VAULT };
@@ -107,7 +110,7 @@ int handle_sys_exit_connect(struct st_sys_exit *ctx)
 }
 
 SEC("tracepoint/syscalls/sys_enter_close")
-int handle_sys_enter_close(struct trace_event_raw_sys_enter *ctx)
+int handle_sys_enter_close(struct st_sys_enter *ctx)
 {
 	struct st_conn_key k = { .tgid = bpf_get_current_pid_tgid() >> 32, .fd = ctx->args[0] };
 	struct st_rec_close *r;

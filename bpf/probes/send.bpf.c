@@ -86,28 +86,37 @@ static __always_inline bool st_send_is_vault_request(const struct st_stash *a, l
 	return st_user_vault_request((__u64)v.iov_base, v.iov_len);
 }
 
-static __always_inline int st_send_exit(long ret, __u32 hook)
+/*
+ * A write is handled in three parts: st_send_begin builds its stream, the program scans it,
+ * st_send_end does what follows. The two parts hold their locals in frames of their own, off
+ * the scan's chain of calls: 6.1's verifier counts every frame of that chain, each rounded up
+ * to 32 bytes, against 512 bytes in all (docs/kernels.md).
+ */
+
+/* The call's stream in the scan state, or NULL when it is not scanned; *cp: its fd's carry,
+ * NULL without one. A Vault connection's id is left in s->conn_id. */
+static __noinline struct st_scan *st_send_begin(long ret, __u32 hook, struct st_carry **cp)
 {
-	struct st_carry *c = NULL;
+	struct st_carry *c;
 	struct st_stash a;
 	struct st_scan *s;
 	bool first = false;
 	__u64 conn;
 
 	if (ret <= 0 || !st_is_traced())
-		return 0;
+		return NULL;
 	st_exit_args(&a, hook);
 	st_tls_associate((int)a.arg[0]);
 	if (!st_scans()) {
 		/* outside the reach set: a request to Vault is all that matters, and its sender
 		 * holds a credential from then on */
 		if (!st_send_is_vault_request(&a, ret))
-			return 0;
+			return NULL;
 		st_join_reach(ST_REACH_VAULT);
 	}
 	s = st_call_begin(a.hook, (int)a.arg[0], ST_SINK_UNKNOWN);
 	if (!s)
-		return 0;
+		return NULL;
 	/* Vault traffic goes to the learner whole: no carry of earlier bytes there */
 	c = st_carry_of(s->fd);
 	conn = c ? 0 : st_vault_conn_of(s->fd);
@@ -116,14 +125,21 @@ static __always_inline int st_send_exit(long ret, __u32 hook)
 	else if (!conn)
 		first = true;
 	if (!st_add_call(s, &a, ret))
-		return 0;
+		return NULL;
 	/* a connection's first bytes name its host (TLS SNI, HTTP Host): before any use, and
 	 * the scan may send some (a call naming many secrets) */
 	if (first && st_fd_is_socket(s->fd))
 		st_peek();
-	st_scan_stream();
-	st_join_if_found(s);
-	st_finish_call();
+	s->conn_id = conn;
+	*cp = c;
+	return s;
+}
+
+/* After the scan: the connection's state, the carry, the taint, the copies out. */
+static __noinline void st_send_end(struct st_scan *s, struct st_carry *c)
+{
+	__u64 conn = s->conn_id;
+
 	if (conn && st_tls_record(s))
 		conn = st_drop_vault_conn(s->fd);
 	if (!conn)
@@ -139,6 +155,19 @@ static __always_inline int st_send_exit(long ret, __u32 hook)
 		st_copy_stream(ST_DATA_VAULT_OUT);
 	if (in_seq != learned_seq)
 		st_copy_stream(ST_DATA_HELD);
+}
+
+static __always_inline int st_send_exit(long ret, __u32 hook)
+{
+	struct st_carry *c = NULL;
+	struct st_scan *s = st_send_begin(ret, hook, &c);
+
+	if (!s)
+		return 0;
+	st_scan_stream();
+	st_join_if_found(s);
+	st_finish_call();
+	st_send_end(s, c);
 	return 0;
 }
 

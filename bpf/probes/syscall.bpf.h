@@ -36,13 +36,23 @@ static __always_inline void st_tls_associate(int fd)
 
 /* ---- a syscall's arguments, at its exit ---- */
 
-/* The context of a syscalls:sys_exit_* tracepoint (its tracefs format): unlike
- * raw_syscalls:sys_exit's, the syscall number is an int. */
+/* The context a BPF program on a syscalls:sys_exit_* or sys_enter_* tracepoint gets: the
+ * kernel's struct syscall_tp_t (kernel/trace/trace_syscalls.c), the syscall number at
+ * offset 8, the return value or the arguments from 16 (6.1 generic and RT, 6.18). Not the
+ * trace record (trace_event_raw_sys_enter): its header is 4 bytes longer on 6.1's PREEMPT_RT,
+ * CO-RE moved the arguments there, and the attach was refused (EACCES). */
 struct st_sys_exit {
-	__u64 common;
+	__u64 regs;
 	int nr;
 	int pad;
 	long ret;
+};
+
+struct st_sys_enter {
+	__u64 regs;
+	int nr;
+	int pad;
+	unsigned long args[6];
 };
 
 /* One program for a family of syscalls (an include/syscalls.h table): attached to each

@@ -18,12 +18,15 @@
 
 #define ST_TLS_READ_EX (1u << 1)
 
-static __always_inline int st_tls_read_enter(__u64 ssl, __u64 buf, __u64 len, __u64 readbytes,
-					     __u32 hook, __u32 flags)
+/* readbytes: SSL_read_ex's count pointer (which OpenSSL always writes, so never NULL in a
+ * call that returns), 0 for the others. Out of line, as the reads' exit: its locals stay off
+ * handle_tls_enter's frame, which the scan's chain of calls adds to (docs/kernels.md). */
+static __noinline int st_tls_read_enter(__u64 ssl, __u64 buf, __u64 len, __u64 readbytes,
+					__u32 hook)
 {
 	struct st_tls_key k = st_tls_key_of(ssl);
 	__u64 id = bpf_get_current_pid_tgid();
-	struct st_stash a = { .hook = hook, .flags = flags };
+	struct st_stash a = { .hook = hook, .flags = readbytes ? ST_TLS_READ_EX : 0 };
 	struct st_conn *c;
 
 	if (!st_is_traced())
@@ -42,7 +45,7 @@ static __always_inline int st_tls_read_enter(__u64 ssl, __u64 buf, __u64 len, __
 	return 0;
 }
 
-static __always_inline int st_tls_read_exit(long ret)
+static __noinline int st_tls_read_exit(long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid(), n = 0;
 	struct st_stash *p = bpf_map_lookup_elem(&tls_stash, &id);
@@ -71,18 +74,17 @@ int handle_tls_enter(struct pt_regs *ctx)
 
 	switch (bpf_get_attach_cookie(ctx)) {
 	case ST_TLS_SSL_WRITE:	/* int num */
-		return st_tls_write(a1, a2, (int)a3 > 0 ? (int)a3 : 0, ST_HOOK_SSL_WRITE, true);
+		return st_tls_write(a1, a2, (int)a3 > 0 ? (int)a3 : 0, ST_HOOK_SSL_WRITE);
 	case ST_TLS_SSL_WRITE_EX:
-		return st_tls_write(a1, a2, a3, ST_HOOK_SSL_WRITE, true);
+		return st_tls_write(a1, a2, a3, ST_HOOK_SSL_WRITE);
 	case ST_TLS_GNUTLS_SEND:
-		return st_tls_write(a1, a2, a3, ST_HOOK_GNUTLS_SEND, true);
+		return st_tls_write(a1, a2, a3, ST_HOOK_GNUTLS_SEND);
 	case ST_TLS_SSL_READ:
-		return st_tls_read_enter(a1, a2, (int)a3 > 0 ? (int)a3 : 0, 0, ST_HOOK_SSL_READ, 0);
+		return st_tls_read_enter(a1, a2, (int)a3 > 0 ? (int)a3 : 0, 0, ST_HOOK_SSL_READ);
 	case ST_TLS_SSL_READ_EX:
-		return st_tls_read_enter(a1, a2, a3, PT_REGS_PARM4(ctx), ST_HOOK_SSL_READ,
-					 ST_TLS_READ_EX);
+		return st_tls_read_enter(a1, a2, a3, PT_REGS_PARM4(ctx), ST_HOOK_SSL_READ);
 	case ST_TLS_GNUTLS_RECV:
-		return st_tls_read_enter(a1, a2, a3, 0, ST_HOOK_GNUTLS_RECV, 0);
+		return st_tls_read_enter(a1, a2, a3, 0, ST_HOOK_GNUTLS_RECV);
 	case ST_TLS_SSL_SET_FD:
 		if (st_is_traced())
 			st_tls_set_fd(a1, (int)a2);

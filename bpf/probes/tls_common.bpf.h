@@ -159,43 +159,57 @@ static __always_inline void st_h2_start(struct st_conn *c, const struct st_tls_k
 	}
 }
 
-/* pend: an unknown socket is taken from the thread's next socket call (C libraries, where
- * the thread that writes is the one that sends); else it stays unknown (Go). */
-static __always_inline int st_tls_write(__u64 ssl, __u64 buf, __u64 len, __u32 hook, bool pend)
+/* A write is handled in three parts, as in send.bpf.c (the begin and the end in frames of
+ * their own, off the scan's chain of calls, for 6.1's stack limit). What the end needs of
+ * the begin: */
+struct st_tls_call {
+	struct st_conn *c;	/* the session's Vault state, if any */
+	struct st_carry *cy;	/* its carry, if any */
+};
+
+/* The write's stream in the scan state, or NULL when it is not scanned. An unknown socket is
+ * taken from the thread's next socket call for the C libraries (the thread that writes is
+ * the one that sends: pend); a Go session's stays unknown. */
+static __noinline struct st_scan *st_tls_write_begin(__u64 ssl, __u64 buf, __u64 len, __u32 hook,
+						     struct st_tls_call *t)
 {
-	struct st_carry *cy = NULL;
-	struct st_h2_frames *h2;
+	bool pend = hook != ST_HOOK_GO_TLS_WRITE, first = false;
 	struct st_tls_key k;
-	struct st_conn *c;
 	struct st_scan *s;
-	bool first = false;
-	int carry_fd;
 
 	if (!st_is_traced() || !ssl || !buf || !len || (__s64)len < 0)
-		return 0;
+		return NULL;
 	if (!st_scans()) {
 		/* outside the reach set (node modes): only a request to Vault matters */
 		if (!st_user_vault_request(buf, len))
-			return 0;
+			return NULL;
 		st_join_reach(ST_REACH_VAULT);
 	}
 	if (st_tls_retry(ssl, buf, len))
-		return 0;
+		return NULL;
 	s = st_call_begin(hook, pend ? st_tls_fd(ssl) : st_tls_known_fd(ssl), ST_SINK_UNKNOWN);
 	if (!s)
-		return 0;
+		return NULL;
 	s->ssl = ssl;
 	k = st_tls_key_of(ssl);
-	c = bpf_map_lookup_elem(&tls_conns, &k);
-	carry_fd = st_tls_carry_fd(ssl);
-	if (!c)
-		first = !(cy = st_add_carry(s, carry_fd));
+	t->c = bpf_map_lookup_elem(&tls_conns, &k);
+	t->cy = NULL;
+	if (!t->c)
+		first = !(t->cy = st_add_carry(s, st_tls_carry_fd(ssl)));
 	st_seg_add(s, buf, len, 0, 0);
 	if (first && s->fd >= 0)	/* the session's first request names its Host: before uses */
 		st_peek();
-	st_scan_stream();
-	st_join_if_found(s);
-	st_finish_call();
+	return s;
+}
+
+/* After the scan: the session's state, the carry, the taint, the copies out. */
+static __noinline void st_tls_write_end(struct st_scan *s, struct st_tls_call *t, __u64 buf,
+					__u64 len)
+{
+	struct st_tls_key k = st_tls_key_of(s->ssl);
+	struct st_h2_frames *h2;
+	struct st_conn *c = t->c;
+
 	if (c) {
 		s->conn_id = c->id;
 	} else if (s->flags & ST_SCAN_VAULT_REQ) {
@@ -206,7 +220,7 @@ static __always_inline int st_tls_write(__u64 ssl, __u64 buf, __u64 len, __u32 h
 		s->conn_id = n.id;
 		c = bpf_map_lookup_elem(&tls_conns, &k);
 	} else {
-		st_save_carry(s, cy, carry_fd);
+		st_save_carry(s, t->cy, st_tls_carry_fd(s->ssl));
 	}
 	if (c)
 		st_h2_start(c, &k, buf, len);
@@ -221,6 +235,19 @@ static __always_inline int st_tls_write(__u64 ssl, __u64 buf, __u64 len, __u32 h
 		st_copy_stream(ST_DATA_HELD);
 	if (h2)		/* Vault's for the learner, HTTP/2 sessions' for their HPACK tables */
 		st_tls_h2_copy(s, c, h2, buf, len);
+}
+
+static __always_inline int st_tls_write(__u64 ssl, __u64 buf, __u64 len, __u32 hook)
+{
+	struct st_tls_call t;
+	struct st_scan *s = st_tls_write_begin(ssl, buf, len, hook, &t);
+
+	if (!s)
+		return 0;
+	st_scan_stream();
+	st_join_if_found(s);
+	st_finish_call();
+	st_tls_write_end(s, &t, buf, len);
 	return 0;
 }
 

@@ -13,8 +13,9 @@
 #include "enrich/fdinfo.bpf.h"
 
 /* The current process joins the reach set; userspace hears who it is while it is alive (it
- * may exit right after the write that matters, before /proc could be read). */
-static __always_inline void st_join_reach(__u32 how)
+ * may exit right after the write that matters, before /proc could be read). Rare, and out of
+ * line: its locals stay off the scanning programs' frames (6.1's stack limit, send.bpf.c). */
+static inline __noinline void st_join_reach(__u32 how)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct st_rec_reach *r;
