@@ -15,18 +15,10 @@
 #include <string.h>
 
 #include "dict/state.h"
+#include "fuzz.h"
 #include "lib/redact.h"
 
 #define NOW 1800000000LL
-
-#define check(cond)                                                                        \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__,         \
-				__LINE__, #cond);                                          \
-			abort();                                                           \
-		}                                                                          \
-	} while (0)
 
 static const uint8_t fp_key[DICT_FP_KEY_BYTES] = "fuzz fingerprint key, 32 bytes!";
 
