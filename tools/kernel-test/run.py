@@ -201,7 +201,7 @@ def main():
     ap.add_argument("--flavour", action="append", help="amd64, rt-amd64, cloud-amd64 ...")
     ap.add_argument("--tests", default="test_agents.test_curl_kv_to_tcp",
                     help="the e2e tests to run in the guest (a substring, as for run.py)")
-    ap.add_argument("--timeout", type=int, default=1800, help="per kernel, seconds")
+    ap.add_argument("--timeout", type=int, default=600, help="per kernel, seconds")
     args = ap.parse_args()
     flavours = args.flavour or ["amd64", "rt-amd64"]
     tests = args.tests
