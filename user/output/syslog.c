@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <linux/sockios.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,6 +221,22 @@ static int write_all(struct sink_net *s, struct syslog_ctx *x, const char *p, si
 	return 0;
 }
 
+/* An empty send queue means acknowledged only on a connection still up: a reset purges the
+ * queue of what was never acknowledged. */
+static int reset_error(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(int);
+	int e = 0;
+
+	if (!getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) && e)
+		return e;
+	len = sizeof(ti);
+	if (!getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) && ti.tcpi_state == TCP_CLOSE)
+		return ECONNRESET;
+	return 0;
+}
+
 /* Until the peer's TCP has acknowledged every byte written. */
 static int wait_acked(struct sink_net *s, struct syslog_ctx *x, char *err, size_t errlen)
 {
@@ -230,8 +248,13 @@ static int wait_acked(struct sink_net *s, struct syslog_ctx *x, char *err, size_
 			snprintf(err, errlen, "SIOCOUTQ: %s", strerror(errno));
 			return -1;
 		}
-		if (!q)
-			return 0;
+		if (!q) {
+			r = reset_error(x->fd);
+			if (!r)
+				return 0;
+			snprintf(err, errlen, "not acknowledged: %s", strerror(r));
+			return -1;
+		}
 		r = sink_net_wait(s, x->fd, 0, ACK_POLL_MS);	/* errors and hangups only */
 		if (r || sink_now_ns() > until) {
 			snprintf(err, errlen, "not acknowledged: %s",
