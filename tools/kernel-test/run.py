@@ -44,6 +44,10 @@ if mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose host
 	mount -t tmpfs tmp /root/tmp
 	mount -t tmpfs run /root/run
 	mount -t tmpfs state /root/var/lib/secretrace 2>/dev/null || mount -t tmpfs state /root/var/lib
+	# the tree under test, shared on its own: a clone under /tmp or /run is under a tmpfs now
+	mkdir -p "/root$st_repo" 2>/dev/null
+	mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose repo "/root$st_repo" ||
+		echo "$RESULT FAIL cannot mount $st_repo over 9p"
 	# the 9p root becomes the root (not a chroot: paths the tracer reports would start
 	# with /root); the host's own busybox-static powers off after the tests
 	exec switch_root /root /bin/sh -c \
@@ -158,7 +162,9 @@ def boot(pkg, vmlinuz, initrd, tests, timeout):
     cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-smp", "2", "-m", "2048",
            "-kernel", vmlinuz, "-initrd", initrd, "-append", append, "-no-reboot",
            "-display", "none", "-monitor", "none", "-serial", "stdio",
-           "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"]
+           "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap",
+           "-virtfs", "local,path=%s,mount_tag=repo,security_model=none,readonly=on,multidevs=remap"
+           % TOP]
     start = time.monotonic()
     result = None
     with open(log_path, "wb") as log:
