@@ -139,7 +139,7 @@ for target in ${FUZZ_TARGETS:-learn h2 correlate policy gobin files state spool 
 		# redactor whose runs it keeps
 		w=$out/state
 		mkdir -p "$w/corpus" "$w/artifacts"
-		srcs=(dict/state.c dict/dict.c dict/encodings.c dict/huffman.c lib/strpool.c
+		srcs=(dict/state.c dict/keyfile.c dict/dict.c dict/encodings.c dict/huffman.c lib/strpool.c
 			lib/u64map.c lib/redact.c lib/log.c lib/secmem.c)
 		"$CLANG" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 			-fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE -Wall -Wextra \

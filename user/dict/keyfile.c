@@ -25,9 +25,26 @@ static int read_key(int fd, uint8_t *key, size_t len)
 	return 0;
 }
 
-int keyfile_load(const char *path, uint8_t *key, size_t len, char *err, size_t errlen)
+int keyfile_mkdir_parent(const char *path, const char *what, char *err, size_t errlen)
 {
 	char dir[4096], *slash;
+	int e;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = 0;
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		e = errno;
+		snprintf(err, errlen, "%s directory %s: %s", what, dir, strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+int keyfile_load(const char *path, uint8_t *key, size_t len, char *err, size_t errlen)
+{
 	int fd, ret;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -43,15 +60,9 @@ int keyfile_load(const char *path, uint8_t *key, size_t len, char *err, size_t e
 		snprintf(err, errlen, "key file %s: %s", path, strerror(errno));
 		return -errno;
 	}
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = 0;
-		if (mkdir(dir, 0700) && errno != EEXIST) {
-			snprintf(err, errlen, "key file directory %s: %s", dir, strerror(errno));
-			return -errno;
-		}
-	}
+	ret = keyfile_mkdir_parent(path, "key file", err, errlen);
+	if (ret)
+		return ret;
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		if (errno == EEXIST)	/* another instance made it meanwhile */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "dict/encodings.h"
+#include "dict/keyfile.h"
 #include "dict/state.h"
 #include "lib/log.h"
 
@@ -487,20 +488,15 @@ void state_set_key(struct state *s, const uint8_t fp_key[DICT_FP_KEY_BYTES])
 int state_open(struct state *s, const char *path, const uint8_t fp_key[DICT_FP_KEY_BYTES],
 	       char *err, size_t errlen)
 {
-	char dir[PATH_MAX], *slash, pid[32] = "";
+	char pid[32] = "";
 	ssize_t n;
+	int ret;
 
 	memset(s, 0, sizeof(*s));
 	s->lock_fd = -1;
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = 0;
-		if (mkdir(dir, 0700) && errno != EEXIST) {
-			snprintf(err, errlen, "state file directory %s: %s", dir, strerror(errno));
-			return -errno;
-		}
-	}
+	ret = keyfile_mkdir_parent(path, "state file", err, errlen);
+	if (ret)
+		return ret;
 	if (asprintf(&s->path, "%s", path) < 0 || asprintf(&s->tmp, "%s.tmp", path) < 0 ||
 	    asprintf(&s->lock, "%s.lock", path) < 0) {
 		snprintf(err, errlen, "out of memory");
