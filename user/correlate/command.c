@@ -165,12 +165,6 @@ int correlate_bad_option(const char *cmd, int opt, const char *arg)
 	return 2;
 }
 
-static bool cnum(const char *opt, const char *s, unsigned long long lo, unsigned long long hi,
-		 unsigned long long *out)
-{
-	return correlate_number("correlate", opt, s, lo, hi, out);
-}
-
 int correlate_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -203,22 +197,24 @@ int correlate_main(int argc, char **argv)
 			table = true;
 			break;
 		case 'l':
-			if (!cnum("--lease-ttl", optarg, 1, 100LL * 365 * 86400, &v))
+			if (!correlate_number("correlate", "--lease-ttl", optarg, 1,
+					      100LL * 365 * 86400, &v))
 				return 2;
 			o.lease_ttl_s = (int64_t)v;
 			break;
 		case 'r':
-			if (!cnum("--max-requests", optarg, 1, 100000000, &v))
+			if (!correlate_number("correlate", "--max-requests", optarg, 1, 100000000, &v))
 				return 2;
 			o.max_requests = v;
 			break;
 		case 'm':
-			if (!cnum("--max-uses", optarg, 1, 100000000, &v))
+			if (!correlate_number("correlate", "--max-uses", optarg, 1, 100000000, &v))
 				return 2;
 			o.max_items = v;
 			break;
 		case 'L':
-			if (!cnum("--max-line", optarg, 256, 1024ULL * 1024 * 1024, &v))
+			if (!correlate_number("correlate", "--max-line", optarg, 256,
+					      1024ULL * 1024 * 1024, &v))
 				return 2;
 			o.max_line = v;
 			break;
