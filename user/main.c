@@ -562,6 +562,7 @@ static void finish(struct tracer *t, int status)
 	if (t->rb) {
 		ring_buffer__consume(t->rb);	/* what is still in flight */
 		hold_release(t->probes.skel->bss->in_seq);
+		hold_flush();	/* calls whose last record never came */
 		events_flush_starts(0, true, 0);
 		learn_files_tick(UINT64_MAX);	/* files written in the last tick */
 		audit_hash_stop();	/* receives waiting for their hash go out now */

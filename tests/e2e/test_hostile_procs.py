@@ -8,8 +8,12 @@ from test_hostile import assert_real_leak_found
 
 
 def losses(run):
-    return {get(e, "secretrace.lost.reason"): get(e, "secretrace.lost.count")
-            for e in actions(run.events, "tracer.loss")}
+    """Each reason's total: tracer.loss events are deltas, one per poll that saw a loss."""
+    total = {}
+    for e in actions(run.events, "tracer.loss"):
+        reason = get(e, "secretrace.lost.reason")
+        total[reason] = total.get(reason, 0) + get(e, "secretrace.lost.count")
+    return total
 
 
 def storm_then_leak(ws, mode, children, parallel, during):
@@ -106,8 +110,8 @@ def test_vanish_mid_read():
 @timeout(240)
 def test_use_spray_does_not_hide_a_leak():
     """One process writes its secret to /dev/null as fast as it can for 8 s (a use record
-    per write) while the real agent leaks another secret: the leak is found; how many of
-    the writes were reported and what was lost is printed (docs/hardening.md's figures)."""
+    per write) while the real agent leaks another secret: the leak is found, and every
+    write is reported or counted lost (docs/hardening.md's figures are printed)."""
     with Workspace() as ws:
         vault = ws.vault()
         rx = ws.tcp_receiver()
@@ -127,10 +131,15 @@ def test_use_spray_does_not_hide_a_leak():
         stats = get(run.events[-1], "secretrace.stats")
         print("sprayed %d, reported %d, lost %s, bytes not rescanned %d" % (
             n, uses, lost, stats["bytes_not_rescanned"]))
-        # Uses of writes held while the real agent's answer was learned go with held records
-        # lost to the ring (ringbuf_full_data). Mostly the missing uses are fewer than those
-        # records; once 819 were missing for 106 records (docs/hardening.md): not asserted.
         assert uses <= n, "sprayed %d, reported %d" % (n, uses)
+        assert stats["lost"] == sum(get(e, "secretrace.lost.count") for e in actions(run.events, "tracer.loss")
+                                    if get(e, "secretrace.lost.unit") != "bytes"), stats
+        # Every write not reported is accounted for: a use record or a held copy lost
+        # (one record per write: the line is short), or a held copy over the bound (its
+        # bytes counted, at least a line's per write). stats.lost is every counted record.
+        line = len("key=%s\n" % vault.issued_one("secret/data/agent/openai", "api_key")["value"])
+        assert n - uses <= stats["lost"] + stats["bytes_not_rescanned"] // line, \
+            "%d writes neither reported nor counted lost (%s)" % (n - uses, lost)
         rec = vault.issued_one("secret/data/agent/github", "token")
         rx.wait_bytes(len(rec["value"]) + 5)
         assert [u for u in actions(run.events, "secret.use")

@@ -24,22 +24,25 @@ struct held {
 	uint32_t nfound;	/* what the kernel reported in this call already */
 	uint32_t found[ST_MAX_MATCHES_PER_CALL];
 	struct secbuf data;
+	bool open;		/* in `open`: more records of this call may come */
+	uint8_t open_ticks;	/* ticks it has been open: a second one means its rest was lost */
 	struct held *next;
 };
 
 static struct dict *dict;
 static struct hold_shared sh;
 static struct u64map noted;	/* (call, secret) the kernel reported while holding */
+static struct u64map open;	/* call_id -> its held call, until its last record */
 static struct held *head, *last;	/* queue of held calls, oldest first */
-static uint64_t last_in_seq, last_change_ns, rescanned;
+static uint64_t last_in_seq, last_change_ns, rescanned, dropped;
 
-static void rescan_all(void);
+static void rescan_all(bool all);
 
 int hold_init(struct dict *d, const struct hold_shared *shared)
 {
 	dict = d;
 	sh = *shared;
-	return u64map_init_set(&noted, 64);
+	return u64map_init_set(&noted, 64) || u64map_init(&open, 16) ? -1 : 0;
 }
 
 static uint64_t note_key(uint64_t call_id, uint32_t secret)
@@ -64,6 +67,7 @@ static void held_free(struct held *h)
 void hold_free(void)
 {
 	u64map_free(&noted);
+	u64map_free(&open);
 	while (head) {
 		struct held *h = head;
 
@@ -73,39 +77,72 @@ void hold_free(void)
 	last = NULL;
 }
 
+/* Bytes of a held call that cannot be rescanned: counted (bytes_not_rescanned). */
+static void drop(const struct st_rec_data *r, const char *why)
+{
+	dropped += r->len;
+	st_debug("%u held bytes of call %llu not rescanned: %s", r->len,
+		 (unsigned long long)r->call_id, why);
+}
+
+static struct held *held_new(const struct st_rec_data *r)
+{
+	struct held *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->hdr = r->hdr;
+	h->call_id = r->call_id;
+	h->hook = r->hook;
+	h->gen = r->gen;
+	h->fd = r->fd;
+	h->si = r->si;
+	h->carry_len = r->carry_len;
+	memcpy(h->path, r->path, sizeof(h->path));
+	if (r->nfound <= ST_MAX_MATCHES_PER_CALL) {
+		h->nfound = r->nfound;
+		memcpy(h->found, r->found, r->nfound * sizeof(r->found[0]));
+	}
+	if (!(r->flags & ST_DATA_LAST)) {
+		if (u64map_put(&open, u64map_key(r->call_id), (uintptr_t)h)) {
+			free(h);
+			return NULL;
+		}
+		h->open = true;
+	}
+	if (last)
+		last->next = h;
+	else
+		head = h;
+	last = h;
+	return h;
+}
+
 void hold_data(const struct st_rec_data *r, bool learner_idle)
 {
-	struct held *h = last;
+	struct held *h = NULL;
+	uint64_t found;
 
-	/* records of one call arrive together: it is the last one started, if any */
-	if (!h || h->call_id != r->call_id) {
-		h = calloc(1, sizeof(*h));
-		if (!h)
-			return;
-		h->hdr = r->hdr;
-		h->call_id = r->call_id;
-		h->hook = r->hook;
-		h->gen = r->gen;
-		h->fd = r->fd;
-		h->si = r->si;
-		h->carry_len = r->carry_len;
-		memcpy(h->path, r->path, sizeof(h->path));
-		if (r->offset == 0 && r->nfound <= ST_MAX_MATCHES_PER_CALL) {
-			h->nfound = r->nfound;
-			memcpy(h->found, r->found, r->nfound * sizeof(r->found[0]));
-		}
-		if (last)
-			last->next = h;
-		else
-			head = h;
-		last = h;
+	/* A call's records are consecutive in its CPU's order only: another CPU's records
+	 * may come between them, so the call is found by its id. */
+	if (u64map_get(&open, u64map_key(r->call_id), &found))
+		h = (struct held *)(uintptr_t)found;
+	if (!h && r->offset)	/* its first bytes were rescanned already (given up for lost) */
+		drop(r, "its call was rescanned before this record came");
+	else if (!h && !(h = held_new(r)))
+		drop(r, "no memory to hold it");
+	else if (r->offset != h->data.len)
+		drop(r, "not where the call's bytes end");
+	else if (secbuf_append(&h->data, r->data, r->len))
+		drop(r, "no memory to hold it");
+	if (h && h->open && (r->flags & ST_DATA_LAST)) {
+		u64map_del(&open, u64map_key(h->call_id));
+		h->open = false;
 	}
-	if (r->offset == h->data.len)
-		secbuf_append(&h->data, r->data, r->len);
 	/* Every Vault byte read before this call was made precedes it in the ring buffer.
 	 * If the learner has digested them all, the call can be rescanned now. */
 	if ((r->flags & ST_DATA_LAST) && learner_idle)
-		rescan_all();
+		rescan_all(false);
 }
 
 /* What a rescan of one call found: every distinct secret, however many (a response body
@@ -153,16 +190,26 @@ static void on_found(void *ctx, uint32_t idx, uint64_t offset)
 					 .offset = (int64_t)offset - rs->h->carry_len };
 }
 
-/* Rescan every queued call with the dictionary as it is now, report, wipe. */
-static void rescan_all(void)
+/* Rescan every queued call with the dictionary as it is now, report, wipe; but (unless
+ * all) the calls whose last record has not come yet: they stay queued, in order. */
+static void rescan_all(bool all)
 {
-	struct held *h;
+	struct held *h, *keep = NULL, **tail = &keep;
 	size_t i;
 
+	last = NULL;
 	while ((h = head)) {
 		struct rescan rs = { .h = h };
 
 		head = h->next;
+		if (h->open && !all) {
+			h->next = NULL;
+			*tail = last = h;
+			tail = &h->next;
+			continue;
+		}
+		if (h->open)	/* the rest of its records, if they come, are counted */
+			u64map_del(&open, u64map_key(h->call_id));
 		dict_scan(dict, h->data.data, h->data.len, on_found, &rs);
 		rescanned += h->data.len;
 		for (i = 0; i < rs.n; i++) {
@@ -184,24 +231,52 @@ static void rescan_all(void)
 		u64map_free(&rs.at);
 		held_free(h);
 	}
-	last = NULL;
+	head = keep;
 }
 
 void hold_release(uint64_t seq)
 {
-	rescan_all();
-	/* the calls these notes were for are rescanned: start over (a smaller table) */
-	u64map_free(&noted);
-	u64map_init_set(&noted, 64);
+	rescan_all(false);
+	/* the calls these notes were for are rescanned (unless one is still coming): start
+	 * over (a smaller table) */
+	if (!head) {
+		u64map_free(&noted);
+		u64map_init_set(&noted, 64);
+	}
 	/* then let the kernel stop holding (if no newer Vault bytes arrived meanwhile) */
 	__atomic_store_n(sh.hold_bytes, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(sh.learned_seq, seq, __ATOMIC_RELEASE);
+}
+
+void hold_flush(void)
+{
+	rescan_all(true);
+}
+
+/* A call's records are reserved in one run of its program, a pass over the ring (one per
+ * loop, after the tick) sees them: one still open at a second tick lost the rest to a full
+ * ring (counted there), and is rescanned with what came (a record coming after all is
+ * counted, drop()). */
+static void close_abandoned(void)
+{
+	size_t i = 0;
+	uint64_t k, v;
+
+	while (u64map_next(&open, &i, &k, &v)) {
+		struct held *h = (struct held *)(uintptr_t)v;
+
+		if (h->open_ticks++) {
+			u64map_del(&open, k);
+			h->open = false;
+		}
+	}
 }
 
 void hold_tick(uint64_t now, int learner_idle)
 {
 	uint64_t in = *sh.in_seq;
 
+	close_abandoned();
 	if (in != last_in_seq) {
 		last_in_seq = in;
 		last_change_ns = now;
@@ -211,10 +286,17 @@ void hold_tick(uint64_t now, int learner_idle)
 		st_debug("releasing a hold the learner no longer waits on (seq %llu)",
 			 (unsigned long long)in);
 		hold_release(in);
+	} else if (head && in == *sh.learned_seq && learner_idle) {
+		rescan_all(false);	/* calls closed above, all their bytes learned */
 	}
 }
 
 uint64_t hold_rescanned_bytes(void)
 {
 	return rescanned;
+}
+
+uint64_t hold_dropped_bytes(void)
+{
+	return dropped;
 }

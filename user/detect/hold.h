@@ -31,8 +31,13 @@ void hold_note_found(uint64_t call_id, uint32_t secret);
 void hold_data(const struct st_rec_data *r, bool learner_idle);
 /* Everything up to seq is learned: rescan, report, wipe, let the kernel stop holding. */
 void hold_release(uint64_t seq);
+/* At the end, everything consumed: rescan what is still queued, calls whose last record
+ * never came (lost to a full ring) too. */
+void hold_flush(void);
 /* Release a hold the learner is not waiting on anymore (records lost, no response). */
 void hold_tick(uint64_t now_boot_ns, int learner_idle);
 uint64_t hold_rescanned_bytes(void);
+/* Held bytes userspace could not rescan (counted with the kernel's hold_overflow). */
+uint64_t hold_dropped_bytes(void);
 
 #endif

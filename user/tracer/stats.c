@@ -141,6 +141,7 @@ void stats_poll(void)
 	size_t i;
 
 	if (probes_stats(probes, now) == 0) {
+		now[ST_STAT_HOLD_OVERFLOW] += hold_dropped_bytes();	/* the same loss, found here */
 		for (i = 0; i < sizeof(losses) / sizeof(losses[0]); i++) {
 			int s = losses[i].stat;
 
