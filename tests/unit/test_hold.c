@@ -3,7 +3,8 @@
  * detect/hold.c with synthetic held records, in the orders the ring buffer can give them:
  * a call's records with another CPU's between them, or a release between them (its bytes
  * joined by call id, a secret across its records found), and a call whose last record
- * never comes (rescanned with what came; a record after that counted, never silent).
+ * never comes (rescanned with what came; a record after that counted, never silent), and
+ * a held call whose process exited and was forgotten before the rescan (still named).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,11 +12,14 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "detect/hold.h"
+#include "output/emit.h"
+#include "output/sinks.h"
 #include "dict/dict.h"
 #include "enrich/procs.h"
 #include "lib/redact.h"
@@ -25,6 +29,7 @@
 static struct dict d;
 static volatile __u64 in_seq = 1, learned_seq, hold_bytes;
 static const uint8_t SECRET[] = "sk-held-7Qx2Lw9Vb4Nz8Rt3Ym6Kp1";
+static char out_path[] = "/tmp/test_hold.XXXXXX";
 
 static int setup(void **state)
 {
@@ -32,9 +37,21 @@ static int setup(void **state)
 				  .hold_bytes = &hold_bytes };
 	struct secret_origin o = { .request_id = "req-1", .path = "secret/data/a", .field = "k",
 				   .pid = (uint32_t)getpid(), .source = SECRET_FROM_RESPONSE };
+	char spec[64];
+	const char *specs[] = { spec };
+	struct sinks_cfg c;
+	char err[256];
 	uint32_t idx;
+	int fd = mkstemp(out_path);
 
 	(void)state;
+	if (fd < 0)
+		return -1;
+	close(fd);
+	snprintf(spec, sizeof(spec), "file:%s", out_path);
+	sinks_cfg_defaults(&c);
+	if (emit_init("node-1") || sinks_open(specs, 1, &c, err, sizeof(err)))
+		return -1;
 	if (secmem_init() || redact_init() || procs_init() || dict_init(&d, NULL, NULL, NULL) ||
 	    uses_init(&d, 30, NULL) || hold_init(&d, &sh))
 		return -1;
@@ -52,21 +69,24 @@ static int teardown(void **state)
 	uses_free();
 	dict_free(&d);
 	procs_free();
+	sinks_close();
 	redact_free();
+	unlink(out_path);
 	return 0;
 }
 
 /* One held record: bytes [offset, offset + len) of call_id's stream, filler but for the
  * secret at stream offset at (if it falls in them). */
-static void feed(uint64_t call_id, uint64_t offset, uint32_t len, bool last, uint64_t at,
-		 const char *path, bool learner_idle)
+static void feed_pid(uint32_t pid, uint64_t call_id, uint64_t offset, uint32_t len, bool last,
+		     uint64_t at, const char *path, bool learner_idle)
 {
 	struct st_rec_data *r = calloc(1, sizeof(*r));
 	uint64_t i;
 
 	assert_non_null(r);
 	r->hdr.type = ST_REC_DATA;
-	r->hdr.pid = r->hdr.tid = (uint32_t)getpid();
+	r->hdr.pid = r->hdr.tid = pid;
+	r->hdr.start_ns = 1000000000ULL;
 	r->call_id = call_id;
 	r->offset = offset;
 	r->kind = ST_DATA_HELD;
@@ -83,6 +103,12 @@ static void feed(uint64_t call_id, uint64_t offset, uint32_t len, bool last, uin
 	}
 	hold_data(r, learner_idle);
 	free(r);
+}
+
+static void feed(uint64_t call_id, uint64_t offset, uint32_t len, bool last, uint64_t at,
+		 const char *path, bool learner_idle)
+{
+	feed_pid((uint32_t)getpid(), call_id, offset, len, last, at, path, learner_idle);
 }
 
 /* Call A on CPU 0 in two records, call B of CPU 1 between them: the secret across A's
@@ -153,6 +179,50 @@ static void test_held_until_learned(void **state)
 	assert_int_equal(hold_dropped_bytes(), 300);	/* the previous test's, no more */
 }
 
+/* The process record of a process that is not running (pid past any pid_max). */
+static void exec_exit(uint32_t pid, const char *exe, bool exec)
+{
+	static struct st_rec_exec x;
+	struct st_rec_exit e = { .hdr = { .type = ST_REC_EXIT, .pid = pid, .tid = pid,
+					  .start_ns = 1000000000ULL } };
+
+	if (exec) {
+		memset(&x, 0, sizeof(x));
+		x.hdr = e.hdr;
+		x.hdr.type = ST_REC_EXEC;
+		x.ppid = 1;
+		x.exe_len = strlen(exe);
+		memcpy(x.exe, exe, x.exe_len);
+		assert_non_null(procs_exec(&x));
+	}
+	assert_non_null(procs_exit(&e));
+}
+
+/* The held call's process exits, then 5,000 others (more than procs.c remembers) before
+ * the learner catches up: the rescanned use still names its executable. */
+static void test_process_forgotten_before_rescan(void **state)
+{
+	uint32_t pid = 4200000, i;
+	char line[8192], last[8192] = "";
+	FILE *f;
+
+	(void)state;
+	exec_exit(pid, "/opt/agent/bin/held-agent", true);
+	feed_pid(pid, 13 << 16 | 0, 0, 80, true, 10, "/tmp/held-g", false);
+	for (i = 1; i <= 5000; i++)
+		exec_exit(pid + i, "/bin/true", false);
+	assert_null(procs_lookup(pid));
+	hold_release(2);
+	sinks_flush();
+	f = fopen(out_path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		memcpy(last, line, sizeof(line));
+	fclose(f);
+	assert_non_null(strstr(last, "\"secret.use\""));
+	assert_non_null(strstr(last, "\"executable\":\"/opt/agent/bin/held-agent\""));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -160,6 +230,7 @@ int main(void)
 		cmocka_unit_test(test_release_between_records),
 		cmocka_unit_test(test_call_whose_rest_was_lost),
 		cmocka_unit_test(test_held_until_learned),
+		cmocka_unit_test(test_process_forgotten_before_rescan),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "dict/dict.h"
+#include "enrich/procs.h"
 #include "output/emit.h"
 #include "lib/grow.h"
 #include "detect/hold.h"
@@ -24,6 +25,7 @@ struct held {
 	uint32_t nfound;	/* what the kernel reported in this call already */
 	uint32_t found[ST_MAX_MATCHES_PER_CALL];
 	struct secbuf data;
+	struct proc *proc;	/* pinned: known while its process lives, named however late */
 	bool open;		/* in `open`: more records of this call may come */
 	uint8_t open_ticks;	/* ticks it has been open: a second one means its rest was lost */
 	struct held *next;
@@ -60,6 +62,8 @@ void hold_note_found(uint64_t call_id, uint32_t secret)
 
 static void held_free(struct held *h)
 {
+	if (h->proc)
+		procs_unpin(h->proc);
 	secbuf_free(&h->data);
 	free(h);
 }
@@ -99,13 +103,16 @@ static struct held *held_new(const struct st_rec_data *r)
 	h->si = r->si;
 	h->carry_len = r->carry_len;
 	memcpy(h->path, r->path, sizeof(h->path));
+	h->proc = procs_from_hdr(&r->hdr);
+	if (h->proc)
+		procs_pin(h->proc);
 	if (r->nfound <= ST_MAX_MATCHES_PER_CALL) {
 		h->nfound = r->nfound;
 		memcpy(h->found, r->found, r->nfound * sizeof(r->found[0]));
 	}
 	if (!(r->flags & ST_DATA_LAST)) {
 		if (u64map_put(&open, u64map_key(r->call_id), (uintptr_t)h)) {
-			free(h);
+			held_free(h);
 			return NULL;
 		}
 		h->open = true;
@@ -216,7 +223,7 @@ static void rescan_all(bool all)
 			struct use u = {
 				.hdr = &h->hdr, .hook = h->hook, .fd = h->fd, .si = &h->si,
 				.path = h->path, .secret = rs.f[i].secret, .count = rs.f[i].count,
-				.offset = rs.f[i].offset, .rescanned = true,
+				.offset = rs.f[i].offset, .rescanned = true, .proc = h->proc,
 			};
 
 			uses_report(&u);

@@ -44,13 +44,33 @@ static void proc_release(struct proc *p)
 	free(p);
 }
 
+/* Out of the table: freed now, or when its last pin goes. */
+static void proc_drop(struct proc *p)
+{
+	if (p->pins)
+		p->dropped = true;
+	else
+		proc_release(p);
+}
+
+void procs_pin(struct proc *p)
+{
+	p->pins++;
+}
+
+void procs_unpin(struct proc *p)
+{
+	if (!--p->pins && p->dropped)
+		proc_release(p);
+}
+
 void procs_free(void)
 {
 	size_t i = 0;
 	uint64_t k, v;
 
 	while (u64map_next(&by_pid, &i, &k, &v))
-		proc_release((struct proc *)(uintptr_t)v);
+		proc_drop((struct proc *)(uintptr_t)v);
 	u64map_free(&by_pid);
 }
 
@@ -183,7 +203,7 @@ struct proc *procs_from_hdr(const struct st_rec_hdr *h)
 		    h->start_ns / (1000000000ULL / ticks_per_sec)) {
 		/* the pid was reused */
 		u64map_del(&by_pid, (uint64_t)h->pid + 1);
-		proc_release(p);
+		proc_drop(p);
 		p = NULL;
 	}
 	if (p) {
@@ -269,7 +289,7 @@ struct proc *procs_fork(const struct st_rec_fork *r)
 	c = procs_lookup(r->child_pid);
 	if (c) {
 		u64map_del(&by_pid, (uint64_t)r->child_pid + 1);
-		proc_release(c);
+		proc_drop(c);
 	}
 	c = proc_new(r->child_pid);
 	if (!c)
@@ -303,7 +323,7 @@ struct proc *procs_exit(const struct st_rec_exit *r)
 	old = evict ? procs_lookup(evict) : NULL;
 	if (old && old->exited && old != p) {
 		u64map_del(&by_pid, (uint64_t)evict + 1);
-		proc_release(old);
+		proc_drop(old);
 	}
 	return p;
 }

@@ -24,6 +24,8 @@ struct proc {
 	bool exited;
 	bool maps_checked;	/* its mapped files were looked at for TLS libraries */
 	int exit_code;
+	uint32_t pins;		/* held calls waiting for their rescan (procs_pin) */
+	bool dropped;		/* out of the table (evicted, pid reused): freed when unpinned */
 };
 
 int procs_init(void);
@@ -38,6 +40,10 @@ struct proc *procs_fork(const struct st_rec_fork *r);
 /* A process joined the reach set (node modes): the record says who it is. */
 struct proc *procs_reach(const struct st_rec_reach *r);
 struct proc *procs_exit(const struct st_rec_exit *r);
+/* Keep p as it is for a held call's rescan, however late: past the eviction of exited
+ * processes and its pid's reuse, until unpinned. */
+void procs_pin(struct proc *p);
+void procs_unpin(struct proc *p);
 /* The process is (now) in this cgroup: its container and pod follow. */
 void procs_set_cgroup(struct proc *p, uint64_t cgroup_id);
 /* process.*, user.id, and the container and pod (workload.h); tid 0 leaves process.thread.id

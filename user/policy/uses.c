@@ -341,7 +341,7 @@ void uses_report(const struct use *u)
 {
 	const struct secret_entry *e = dict_get(dict, u->secret);
 	const struct delivery *d = dict_delivery_for(dict, u->secret, u->hdr->pid);
-	struct proc *p = procs_from_hdr(u->hdr);
+	struct proc *p = u->proc ? u->proc : procs_from_hdr(u->hdr);
 	enum policy_verdict verdict;
 	char key_text[USE_KEY_MAX];
 	struct sink_view v;

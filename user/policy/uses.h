@@ -11,6 +11,7 @@
 #include "secretrace.h"
 
 struct dict;
+struct proc;
 struct policy;
 
 struct use {
@@ -24,6 +25,7 @@ struct use {
 	int64_t offset;		/* in the call's bytes; < 0: it began in earlier calls on the fd */
 	bool rescanned;		/* found by the userspace rescan of a held buffer */
 	int encoding;		/* if not 0 (ENC_RAW), the use's encoding, not its form's */
+	struct proc *proc;	/* if set, its process (a held call's, pinned), not hdr's */
 };
 
 /* pol: --policy, NULL for none (every use is a secret.use) */
