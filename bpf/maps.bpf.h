@@ -256,6 +256,23 @@ ST_DECL struct {
 	__uint(max_entries, 16 * 1024 * 1024);	/* resized before load */
 } events SEC(".maps");
 
+/* Bytes each process had held since learned_seq last moved (epoch): one process's flood of
+ * writes cannot use up the hold of the others (hold_limit each, ST_HOLD_PROCS times it in
+ * all). */
+#define ST_HOLD_PROCS 8
+
+struct st_hold_use {
+	__u64 epoch;
+	__u64 bytes;
+};
+
+ST_DECL struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);			/* tgid */
+	__type(value, struct st_hold_use);
+} hold_use SEC(".maps");
+
 /* Set before load. */
 ST_DECL const volatile __u32 target_mode;
 ST_DECL const volatile __u32 scan_scope;
@@ -271,7 +288,8 @@ ST_DECL __u32 dict_gen;		/* bumped by userspace after each batch it indexes */
 ST_DECL __u32 carry_want;	/* the longest indexed form - 1: a carry's part a scan samples */
 ST_DECL __u64 in_seq;		/* kernel: Vault bytes handed to the learner so far */
 ST_DECL __u64 learned_seq;	/* userspace: all Vault bytes up to here are learned */
-ST_DECL __u64 hold_bytes;	/* held since learned_seq last caught up; reset by userspace */
+ST_DECL __u64 hold_bytes;	/* held since learned_seq last caught up (all processes);
+				 * reset by userspace */
 ST_DECL __u64 conn_ids;
 ST_DECL __u64 tls_waiting;	/* tls_pending's entries, or more: at 0 no socket call looks */
 ST_DECL __u64 taint_count;	/* taints ever added: at 0 no read looks for one */

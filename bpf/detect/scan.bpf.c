@@ -543,6 +543,30 @@ static __always_inline bool st_ring_low(void)
 	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + size / 8 > size;
 }
 
+/* Room in the hold for n more bytes of the current process (taken if so). */
+static __always_inline bool st_hold_take(__u64 n)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct st_hold_use *u = bpf_map_lookup_elem(&hold_use, &tgid), fresh = {};
+	__u64 epoch = learned_seq;
+
+	if (!u) {
+		bpf_map_update_elem(&hold_use, &tgid, &fresh, BPF_NOEXIST);
+		u = bpf_map_lookup_elem(&hold_use, &tgid);
+		if (!u)
+			return false;
+	}
+	if (u->epoch != epoch) {	/* a release since: its count starts over */
+		u->epoch = epoch;
+		u->bytes = 0;
+	}
+	if (u->bytes + n > hold_limit || hold_bytes + n > hold_limit * ST_HOLD_PROCS)
+		return false;
+	u->bytes += n;
+	__sync_fetch_and_add(&hold_bytes, n);
+	return true;
+}
+
 static long st_copy_step(__u32 i, struct st_ref *ref)
 {
 	struct st_scan *s = ref->s;
@@ -560,12 +584,9 @@ static long st_copy_step(__u32 i, struct st_ref *ref)
 		n = limit - s->fill_pos;
 	if (n > ST_DATA_CHUNK)
 		n = ST_DATA_CHUNK;
-	if (s->data_kind == ST_DATA_HELD) {
-		if (hold_bytes + n > hold_limit) {
-			st_count(ST_STAT_HOLD_OVERFLOW, s->total - s->fill_pos);
-			return 1;
-		}
-		__sync_fetch_and_add(&hold_bytes, n);
+	if (s->data_kind == ST_DATA_HELD && !st_hold_take(n)) {
+		st_count(ST_STAT_HOLD_OVERFLOW, s->total - s->fill_pos);
+		return 1;
 	}
 	r = st_ring_low() ? NULL : bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
