@@ -5,6 +5,10 @@ usage: py_hostile_procs.py churn VAULT_URL TOKEN_FILE DECOY_PORT PORT ROUNDS
            100 gets an HTTP request naming "allowed.example" (the tracer learns the host of
            fd 100), then a socket to PORT duplicated over fd 100 gets the secret; sockets are
            opened and closed in between so that fd numbers are reused
+       py_hostile_procs.py unixdup VAULT_URL TOKEN_FILE SOCKET_PATH ROUNDS
+           reads a KV secret, then ROUNDS times: a socket on fd 100 connected to its own
+           unix server at SOCKET_PATH gets the secret, then one end of a
+           socketpair (no address) duplicated over fd 100 gets it too
        py_hostile_procs.py vanish READY
            runs its own fake "Vault"; a child fetches one secret from it, the answer stops in
            the middle of the value; once the child has read that half (it creates READY),
@@ -57,6 +61,36 @@ def churn(vault, token_file, decoy, port, rounds):
         os.write(FD, ("key=%s\n" % value).encode())
         for s in spare:
             s.close()
+    os.close(FD)
+
+
+def unixdup(vault, token_file, path, rounds):
+    value = ("key=%s\n" % kv(vault, token_file)).encode()
+    lsn = socket.socket(socket.AF_UNIX)
+    lsn.bind(path)
+    lsn.listen(8)
+
+    def drain():
+        while True:
+            c = lsn.accept()[0]
+            while c.recv(65536):
+                pass
+            c.close()
+    threading.Thread(target=drain, daemon=True).start()
+    for _ in range(rounds):
+        s = socket.socket(socket.AF_UNIX)
+        os.dup2(s.fileno(), FD)
+        s.close()
+        s = socket.socket(socket.AF_UNIX, fileno=FD)    # connect(2) on fd 100 itself
+        s.connect(path)
+        s.detach()
+        os.write(FD, value)
+        a, b = socket.socketpair()
+        os.dup2(a.fileno(), FD)     # closes the named connection: no connect, no close(FD)
+        a.close()
+        os.write(FD, value)
+        assert b.recv(65536) == value
+        b.close()
     os.close(FD)
 
 
@@ -151,6 +185,8 @@ def main():
     mode, a = sys.argv[1], sys.argv[2:]
     if mode == "churn":
         churn(a[0], a[1], int(a[2]), int(a[3]), int(a[4]))
+    elif mode == "unixdup":
+        unixdup(a[0], a[1], a[2], int(a[3]))
     elif mode == "vanish":
         vanish(a[0])
     elif mode == "tlsstuck":

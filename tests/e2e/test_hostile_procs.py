@@ -84,6 +84,29 @@ def test_fd_churn_names_the_right_destination():
         assert n == 300, "%d uses reported for 300 sends" % n
 
 
+@timeout(240)
+def test_unix_dup_names_no_stale_path():
+    """A socket connected to a named unix socket, then a socketpair's end (no address)
+    duplicated over the same fd number, 50 rounds, the secret sent on each: the uses on
+    the named connection name its path, those on the socketpair name none (the path of
+    the fd number's last connect was lent to them: a policy rule for that path would
+    have allowed them)."""
+    rounds = 50
+    with Workspace() as ws:
+        vault = ws.vault()
+        path = ws.path("app.sock")
+        run = ws.run_traced([PY, agent("py_hostile_procs.py"), "unixdup", vault.url,
+                             vault.token_file(), path, str(rounds)], timeout=180)
+        assert run.rc == 0, "exit %s; stderr: %s" % (run.rc, run.stderr[-2000:])
+        uses = [u for u in actions(run.events, "secret.use") if get(u, "vault.field") == "api_key"]
+        assert {get(u, "network.transport") for u in uses} == {"unix"}, uses
+        by = {}
+        for u in uses:
+            a = get(u, "destination.address")
+            by[a] = by.get(a, 0) + (get(u, "secretrace.repeat_count") or 1)
+        assert by == {path: rounds, None: rounds}, by
+
+
 @timeout(180)
 def test_vanish_mid_read():
     """A process reading its (fake) Vault's answer is killed when half the secret's value
