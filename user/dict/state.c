@@ -181,51 +181,6 @@ static int encode(const struct dict *d, int64_t now, struct wbuf *w)
 	return 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t k = write(fd, p, n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -errno;
-		p += k;
-		n -= k;
-	}
-	return 0;
-}
-
-/* PATH.tmp written and synced, then renamed over PATH, then the directory synced. */
-static int write_file(const struct state *s, const uint8_t *p, size_t n)
-{
-	char dir[PATH_MAX], *slash;
-	int fd = open(s->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	int err;
-
-	if (fd < 0)
-		return -errno;
-	err = write_all(fd, p, n);
-	if (!err && fsync(fd))
-		err = -errno;
-	close(fd);
-	if (!err && rename(s->tmp, s->path))
-		err = -errno;
-	if (err)
-		return err;
-	snprintf(dir, sizeof(dir), "%s", s->path);
-	slash = strrchr(dir, '/');
-	if (slash)
-		*(slash == dir ? slash + 1 : slash) = 0;
-	fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {	/* the rename itself made durable */
-		if (fsync(fd))
-			err = -errno;
-		close(fd);
-	}
-	return err;
-}
-
 int state_encode(const struct dict *d, int64_t now, uint8_t **body, size_t *n)
 {
 	struct wbuf w = { 0 };
@@ -240,43 +195,23 @@ int state_encode(const struct dict *d, int64_t now, uint8_t **body, size_t *n)
 	return 0;
 }
 
-int state_save(struct state *s, const struct dict *d, int64_t now)
+int state_seal(const struct state *s, const uint8_t *body, size_t n, uint8_t **file,
+	       size_t *fn)
 {
-	struct wbuf w = { 0 };
-	uint8_t *out = NULL;
 	uint32_t version = STATE_VERSION;
-	int err = state_encode(d, now, &w.p, &w.n);
+	uint8_t *out = malloc(HEADER_LEN + crypto_secretbox_MACBYTES + n), *nonce;
 
-	if (!err && !(out = malloc(HEADER_LEN + crypto_secretbox_MACBYTES + w.n)))
-		err = -ENOMEM;
-	if (!err) {
-		uint8_t *nonce = out + MAGIC_LEN + 4 + STATE_KEY_ID_BYTES;
-
-		memcpy(out, MAGIC, MAGIC_LEN);
-		memcpy(out + MAGIC_LEN, &version, 4);
-		memcpy(out + MAGIC_LEN + 4, s->key_id, STATE_KEY_ID_BYTES);
-		randombytes_buf(nonce, crypto_secretbox_NONCEBYTES);
-		crypto_secretbox_easy(out + HEADER_LEN, w.p, w.n, nonce, s->box_key);
-		err = write_file(s, out, HEADER_LEN + crypto_secretbox_MACBYTES + w.n);
-	}
-	free(out);
-	free(w.p);
-	s->last_write = now;
-	if (err) {
-		s->write_failed++;
-		st_warn("state file %s not written: %s", s->path, strerror(-err));
-	} else {
-		s->writes++;
-		s->saved_changes = d->changes + redact_generation();
-	}
-	return err;
-}
-
-void state_tick(struct state *s, const struct dict *d, int64_t now)
-{
-	if (s->path && now - s->last_write >= STATE_INTERVAL_S &&
-	    d->changes + redact_generation() != s->saved_changes)
-		state_save(s, d, now);
+	if (!out)
+		return -ENOMEM;
+	nonce = out + MAGIC_LEN + 4 + STATE_KEY_ID_BYTES;
+	memcpy(out, MAGIC, MAGIC_LEN);
+	memcpy(out + MAGIC_LEN, &version, 4);
+	memcpy(out + MAGIC_LEN + 4, s->key_id, STATE_KEY_ID_BYTES);
+	randombytes_buf(nonce, crypto_secretbox_NONCEBYTES);
+	crypto_secretbox_easy(out + HEADER_LEN, body, n, nonce, s->box_key);
+	*file = out;
+	*fn = HEADER_LEN + crypto_secretbox_MACBYTES + n;
+	return 0;
 }
 
 /* ---- reading ---- */
@@ -494,6 +429,8 @@ int state_open(struct state *s, const char *path, const uint8_t fp_key[DICT_FP_K
 
 	memset(s, 0, sizeof(*s));
 	s->lock_fd = -1;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
 	ret = keyfile_mkdir_parent(path, "state file", err, errlen);
 	if (ret)
 		return ret;
@@ -606,12 +543,15 @@ void state_load(struct state *s, struct dict *d, int64_t now, struct state_resul
 
 void state_close(struct state *s)
 {
+	state_writer_stop(s);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);	/* the lock goes with it; the file stays for the next run */
 	free(s->path);
 	free(s->tmp);
 	free(s->lock);
 	sodium_memzero(s->box_key, sizeof(s->box_key));
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
 	memset(s, 0, sizeof(*s));
 	s->lock_fd = -1;
 }
