@@ -18,7 +18,7 @@
 #include "dict/dict.h"
 #include "lib/redact.h"
 
-#define STATE_VERSION 1
+#define STATE_VERSION 2	/* 2: each secret with its redactor runs; 1 is read too */
 #define STATE_KEY_ID_BYTES 16
 #define STATE_INTERVAL_S 10	/* at most one write this often, and only after a change */
 
@@ -78,17 +78,19 @@ void state_close(struct state *s);
 /* The file's key and key ID, from the installation key (state_open calls it). */
 void state_set_key(struct state *s, const uint8_t fp_key[DICT_FP_KEY_BYTES]);
 /* The file's layers, for the loader and its fuzz target. Unseal: the header checked and
- * the body decrypted into *plain (malloc'ed); 0 or -EINVAL with why in err. */
+ * the body decrypted into *plain (malloc'ed), *version the body's format; 0 or -EINVAL
+ * with why in err. */
 int state_unseal(const struct state *s, const uint8_t *file, size_t n, uint8_t **plain,
-		 size_t *plen, char *err, size_t errlen);
+		 size_t *plen, uint32_t *version, char *err, size_t errlen);
 /* A body sealed into a whole file (malloc'ed): 0 or -ENOMEM. */
 int state_seal(const struct state *s, const uint8_t *body, size_t n, uint8_t **file,
 	       size_t *fn);
 /* The body of d's state at now (malloc'ed): 0 or -ENOMEM. */
 int state_encode(const struct dict *d, int64_t now, uint8_t **body, size_t *n);
-/* Decode a body: with apply false only check it (0 or -EINVAL); with apply true put its
- * unexpired secrets into d, counting them in r. *written gets the time it was written. */
-int state_decode(struct dict *d, const uint8_t *p, size_t n, int64_t now, bool apply,
-		 int64_t *written, struct state_result *r);
+/* Decode a body of format version: with apply false only check it (0 or -EINVAL); with
+ * apply true put its unexpired secrets into d (and their runs into the redactor), counting
+ * them in r. *written gets the time it was written. */
+int state_decode(struct dict *d, const uint8_t *p, size_t n, uint32_t version, int64_t now,
+		 bool apply, int64_t *written, struct state_result *r);
 
 #endif
