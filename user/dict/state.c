@@ -62,7 +62,7 @@ struct wbuf {
 
 static void put(struct wbuf *w, const void *v, size_t len)
 {
-	if (w->err)
+	if (w->err || !len)	/* v may be NULL then (no runs) */
 		return;
 	if (w->n + len > w->cap) {
 		size_t cap = w->cap ? w->cap : 65536;
