@@ -376,6 +376,7 @@ struct st_rec_connect {
 	__s32 ret;
 	__u32 transport;
 	__u32 vault;		/* the address is a known Vault server */
+	__u64 ino;		/* the socket's own inode: whose fd number this connect names */
 	struct st_addr dst;
 	char path[128];		/* AF_UNIX sun_path */
 };

@@ -139,8 +139,9 @@ for target in ${FUZZ_TARGETS:-learn h2 correlate policy gobin files state spool 
 		# redactor whose runs it keeps
 		w=$out/state
 		mkdir -p "$w/corpus" "$w/artifacts"
-		srcs=(dict/state.c dict/keyfile.c dict/dict.c dict/encodings.c dict/huffman.c lib/strpool.c
-			lib/u64map.c lib/redact.c lib/log.c lib/secmem.c)
+		srcs=(dict/state.c dict/state_write.c dict/keyfile.c dict/dict.c dict/runs.c
+			dict/encodings.c dict/huffman.c lib/strpool.c lib/u64map.c lib/redact.c lib/log.c
+			lib/secmem.c)
 		"$CLANG" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 			-fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE -Wall -Wextra \
 			-I"$root/include" -I"$root/user" ${FUZZ_CFLAGS:-} \
@@ -164,7 +165,7 @@ for target in ${FUZZ_TARGETS:-learn h2 correlate policy gobin files state spool 
 		# uses_report is the harness's own
 		w=$out/hpack
 		mkdir -p "$w/corpus" "$w/artifacts"
-		srcs=(detect/hpack.c learn/h2.c learn/http.c dict/dict.c dict/encodings.c
+		srcs=(detect/hpack.c learn/h2.c learn/http.c dict/dict.c dict/runs.c dict/encodings.c
 		      dict/huffman.c lib/secmem.c lib/log.c lib/redact.c lib/u64map.c lib/strpool.c)
 		"$CLANG" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 			-fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE -Wall -Wextra \

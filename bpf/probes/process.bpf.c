@@ -125,9 +125,14 @@ SEC("tracepoint/sched/sched_process_exit")
 int handle_sched_process_exit(struct trace_event_raw_sched_process_template *ctx)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
 	struct st_rec_exit *r;
 
+	/* A thread killed inside a TLS read never reaches the read's return probe: its entry
+	 * (tls_stash is not LRU) goes here, at every thread's exit, so kills cannot fill it.
+	 * Before the traced check: the process may have left the traced set meanwhile. */
+	bpf_map_delete_elem(&tls_stash, &id);
 	if (!st_is_traced())
 		return 0;
 	/* the last thread of the process: signal->live has dropped to zero */

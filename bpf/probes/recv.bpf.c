@@ -79,8 +79,11 @@ int handle_sys_exit_connect(struct st_sys_exit *ctx)
 	__builtin_memset(r->path, 0, sizeof(r->path));
 	st_read_sockaddr(&r->dst, a.arg[1], a.arg[2]);
 	f = st_fd_file(r->fd);
-	if (f)
+	r->ino = 0;
+	if (f) {
 		r->transport = st_transport(BPF_CORE_READ(f, private_data), r->dst.family);
+		r->ino = BPF_CORE_READ(f, f_inode, i_ino);
+	}
 	if (r->dst.family == ST_AF_UNIX && a.arg[2] > 2) {
 		__u32 n = a.arg[2] - 2;
 

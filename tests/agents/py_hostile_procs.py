@@ -5,10 +5,19 @@ usage: py_hostile_procs.py churn VAULT_URL TOKEN_FILE DECOY_PORT PORT ROUNDS
            100 gets an HTTP request naming "allowed.example" (the tracer learns the host of
            fd 100), then a socket to PORT duplicated over fd 100 gets the secret; sockets are
            opened and closed in between so that fd numbers are reused
+       py_hostile_procs.py unixdup VAULT_URL TOKEN_FILE SOCKET_PATH ROUNDS
+           reads a KV secret, then ROUNDS times: a socket on fd 100 connected to its own
+           unix server at SOCKET_PATH gets the secret, then one end of a
+           socketpair (no address) duplicated over fd 100 gets it too
        py_hostile_procs.py vanish READY
            runs its own fake "Vault"; a child fetches one secret from it, the answer stops in
            the middle of the value; once the child has read that half (it creates READY),
            it is killed. Prints the value's first half, then the whole value's length
+       py_hostile_procs.py tlsstuck CERT KEY THREADS READY GO
+           runs its own fake "Vault" over TLS (CERT, KEY), which reads a request and never
+           answers; a child sends it a Vault request and THREADS threads read the session's
+           answer (all stuck in SSL_read); READY gets the child's PID once the threads are
+           started; the child is killed by whoever reads READY; exits once GO exists
        py_hostile_procs.py spray VAULT_URL TOKEN_FILE SECONDS [STARTED]
            reads a KV secret, then writes it to /dev/null as fast as it can for SECONDS
            (creating STARTED after the first second)"""
@@ -18,6 +27,7 @@ import os
 import secrets
 import signal
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -51,6 +61,36 @@ def churn(vault, token_file, decoy, port, rounds):
         os.write(FD, ("key=%s\n" % value).encode())
         for s in spare:
             s.close()
+    os.close(FD)
+
+
+def unixdup(vault, token_file, path, rounds):
+    value = ("key=%s\n" % kv(vault, token_file)).encode()
+    lsn = socket.socket(socket.AF_UNIX)
+    lsn.bind(path)
+    lsn.listen(8)
+
+    def drain():
+        while True:
+            c = lsn.accept()[0]
+            while c.recv(65536):
+                pass
+            c.close()
+    threading.Thread(target=drain, daemon=True).start()
+    for _ in range(rounds):
+        s = socket.socket(socket.AF_UNIX)
+        os.dup2(s.fileno(), FD)
+        s.close()
+        s = socket.socket(socket.AF_UNIX, fileno=FD)    # connect(2) on fd 100 itself
+        s.connect(path)
+        s.detach()
+        os.write(FD, value)
+        a, b = socket.socketpair()
+        os.dup2(a.fileno(), FD)     # closes the named connection: no connect, no close(FD)
+        a.close()
+        os.write(FD, value)
+        assert b.recv(65536) == value
+        b.close()
     os.close(FD)
 
 
@@ -99,6 +139,35 @@ def vanish(ready):
     print(len(value))
 
 
+def tlsstuck(cert, key, threads, ready, go):
+    sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    sctx.load_cert_chain(cert, key)
+    lsn = socket.create_server(("127.0.0.1", 0))
+    port = lsn.getsockname()[1]
+    pid = os.fork()
+    if pid == 0:    # the reader: blocking reads (no timeout), so each stays inside SSL_read
+        cctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        cctx.check_hostname = False
+        cctx.verify_mode = ssl.CERT_NONE     # its own fake: nothing to verify
+        s = cctx.wrap_socket(socket.create_connection(("127.0.0.1", port)))
+        s.settimeout(None)
+        s.sendall(b"GET /v1/secret/data/stuck HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  b"X-Vault-Token: hvs.stuck-reader\r\n\r\n")
+        threading.stack_size(256 * 1024)
+        for _ in range(threads):
+            threading.Thread(target=s.recv, args=(65536,), daemon=True).start()
+        with open(ready + ".tmp", "w") as f:
+            f.write(str(os.getpid()))
+        os.rename(ready + ".tmp", ready)
+        time.sleep(120)
+        os._exit(1)
+    c = sctx.wrap_socket(lsn.accept()[0], server_side=True)
+    c.recv(65536)   # the request; the answer never comes
+    os.waitpid(pid, 0)
+    while not os.path.exists(go):
+        time.sleep(0.01)
+
+
 def spray(vault, token_file, seconds, started):
     value = ("key=%s\n" % kv(vault, token_file)).encode()
     fd = os.open("/dev/null", os.O_WRONLY)
@@ -116,8 +185,12 @@ def main():
     mode, a = sys.argv[1], sys.argv[2:]
     if mode == "churn":
         churn(a[0], a[1], int(a[2]), int(a[3]), int(a[4]))
+    elif mode == "unixdup":
+        unixdup(a[0], a[1], a[2], int(a[3]))
     elif mode == "vanish":
         vanish(a[0])
+    elif mode == "tlsstuck":
+        tlsstuck(a[0], a[1], int(a[2]), a[3], a[4])
     else:
         spray(a[0], a[1], float(a[2]), a[3] if len(a) > 3 else None)
 

@@ -3,8 +3,15 @@
 a process killed in the middle of reading a Vault response (tests/agents/py_hostile_procs.py).
 Each time a real leak written during the attack is still reported, and what the tracer
 dropped is counted."""
-from harness import PY, Workspace, actions, agent, agent_bin, get, timeout
+import json
+import os
+import signal
+import subprocess
+import threading
+
+from harness import PY, Workspace, actions, agent, agent_bin, get, timeout, wait_for
 from test_hostile import assert_real_leak_found
+from tls_harness import tls_ca, tls_vault
 
 
 def losses(run):
@@ -81,6 +88,29 @@ def test_fd_churn_names_the_right_destination():
         assert n == 300, "%d uses reported for 300 sends" % n
 
 
+@timeout(240)
+def test_unix_dup_names_no_stale_path():
+    """A socket connected to a named unix socket, then a socketpair's end (no address)
+    duplicated over the same fd number, 50 rounds, the secret sent on each: the uses on
+    the named connection name its path, those on the socketpair name none (the path of
+    the fd number's last connect was lent to them: a policy rule for that path would
+    have allowed them)."""
+    rounds = 50
+    with Workspace() as ws:
+        vault = ws.vault()
+        path = ws.path("app.sock")
+        run = ws.run_traced([PY, agent("py_hostile_procs.py"), "unixdup", vault.url,
+                             vault.token_file(), path, str(rounds)], timeout=180)
+        assert run.rc == 0, "exit %s; stderr: %s" % (run.rc, run.stderr[-2000:])
+        uses = [u for u in actions(run.events, "secret.use") if get(u, "vault.field") == "api_key"]
+        assert {get(u, "network.transport") for u in uses} == {"unix"}, uses
+        by = {}
+        for u in uses:
+            a = get(u, "destination.address")
+            by[a] = by.get(a, 0) + (get(u, "secretrace.repeat_count") or 1)
+        assert by == {path: rounds, None: rounds}, by
+
+
 @timeout(180)
 def test_vanish_mid_read():
     """A process reading its (fake) Vault's answer is killed when half the secret's value
@@ -144,3 +174,79 @@ def test_use_spray_does_not_hide_a_leak():
         rx.wait_bytes(len(rec["value"]) + 5)
         assert [u for u in actions(run.events, "secret.use")
                 if get(u, "vault.field") == "token" and get(u, "destination.port") == rx.port]
+
+
+def tracer_of(pid):
+    """The secretrace process pid runs under (its nearest ancestor of that name)."""
+    while pid > 1:
+        with open("/proc/%d/stat" % pid) as f:
+            stat = f.read()
+        comm, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:]
+        if comm == "secretrace":
+            return pid
+        pid = int(rest.split()[1])
+    raise AssertionError("no secretrace above the agent")
+
+
+def map_of(tracer, name):
+    """The id of the BPF map NAME that process tracer holds (other sessions' tracers have
+    their own): its fds' map_id, from /proc/PID/fdinfo, against bpftool's names."""
+    ids = set()
+    for fd in os.listdir("/proc/%d/fdinfo" % tracer):
+        try:
+            with open("/proc/%d/fdinfo/%s" % (tracer, fd)) as f:
+                ids.update(int(l.split()[1]) for l in f if l.startswith("map_id:"))
+        except OSError:
+            continue
+    maps = json.loads(subprocess.run(["bpftool", "-j", "map", "show"], check=True,
+                                     capture_output=True, text=True).stdout)
+    found = [m["id"] for m in maps if m["id"] in ids and m.get("name") == name]
+    assert len(found) == 1, "map %s of tracer %d: %s" % (name, tracer, found)
+    return found[0]
+
+
+def stash_entries(map_id, tgid):
+    """Entries of the tls_stash map (keyed by pid_tgid) of process tgid."""
+    dump = json.loads(subprocess.run(["bpftool", "-j", "map", "dump", "id", str(map_id)],
+                                     check=True, capture_output=True, text=True).stdout)
+    keys = [int(e["formatted"]["key"]) if "formatted" in e else
+            int.from_bytes(bytes(int(b, 16) for b in e["key"]), "little") for e in dump]
+    return sum(1 for k in keys if k >> 32 == tgid)
+
+
+@timeout(240)
+def test_killed_tls_readers_leave_no_stash():
+    """A process with 200 threads inside SSL_read on a Vault session (its own fake Vault
+    over TLS, which never answers) is SIGKILLed: the uretprobes never run, and each thread's
+    read in flight stayed in the kernel's tls_stash (16,384, not LRU) for good, so enough
+    kills filled it and later TLS Vault reads were lost. The entries must go with the
+    threads; then a real agent's fetch over TLS is learned and its leak found."""
+    threads = 200
+    with Workspace() as ws:
+        vault = tls_vault(ws)
+        rx = ws.tcp_receiver()
+        ca = tls_ca(ws)
+        ready, go = ws.path("ready"), ws.path("go")
+        cmd = "%s %s tlsstuck %s %s %d %s %s && %s %s %s %s %d" % (
+            PY, agent("py_hostile_procs.py"), ca.cert, ca.key, threads, ready, go,
+            PY, agent("py_kv_leak.py"), vault.url, vault.token_file(), rx.port)
+        out = {}
+        t = threading.Thread(target=lambda: out.update(run=ws.run_traced(
+            ["/bin/sh", "-c", cmd], timeout=180, env=ws.env(SSL_CERT_FILE=ca.ca_cert))))
+        t.start()
+        try:
+            wait_for(lambda: os.path.exists(ready), 60, "the stuck readers")
+            with open(ready) as f:
+                child = int(f.read())
+            stash = map_of(tracer_of(child), "tls_stash")
+            wait_for(lambda: stash_entries(stash, child) == threads, 60,
+                     "%d reads in flight in tls_stash" % threads, interval=0.2)
+            os.kill(child, signal.SIGKILL)
+            wait_for(lambda: stash_entries(stash, child) == 0, 20,
+                     "the killed threads' tls_stash entries to go", interval=0.2)
+        finally:
+            open(go, "w").close()
+            t.join()
+        run = out["run"]
+        assert run.rc == 0, "exit %s; stderr: %s" % (run.rc, run.stderr[-2000:])
+        assert_real_leak_found(run, vault, rx)

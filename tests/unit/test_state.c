@@ -2,7 +2,8 @@
 /*
  * The state file (dict/state.c): a dictionary written and read back into another, under
  * the same installation key, finds the same secrets (raw and encoded) with the same
- * fingerprints and deliveries; expired and forgotten ones are left out; the redactor's runs come back;
+ * fingerprints and deliveries; expired and forgotten ones are left out; the redactor's runs come back,
+ * but not those of the expired and forgotten secrets;
  * the file is 0600, locked against a second user, refused (and set aside) under another key.
  */
 #include <stdarg.h>
@@ -105,8 +106,8 @@ static void test_round_trip(void **state)
 	/* written before the lease ended, read after */
 	assert_int_equal(state_encode(&a, NOW - 10, &body, &n), 0);
 	fresh(&b);
-	assert_int_equal(state_decode(NULL, body, n, NOW, false, &written, &r), 0);
-	assert_int_equal(state_decode(&b, body, n, NOW, true, &written, &r), 0);
+	assert_int_equal(state_decode(NULL, body, n, STATE_VERSION, NOW, false, &written, &r), 0);
+	assert_int_equal(state_decode(&b, body, n, STATE_VERSION, NOW, true, &written, &r), 0);
 	dict_commit(&b);
 	assert_int_equal(written, NOW - 10);
 	assert_int_equal(r.restored, 2);
@@ -125,13 +126,16 @@ static void test_round_trip(void **state)
 	assert_int_equal(v->pid, 100);
 	assert_true(redact_contains(secrets[0], strlen(secrets[0])));
 	assert_true(redact_contains(secrets[1] + 1, 8));
+	/* the runs of the expired and the forgotten secret are not written, so not restored */
+	assert_false(redact_contains(secrets[2], strlen(secrets[2])));
+	assert_false(redact_contains(secrets[3], strlen(secrets[3])));
 	/* the same state decoded a second time: known already, skipped */
 	r = (struct state_result){ 0 };
-	assert_int_equal(state_decode(&b, body, n, NOW, true, &written, &r), 0);
+	assert_int_equal(state_decode(&b, body, n, STATE_VERSION, NOW, true, &written, &r), 0);
 	assert_int_equal(r.restored, 0);
 	assert_int_equal(r.skipped, 2);
 	/* a body cut short, or with a byte more, does not decode */
-	assert_int_equal(state_decode(NULL, body, n - 1, NOW, false, &written, &r), -EINVAL);
+	assert_int_equal(state_decode(NULL, body, n - 1, STATE_VERSION, NOW, false, &written, &r), -EINVAL);
 	free(body);
 	dict_free(&a);
 	dict_free(&b);
@@ -168,6 +172,8 @@ static void test_file(void **state)
 	assert_string_equal(r.refused, "");
 	assert_int_equal(r.restored, 2);
 	assert_int_equal(r.gap_s, 7);
+	assert_true(redact_contains(secrets[0], strlen(secrets[0])));
+	assert_false(redact_contains(secrets[3], strlen(secrets[3])));	/* forgotten */
 	state_close(&s);
 	dict_free(&b);
 	/* another key: refused, set aside */

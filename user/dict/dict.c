@@ -122,7 +122,9 @@ void dict_free(struct dict *d)
 		for (j = 0; j < in->ndeliv; j++)
 			delivery_free(d, &in->deliv[j]);
 		free(in->deliv);
+		free(in->runs);
 	}
+	free(d->loose_runs);
 	free(d->infos);
 	free(d->secrets);
 	free(d->pf_hashes);
@@ -485,7 +487,7 @@ bool dict_find(const struct dict *d, const uint8_t *value, size_t len, uint32_t 
 
 /* The encoded forms of a new secret, as entries of their own pointing at it. */
 static int add_forms(struct dict *d, const uint8_t *value, size_t len, uint32_t parent,
-		     const char *const *publics)
+		     const char *const *publics, struct run_list *runs)
 {
 	struct variant v[VARIANTS_MAX];
 	int n = variants_of(value, len, v), i, ret = 0;
@@ -496,7 +498,8 @@ static int add_forms(struct dict *d, const uint8_t *value, size_t len, uint32_t 
 	for (i = 0; i < n && ret >= 0; i++) {
 		ret = add_entry(d, v[i].bytes, v[i].len, 0, NULL, parent, v[i].encoding, &idx);
 		/* no output may carry the secret in any of its forms either */
-		if (ret >= 0 && redact_add(v[i].bytes, v[i].len, publics))
+		if (ret >= 0 && redact_add_seen(v[i].bytes, v[i].len, publics,
+						runs ? run_list_add : NULL, runs))
 			ret = -ENOMEM;
 	}
 	variants_free(v, n);
@@ -509,6 +512,7 @@ int dict_add(struct dict *d, const uint8_t *value, size_t len, const struct secr
 	char fp[DICT_FP_HEX];
 	uint64_t key, found;
 	const char *publics[] = { o->path, o->field, o->lease_id, o->ns, o->request_id, NULL };
+	struct run_list runs = { 0 };
 	int ret;
 
 	if (len < ST_MIN_SECRET_LEN)
@@ -525,9 +529,15 @@ int dict_add(struct dict *d, const uint8_t *value, size_t len, const struct secr
 	if (ret < 0)
 		return ret;
 	u64map_put(&d->by_fp, key, *idx + 1);
-	if (dict_add_delivery(d, *idx, o) || redact_add(value, len, publics))
+	if (dict_add_delivery(d, *idx, o) ||
+	    redact_add_seen(value, len, publics, d->keep_windows ? run_list_add : NULL, &runs)) {
+		free(runs.v);
 		return -ENOMEM;
-	ret = add_forms(d, value, len, *idx, publics);
+	}
+	ret = add_forms(d, value, len, *idx, publics, d->keep_windows ? &runs : NULL);
+	if (ret >= 0 && d->keep_windows)
+		ret = dict_set_runs(d, *idx, &runs);
+	free(runs.v);
 	return ret < 0 ? ret : 1;
 }
 
@@ -552,6 +562,11 @@ int dict_forget(struct dict *d, uint32_t idx)
 	    (d->secrets[idx].flags & ST_SECRET_MARKER))
 		return -EINVAL;
 	memcpy(&key, info_of(d, &d->secrets[idx])->fingerprint, 8);
+	/* its runs stay in the redactor (they only over-mask) but leave the state file */
+	free(info_of(d, &d->secrets[idx])->runs);
+	info_of(d, &d->secrets[idx])->runs = NULL;
+	info_of(d, &d->secrets[idx])->nruns = 0;
+	d->changes++;	/* the state file's next write leaves it out */
 	if (u64map_get(&d->by_fp, u64map_key(key), &found) && found == idx + 1)
 		u64map_del(&d->by_fp, u64map_key(key));
 	/* its forms were added right after it (add_forms) */

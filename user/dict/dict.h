@@ -64,7 +64,9 @@ struct delivery {
 struct secret_info {
 	char fingerprint[DICT_FP_HEX];
 	uint8_t ndeliv, dcap;	/* DICT_MAX_DELIVERIES at most */
+	uint32_t nruns;
 	struct delivery *deliv;
+	uint8_t *runs;		/* with dict_keep_windows: its redactor runs, 6 bytes each */
 };
 
 /* One dictionary entry: a secret, or one of its encoded forms. 24 bytes, as there are nine
@@ -118,6 +120,9 @@ struct dict {
 	uint32_t *win_tags;
 	uint64_t *win_pf;
 	size_t wincap;
+	/* runs of no known secret (a version 1 state file's), written again as they are */
+	uint8_t *loose_runs;
+	uint32_t nloose;
 };
 
 /* An entry as the state file keeps it: what the kernel's maps need, no value. */
@@ -148,6 +153,19 @@ void dict_entry_rec(const struct dict *d, uint32_t idx, struct dict_entry_rec *r
  * parent the secret's index) from a state file: 0 or -errno (-EINVAL: a bad record). */
 int dict_restore_entry(struct dict *d, const struct dict_entry_rec *r, const char *fp,
 		       uint32_t parent, uint32_t *idx);
+
+/* A secret's redactor runs (runs.c), kept with it for the state file so that those of a
+ * forgotten or expired secret are not written: a list as redact_add_seen gives them. */
+struct run_list {
+	uint64_t *v;
+	size_t n, cap;
+};
+int run_list_add(void *ctx, uint64_t run);
+/* The runs of the secret of raw entry idx: l's, deduplicated (l is sorted in place). */
+int dict_set_runs(struct dict *d, uint32_t idx, struct run_list *l);
+/* From a state file: n runs (6 bytes each) into the redactor, kept as those of the secret
+ * of raw entry idx, or (idx UINT32_MAX) as loose runs. -ENOMEM or 0. */
+int dict_restore_runs(struct dict *d, uint32_t idx, const uint8_t *runs, uint32_t n);
 
 /* Add a secret and its encoded forms (or a delivery of a known one). *idx gets the raw
  * form's index; returns 1 if the secret is new, 0 if known, -errno on failure. value is

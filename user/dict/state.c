@@ -19,12 +19,13 @@
  * The file: MAGIC, version (u32), key ID (16 bytes: a hash of the installation key, so a
  * file of another key is named as such), nonce, then the body sealed with
  * crypto_secretbox. The body (little-endian): written (i64, Unix seconds), the secret
- * count (u32), each secret (below), the run count (u32) and the redactor's runs (48 bits
- * each, in 6 bytes). A secret: its fingerprint (32 hex digits), its deliveries (u8 count,
- * each: source u8, pid u32, start_ns u64, ts_ns u64, expires i64, then the nine names as
- * u16 length + bytes, 0xffff for none) and its entries (u8 count, the raw form first, each:
- * len u32, encoding u8, confirmation hash u64, then per window a tag u32 and a prefilter
- * hash u64).
+ * count (u32), each secret (below), the loose run count (u32) and the loose runs: redactor
+ * runs of no known secret (48 bits each, in 6 bytes). A secret: its fingerprint (32 hex
+ * digits), its deliveries (u8 count, each: source u8, pid u32, start_ns u64, ts_ns u64,
+ * expires i64, then the nine names as u16 length + bytes, 0xffff for none), its entries (u8
+ * count, the raw form first, each: len u32, encoding u8, confirmation hash u64, then per
+ * window a tag u32 and a prefilter hash u64) and its redactor runs (u32 count, 6 bytes
+ * each). Version 1 had no runs per secret: all of them were loose.
  */
 #define MAGIC "STRSTATE"
 #define MAGIC_LEN 8
@@ -33,6 +34,7 @@
 #define NO_STRING 0xffff
 #define NAMES 9
 #define FP_LEN (DICT_FP_HEX - 1)
+#define RUN_BYTES 6
 
 /* ---- keys ---- */
 
@@ -60,7 +62,7 @@ struct wbuf {
 
 static void put(struct wbuf *w, const void *v, size_t len)
 {
-	if (w->err)
+	if (w->err || !len)	/* v may be NULL then (no runs) */
 		return;
 	if (w->n + len > w->cap) {
 		size_t cap = w->cap ? w->cap : 65536;
@@ -140,18 +142,14 @@ static void put_secret(struct wbuf *w, const struct dict *d, uint32_t idx, uint8
 			PUT(w, r.pf[k]);
 		}
 	}
+	PUT(w, in->nruns);
+	put(w, in->runs, (size_t)in->nruns * RUN_BYTES);
 }
 
-static int put_run(void *ctx, uint64_t run)
-{
-	put(ctx, &run, 6);
-	return ((struct wbuf *)ctx)->err;
-}
-
-/* The unexpired secrets (a secret's forms follow it in the dictionary), the runs. */
+/* The unexpired secrets (a secret's forms follow it in the dictionary), the loose runs. */
 static int encode(const struct dict *d, int64_t now, struct wbuf *w)
 {
-	uint32_t i, n = 0, count_at, runs_at, runs = 0;
+	uint32_t i, n = 0, count_at;
 
 	PUT(w, now);
 	count_at = w->n;
@@ -170,60 +168,12 @@ static int encode(const struct dict *d, int64_t now, struct wbuf *w)
 		put_secret(w, d, i, j - i);
 		n++;
 	}
-	runs_at = w->n;
-	PUT(w, runs);
-	redact_export(put_run, w);
+	PUT(w, d->nloose);
+	put(w, d->loose_runs, (size_t)d->nloose * RUN_BYTES);
 	if (w->err)
 		return w->err;
-	runs = (w->n - runs_at - 4) / 6;
 	memcpy(w->p + count_at, &n, 4);
-	memcpy(w->p + runs_at, &runs, 4);
 	return 0;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t k = write(fd, p, n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -errno;
-		p += k;
-		n -= k;
-	}
-	return 0;
-}
-
-/* PATH.tmp written and synced, then renamed over PATH, then the directory synced. */
-static int write_file(const struct state *s, const uint8_t *p, size_t n)
-{
-	char dir[PATH_MAX], *slash;
-	int fd = open(s->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	int err;
-
-	if (fd < 0)
-		return -errno;
-	err = write_all(fd, p, n);
-	if (!err && fsync(fd))
-		err = -errno;
-	close(fd);
-	if (!err && rename(s->tmp, s->path))
-		err = -errno;
-	if (err)
-		return err;
-	snprintf(dir, sizeof(dir), "%s", s->path);
-	slash = strrchr(dir, '/');
-	if (slash)
-		*(slash == dir ? slash + 1 : slash) = 0;
-	fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {	/* the rename itself made durable */
-		if (fsync(fd))
-			err = -errno;
-		close(fd);
-	}
-	return err;
 }
 
 int state_encode(const struct dict *d, int64_t now, uint8_t **body, size_t *n)
@@ -240,43 +190,23 @@ int state_encode(const struct dict *d, int64_t now, uint8_t **body, size_t *n)
 	return 0;
 }
 
-int state_save(struct state *s, const struct dict *d, int64_t now)
+int state_seal(const struct state *s, const uint8_t *body, size_t n, uint8_t **file,
+	       size_t *fn)
 {
-	struct wbuf w = { 0 };
-	uint8_t *out = NULL;
 	uint32_t version = STATE_VERSION;
-	int err = state_encode(d, now, &w.p, &w.n);
+	uint8_t *out = malloc(HEADER_LEN + crypto_secretbox_MACBYTES + n), *nonce;
 
-	if (!err && !(out = malloc(HEADER_LEN + crypto_secretbox_MACBYTES + w.n)))
-		err = -ENOMEM;
-	if (!err) {
-		uint8_t *nonce = out + MAGIC_LEN + 4 + STATE_KEY_ID_BYTES;
-
-		memcpy(out, MAGIC, MAGIC_LEN);
-		memcpy(out + MAGIC_LEN, &version, 4);
-		memcpy(out + MAGIC_LEN + 4, s->key_id, STATE_KEY_ID_BYTES);
-		randombytes_buf(nonce, crypto_secretbox_NONCEBYTES);
-		crypto_secretbox_easy(out + HEADER_LEN, w.p, w.n, nonce, s->box_key);
-		err = write_file(s, out, HEADER_LEN + crypto_secretbox_MACBYTES + w.n);
-	}
-	free(out);
-	free(w.p);
-	s->last_write = now;
-	if (err) {
-		s->write_failed++;
-		st_warn("state file %s not written: %s", s->path, strerror(-err));
-	} else {
-		s->writes++;
-		s->saved_changes = d->changes + redact_generation();
-	}
-	return err;
-}
-
-void state_tick(struct state *s, const struct dict *d, int64_t now)
-{
-	if (s->path && now - s->last_write >= STATE_INTERVAL_S &&
-	    d->changes + redact_generation() != s->saved_changes)
-		state_save(s, d, now);
+	if (!out)
+		return -ENOMEM;
+	nonce = out + MAGIC_LEN + 4 + STATE_KEY_ID_BYTES;
+	memcpy(out, MAGIC, MAGIC_LEN);
+	memcpy(out + MAGIC_LEN, &version, 4);
+	memcpy(out + MAGIC_LEN + 4, s->key_id, STATE_KEY_ID_BYTES);
+	randombytes_buf(nonce, crypto_secretbox_NONCEBYTES);
+	crypto_secretbox_easy(out + HEADER_LEN, body, n, nonce, s->box_key);
+	*file = out;
+	*fn = HEADER_LEN + crypto_secretbox_MACBYTES + n;
+	return 0;
 }
 
 /* ---- reading ---- */
@@ -325,10 +255,27 @@ static bool hex_fp(const char *fp)
 	return true;
 }
 
-/* One secret; with apply false, checked only. */
-static void get_secret(struct rbuf *r, struct dict *d, int64_t now, bool apply,
-		       struct state_result *res)
+/* A run count and its runs (6 bytes each), or NULL and r->err. */
+static const uint8_t *get_runs(struct rbuf *r, uint32_t *n)
 {
+	const uint8_t *p;
+
+	GET(r, *n);
+	if (r->err || (r->n - r->at) / RUN_BYTES < *n) {
+		r->err = -EINVAL;
+		return NULL;
+	}
+	p = r->p + r->at;
+	r->at += (size_t)*n * RUN_BYTES;
+	return p;
+}
+
+/* One secret; with apply false, checked only. */
+static void get_secret(struct rbuf *r, struct dict *d, uint32_t version, int64_t now,
+		       bool apply, struct state_result *res)
+{
+	const uint8_t *runs = NULL;
+	uint32_t nruns = 0;
 	static char names[NAMES][NO_STRING + 1];
 	struct secret_origin o[DICT_MAX_DELIVERIES];
 	char *kept[DICT_MAX_DELIVERIES][NAMES];
@@ -401,10 +348,14 @@ static void get_secret(struct rbuf *r, struct dict *d, int64_t now, bool apply,
 			raw = eidx;
 		}
 	}
+	if (version >= 2 && !r->err)
+		runs = get_runs(r, &nruns);
 	if (apply && !r->err && !skip) {
 		for (i = 0; i < nd; i++)
 			if (!dict_add_delivery(d, raw, &o[i]) && kept[i][8])
 				dict_set_audit_hash(d, raw, kept[i][8]);
+		if (dict_restore_runs(d, raw, runs, nruns))
+			r->err = -ENOMEM;
 		res->restored++;
 	} else if (apply && !r->err && nd && !live) {
 		res->expired++;
@@ -414,36 +365,28 @@ static void get_secret(struct rbuf *r, struct dict *d, int64_t now, bool apply,
 			free(kept[i][k]);
 }
 
-int state_decode(struct dict *d, const uint8_t *p, size_t n, int64_t now, bool apply,
-		 int64_t *written, struct state_result *res)
+int state_decode(struct dict *d, const uint8_t *p, size_t n, uint32_t version, int64_t now,
+		 bool apply, int64_t *written, struct state_result *res)
 {
 	struct rbuf r = { .p = p, .n = n };
+	const uint8_t *runs;
 	uint32_t nsec, nruns, i;
 
 	GET(&r, *written);
 	GET(&r, nsec);
 	for (i = 0; i < nsec && !r.err; i++)
-		get_secret(&r, d, now, apply, res);
-	GET(&r, nruns);
-	if (!r.err && (n - r.at) / 6 != nruns)
-		r.err = -EINVAL;
-	for (i = 0; i < nruns && !r.err; i++) {
-		uint64_t run = 0;
-
-		get(&r, &run, 6);
-		if (apply && !r.err && redact_import(run))
-			r.err = -ENOMEM;
-	}
+		get_secret(&r, d, version, now, apply, res);
+	runs = get_runs(&r, &nruns);	/* the loose runs */
+	if (apply && !r.err && dict_restore_runs(d, UINT32_MAX, runs, nruns))
+		r.err = -ENOMEM;
 	if (!r.err && r.at != n)
 		r.err = -EINVAL;
 	return r.err;
 }
 
 int state_unseal(const struct state *s, const uint8_t *file, size_t n, uint8_t **plain,
-		 size_t *plen, char *err, size_t errlen)
+		 size_t *plen, uint32_t *version, char *err, size_t errlen)
 {
-	uint32_t version;
-
 	*plain = NULL;
 	if (n < MAGIC_LEN || memcmp(file, MAGIC, MAGIC_LEN)) {
 		snprintf(err, errlen, "not a secretrace state file");
@@ -453,10 +396,10 @@ int state_unseal(const struct state *s, const uint8_t *file, size_t n, uint8_t *
 		snprintf(err, errlen, "truncated (%zu bytes)", n);
 		return -EINVAL;
 	}
-	memcpy(&version, file + MAGIC_LEN, 4);
-	if (version != STATE_VERSION) {
-		snprintf(err, errlen, "format version %u, this tracer reads version %u", version,
-			 STATE_VERSION);
+	memcpy(version, file + MAGIC_LEN, 4);
+	if (*version < 1 || *version > STATE_VERSION) {
+		snprintf(err, errlen, "format version %u, this tracer reads versions 1 to %u",
+			 *version, STATE_VERSION);
 		return -EINVAL;
 	}
 	if (sodium_memcmp(file + MAGIC_LEN + 4, s->key_id, STATE_KEY_ID_BYTES)) {
@@ -494,6 +437,8 @@ int state_open(struct state *s, const char *path, const uint8_t fp_key[DICT_FP_K
 
 	memset(s, 0, sizeof(*s));
 	s->lock_fd = -1;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
 	ret = keyfile_mkdir_parent(path, "state file", err, errlen);
 	if (ret)
 		return ret;
@@ -573,6 +518,7 @@ void state_load(struct state *s, struct dict *d, int64_t now, struct state_resul
 	uint8_t *file, *plain = NULL;
 	size_t n = 0, plen = 0;
 	int64_t written = 0;
+	uint32_t version = 0;
 
 	memset(r, 0, sizeof(*r));
 	r->gap_s = -1;
@@ -582,11 +528,11 @@ void state_load(struct state *s, struct dict *d, int64_t now, struct state_resul
 	r->found = true;
 	if (!file && !why[0])
 		snprintf(why, sizeof(why), "%s", strerror(errno));
-	if (file && !state_unseal(s, file, n, &plain, &plen, why, sizeof(why)) &&
-	    state_decode(d, plain, plen, now, false, &written, r))
+	if (file && !state_unseal(s, file, n, &plain, &plen, &version, why, sizeof(why)) &&
+	    state_decode(d, plain, plen, version, now, false, &written, r))
 		snprintf(why, sizeof(why), "corrupt (a record does not decode)");
 	if (!why[0]) {
-		state_decode(d, plain, plen, now, true, &written, r);
+		state_decode(d, plain, plen, version, now, true, &written, r);
 		r->gap_s = now > written ? now - written : 0;
 		st_info("state file %s: %u secrets restored, %u expired, %u skipped; no tracer "
 			"for %llds", s->path, r->restored, r->expired, r->skipped,
@@ -606,12 +552,15 @@ void state_load(struct state *s, struct dict *d, int64_t now, struct state_resul
 
 void state_close(struct state *s)
 {
+	state_writer_stop(s);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);	/* the lock goes with it; the file stays for the next run */
 	free(s->path);
 	free(s->tmp);
 	free(s->lock);
 	sodium_memzero(s->box_key, sizeof(s->box_key));
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
 	memset(s, 0, sizeof(*s));
 	s->lock_fd = -1;
 }

@@ -250,7 +250,12 @@ static const struct st_addr *peer_of(uint32_t pid, int32_t fd, const struct st_s
 		if (si->dst.port || memcmp(si->dst.addr, zero, sizeof(zero)))
 			return &si->dst;
 	}
-	if (u64map_get(&connected, fd_key(pid, fd), &v)) {
+	/* Only the socket the connect was made on: dup2 may have put another one on the fd
+	 * number since. si->ino is the socket's own inode, but a connected unix socket's is
+	 * its peer's, which never equals the connecting socket's: such a socket's peer and
+	 * path come from the kernel alone (a socketpair has none). */
+	if (u64map_get(&connected, fd_key(pid, fd), &v) &&
+	    ((const struct st_rec_connect *)(uintptr_t)v)->ino == si->ino) {
 		const struct st_rec_connect *c = (void *)(uintptr_t)v;
 
 		if (c->dst.family == AF_UNIX)

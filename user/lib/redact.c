@@ -207,19 +207,31 @@ static bool in_publics(const uint8_t *run, const char *const *publics)
 	return false;
 }
 
-int redact_add(const uint8_t *secret, size_t len, const char *const *publics)
+int redact_add_seen(const uint8_t *secret, size_t len, const char *const *publics,
+		    int (*seen)(void *ctx, uint64_t run), void *ctx)
 {
 	size_t i;
 
 	if (!ready)
 		return 0;	/* as before: nothing is indexed, nothing found */
 	for (i = 0; i + REDACT_RUN <= len; i++) {
+		uint64_t h;
+
 		if (in_publics(secret + i, publics))
 			continue;
-		if (hash_insert(run_hash(secret + i)))
+		h = run_hash(secret + i);
+		if (hash_insert(h))
+			return -ENOMEM;
+		/* the 48 bits that decide a match, as redact_import takes them */
+		if (seen && seen(ctx, h >> (64 - BUCKET_BITS - 32)))
 			return -ENOMEM;
 	}
 	return 0;
+}
+
+int redact_add(const uint8_t *secret, size_t len, const char *const *publics)
+{
+	return redact_add_seen(secret, len, publics, NULL, NULL);
 }
 
 int redact_set_key(const uint8_t key[REDACT_KEY_BYTES])
@@ -227,20 +239,6 @@ int redact_set_key(const uint8_t key[REDACT_KEY_BYTES])
 	if (nruns)
 		return -EBUSY;	/* the runs already stored were hashed with the other key */
 	memcpy(run_key, key, sizeof(run_key));
-	return 0;
-}
-
-int redact_export(int (*put)(void *ctx, uint64_t run), void *ctx)
-{
-	uint32_t b, i;
-	int err;
-
-	for (b = 0; buckets && b < NBUCKETS; b++)
-		for (i = 0; i < buckets[b].len; i++) {
-			err = put(ctx, (uint64_t)b << 32 | buckets[b].fp[i]);
-			if (err)
-				return err;
-		}
 	return 0;
 }
 

@@ -28,13 +28,15 @@ int redact_init(void);
 /* Hash runs with key instead of init's random one (before the first run is added): a set
  * exported under the same key can be imported again (the state file). -EBUSY if late. */
 int redact_set_key(const uint8_t key[REDACT_KEY_BYTES]);
-/* Every stored run as the 48 bits that decide a match; stops at put's first error. */
-int redact_export(int (*put)(void *ctx, uint64_t run), void *ctx);
-/* One exported run back; -EINVAL if it has more than 48 bits, -ENOMEM. */
+/* A run given by redact_add_seen back; -EINVAL if it has more than 48 bits, -ENOMEM. */
 int redact_import(uint64_t run);
 void redact_free(void);
 /* Index the runs of a secret; publics is a NULL-terminated list of public strings. */
 int redact_add(const uint8_t *secret, size_t len, const char *const *publics);
+/* The same, and each run indexed given to seen (the 48 bits that decide a match), so that
+ * a secret's runs can be kept with it (the state file); -ENOMEM if seen fails. */
+int redact_add_seen(const uint8_t *secret, size_t len, const char *const *publics,
+		    int (*seen)(void *ctx, uint64_t run), void *ctx);
 /* Does s contain a run of a learned secret? */
 bool redact_contains(const char *s, size_t n);
 /* Overwrite every run of a learned secret in s with '*'; returns how many bytes. */
