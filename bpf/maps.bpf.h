@@ -273,6 +273,28 @@ ST_DECL struct {
 	__type(value, struct st_hold_use);
 } hold_use SEC(".maps");
 
+/* The Vault traffic the learner needs, in a ring of its own: uses, process records and
+ * held copies (which a traced process can make at will) cannot crowd it out. */
+ST_DECL struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 * 1024 * 1024);	/* resized before load */
+} vault_events SEC(".maps");
+
+/* A use recently sent, by any process: under pressure, another of the same secret to the
+ * same place is counted (ST_STAT_USES_FOLDED) instead of sent. */
+struct st_fold_key {
+	__u32 secret;
+	__u32 sink;
+	__u64 where;	/* a hash of the destination: address, inode, path */
+};
+
+ST_DECL struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct st_fold_key);
+	__type(value, __u64);			/* when one was last sent (boot ns) */
+} use_folds SEC(".maps");
+
 /* Set before load. */
 ST_DECL const volatile __u32 target_mode;
 ST_DECL const volatile __u32 scan_scope;

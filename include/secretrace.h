@@ -175,6 +175,8 @@ enum st_stat {
 	ST_STAT_STASH_FULL,		/* a TLS read's arguments could not be stashed */
 	ST_STAT_REACH_FULL,		/* a process could not join the reach set (map full) */
 	ST_STAT_REACHED,		/* processes that joined the reach set */
+	ST_STAT_LOST_VAULT,		/* Vault ring buffer full: Vault traffic lost */
+	ST_STAT_USES_FOLDED,		/* ring under pressure: a use reported recently not sent */
 	ST_STAT_MAX,
 };
 
@@ -282,7 +284,7 @@ struct st_rec_hdr {
 	__u64 start_ns;		/* the process's start time, for process.entity_id */
 	__u64 cgroup_id;	/* its cgroup v2 (the container it runs in) */
 	__u32 reached;		/* in the reach set (node modes; always 1 with -p, -- COMMAND) */
-	__u32 pad;
+	__u32 ppid;		/* the parent's tgid: names it when the fork record was lost */
 	char comm[ST_COMM_LEN];
 };
 

@@ -62,7 +62,8 @@ struct tracer {
 	struct probes probes;
 	struct dict dict;
 	struct events_ctx ev;
-	struct ring_buffer *rb;
+	struct ring_buffer *rb;		/* events */
+	struct ring_buffer *vrb;	/* vault_events: read first */
 	struct launch launch;
 	struct policy *policy;	/* --policy, NULL without one */
 	struct state state;	/* --state-file */
@@ -181,6 +182,8 @@ static int setup_loop(struct tracer *t, char *err, size_t errlen)
 	epoll_ctl(t->efd, EPOLL_CTL_ADD, t->tfd, &e);
 	e.data.fd = ring_buffer__epoll_fd(t->rb);
 	epoll_ctl(t->efd, EPOLL_CTL_ADD, e.data.fd, &e);
+	e.data.fd = ring_buffer__epoll_fd(t->vrb);
+	epoll_ctl(t->efd, EPOLL_CTL_ADD, e.data.fd, &e);
 	if (learn_files_fd() >= 0) {
 		e.data.fd = learn_files_fd();
 		epoll_ctl(t->efd, EPOLL_CTL_ADD, e.data.fd, &e);
@@ -271,7 +274,7 @@ static void on_tick(struct tracer *t)
 static int run_loop(struct tracer *t)
 {
 	struct epoll_event evs[4];
-	int n, i;
+	int n, i, rc;
 
 	while (!t->stopping) {
 		n = epoll_wait(t->efd, evs, 4, TICK_MS);
@@ -289,7 +292,9 @@ static int run_loop(struct tracer *t)
 			else if (evs[i].data.fd == audit_hash_fd())
 				audit_hash_collect();
 		}
-		if (ring_buffer__consume(t->rb) < 0 && errno != EINTR) {
+		rc = ring_buffer__consume(t->vrb);
+		events_vault_done();
+		if ((rc < 0 || ring_buffer__consume(t->rb) < 0) && errno != EINTR) {
 			st_err("reading the ring buffer: %s", strerror(errno));
 			return 1;
 		}
@@ -534,8 +539,11 @@ static int start(struct tracer *t)
 	}
 	t->rb = ring_buffer__new(bpf_map__fd(t->probes.skel->maps.events), events_handle, &t->ev,
 				 NULL);
-	if (!t->rb || setup_loop(t, err, sizeof(err))) {
-		st_err("%s", t->rb ? err : "cannot open the ring buffer");
+	t->vrb = ring_buffer__new(bpf_map__fd(t->probes.skel->maps.vault_events), events_handle,
+				  &t->ev, NULL);
+	t->ev.events_rb = t->rb;
+	if (!t->rb || !t->vrb || setup_loop(t, err, sizeof(err))) {
+		st_err("%s", t->rb && t->vrb ? err : "cannot open the ring buffer");
 		return fail;
 	}
 	for (i = 0; i < t->cfg.npids; i++)
@@ -559,8 +567,10 @@ static int start(struct tracer *t)
 static void finish(struct tracer *t, int status)
 {
 	probes_stop(&t->probes);	/* so that nothing comes after what is consumed here */
-	if (t->rb) {
-		ring_buffer__consume(t->rb);	/* what is still in flight */
+	if (t->rb && t->vrb) {
+		ring_buffer__consume(t->vrb);	/* what is still in flight */
+		events_vault_done();
+		ring_buffer__consume(t->rb);
 		hold_release(t->probes.skel->bss->in_seq);
 		hold_flush();	/* calls whose last record never came */
 		events_flush_starts(0, true, 0);
@@ -570,8 +580,9 @@ static void finish(struct tracer *t, int status)
 		if (t->cfg.state_file)	/* loaded (rb comes after): what this run learned too */
 			state_save(&t->state, &t->dict, time(NULL));
 		tracer_stop_event(t, t->cfg.command ? status : -1);
-		ring_buffer__free(t->rb);
 	}
+	ring_buffer__free(t->vrb);
+	ring_buffer__free(t->rb);
 	audit_hash_stop();	/* a start that failed after the worker started */
 	metrics_stop();
 	events_free();

@@ -13,6 +13,7 @@
 #include "targets/filter.bpf.h"
 #include "enrich/fdinfo.bpf.h"
 #include "detect/scan.bpf.h"
+#include "detect/fold.bpf.h"
 
 #define ST_SAMPLE_BYTES 256	/* bytes tested per sampling callback */
 #define ST_BLOCK_WORDS (ST_SAMPLE_BYTES / 8)
@@ -486,11 +487,12 @@ static __always_inline void st_describe(struct st_scan *s, __u64 offset)
 }
 
 /* A use goes out only as long as its path: most are a few dozen bytes, not ST_PATH_MAX,
- * so the ring buffer holds many more of them through a burst. */
+ * so the ring buffer holds many more of them through a burst (or is folded: fold.bpf.h). */
 static long st_emit_step(__u32 i, struct st_ref *ref)
 {
 	struct st_scan *s = ref->s;
 	struct st_rec_match *r = &s->rec;
+	struct st_fold_key key;
 	struct st_found *f;
 	__u32 len;
 
@@ -507,6 +509,8 @@ static long st_emit_step(__u32 i, struct st_ref *ref)
 	r->hook = s->hook;
 	r->fd = s->fd;
 	st_describe(s, f->offset);
+	if (st_use_folded(&key, f->secret, &s->si))
+		return 0;
 	r->si = s->si;
 	len = s->si.path_len;
 	if (len > ST_PATH_MAX - 256)
@@ -518,6 +522,8 @@ static long st_emit_step(__u32 i, struct st_ref *ref)
 	r->si.path_len = len;
 	if (bpf_ringbuf_output(&events, r, offsetof(struct st_rec_match, path) + len, 0))
 		st_count(ST_STAT_LOST_MATCH, 1);
+	else
+		st_use_sent(&key);
 	return 0;
 }
 
@@ -534,8 +540,9 @@ int st_finish_call(void)
 }
 
 /* The last eighth of the ring buffer is kept for uses and process records: a process that
- * floods it with Vault traffic or held buffers (the bulk of its bytes) cannot crowd out the
- * record of a leak. Data records past that are lost, counted like a full ring. */
+ * floods it with held buffers (the bulk of its bytes) cannot crowd out the record of a
+ * leak. Held records past that are lost, counted like a full ring. (Vault traffic has its
+ * own ring, vault_events.) */
 static __always_inline bool st_ring_low(void)
 {
 	__u64 size = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
@@ -588,9 +595,12 @@ static long st_copy_step(__u32 i, struct st_ref *ref)
 		st_count(ST_STAT_HOLD_OVERFLOW, s->total - s->fill_pos);
 		return 1;
 	}
-	r = st_ring_low() ? NULL : bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (s->data_kind != ST_DATA_HELD)
+		r = bpf_ringbuf_reserve(&vault_events, sizeof(*r), 0);
+	else
+		r = st_ring_low() ? NULL : bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
-		st_count(ST_STAT_LOST_DATA, 1);
+		st_count(s->data_kind == ST_DATA_HELD ? ST_STAT_LOST_DATA : ST_STAT_LOST_VAULT, 1);
 		return 1;
 	}
 	st_fill_hdr(&r->hdr, ST_REC_DATA);
@@ -642,6 +652,9 @@ int st_copy_stream(__u32 kind)
 	if (!s)
 		return 0;
 	s->data_kind = kind;
+	/* a held call waits for the Vault reads so far (in another ring: matched by seq) */
+	if (kind == ST_DATA_HELD)
+		s->seq = in_seq;
 	s->fill_pos = 0;
 	s->seg_cursor = 0;
 	st_describe(s, 0);

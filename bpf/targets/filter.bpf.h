@@ -69,7 +69,7 @@ static __always_inline void st_fill_hdr(struct st_rec_hdr *h, __u32 type)
 	h->start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
 	h->cgroup_id = bpf_get_current_cgroup_id();
 	h->reached = target_mode == ST_TARGET_PIDS || bpf_map_lookup_elem(&traced, &tgid);
-	h->pad = 0;
+	h->ppid = BPF_CORE_READ(task, real_parent, tgid);
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 

@@ -6,7 +6,10 @@
  *   exec     execs /bin/true with a 12 KiB environment (big exec records)
  *   request  writes a Vault-looking request ("GET /v1/...") to a socket it
  *            inherited and exits without closing it (the kernel closes it, no close(2))
- * usage: fork_storm MODE CHILDREN PARALLEL [STARTED]
+ *   use      writes a line holding the secret the parent read from Vault (KV v2
+ *            secret/data/agent/openai, api_key, over plain HTTP) to /dev/null: a use each
+ * usage: fork_storm MODE CHILDREN PARALLEL [STARTED [VAULT_PORT CREDS_FILE]]
+ *        (use needs all six; CREDS_FILE is the stand-in's creds file)
  * STARTED is created once a quarter of the children have run (another process's cue).
  * Prints the number of children on its last line.
  */
@@ -15,6 +18,29 @@
 #include <sys/wait.h>
 
 static const char request[] = "GET /v1/secret/data/storm HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+
+static char line[600];	/* use: "key=SECRET\n" */
+
+/* use: the secret every child writes, read once by the parent */
+static void fetch_secret(int port, const char *creds)
+{
+	static char resp[1 << 16], req[1024], token[256], key[512];
+	size_t got = 0;
+	ssize_t r;
+	int fd;
+
+	read_token(creds, token, sizeof(token));
+	fd = connect_in("127.0.0.1", port, SOCK_STREAM);
+	snprintf(req, sizeof(req), "GET /v1/secret/data/agent/openai HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+		 "X-Vault-Token: %s\r\nConnection: close\r\n\r\n", token);
+	write_all(fd, req, strlen(req));
+	while (got < sizeof(resp) - 1 && (r = read(fd, resp + got, sizeof(resp) - 1 - got)) > 0)
+		got += r;
+	close(fd);
+	resp[got] = 0;
+	json_copy(resp, "api_key", key, sizeof(key));
+	snprintf(line, sizeof(line), "key=%s\n", key);
+}
 
 static void child(const char *mode, int sock, char **env)
 {
@@ -27,6 +53,12 @@ static void child(const char *mode, int sock, char **env)
 	if (!strcmp(mode, "request") && write(sock, request, sizeof(request) - 1) < 0 &&
 	    errno != EAGAIN)
 		_exit(1);
+	if (!strcmp(mode, "use")) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		if (fd < 0 || write(fd, line, strlen(line)) < 0)
+			_exit(1);
+	}
 	_exit(0);
 }
 
@@ -44,6 +76,11 @@ int main(int argc, char **argv)
 	par = atoi(argv[3]);
 	memset(pad, 'x', sizeof(pad) - 1);
 	memcpy(pad, "PAD=", 4);
+	if (!strcmp(mode, "use")) {
+		if (argc < 7)
+			return 2;
+		fetch_secret(atoi(argv[5]), argv[6]);
+	}
 	/* the children's requests go to this process, which throws them away; never blocking */
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) || fcntl(sv[0], F_SETFL, O_NONBLOCK))
 		die("socketpair");

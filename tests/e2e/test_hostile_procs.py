@@ -250,3 +250,55 @@ def test_killed_tls_readers_leave_no_stash():
         run = out["run"]
         assert run.rc == 0, "exit %s; stderr: %s" % (run.rc, run.stderr[-2000:])
         assert_real_leak_found(run, vault, rx)
+def lost_sum(run):
+    """{reason: count} summed over every tracer.loss."""
+    out = {}
+    for e in actions(run.events, "tracer.loss"):
+        r = get(e, "secretrace.lost.reason")
+        out[r] = out.get(r, 0) + get(e, "secretrace.lost.count")
+    return out
+
+
+@timeout(420)
+def test_fork_storm_uses_during_leak():
+    """20,000 children, 8 at a time, each write the secret their parent read from Vault to
+    /dev/null (a use, and fork and exit records, each) while the real agent fetches another
+    secret and sends it over TCP. Uses and process records filled the one ring buffer: the
+    real agent's Vault answer could be lost with them (its leak never reported), and events
+    of processes whose fork record was lost had no process.executable. Now: the answer is
+    learned (Vault traffic has a ring of its own), the leak reported with its request ID,
+    every use of the storm's secret reported, folded or lost (counted), every event valid
+    against its schema (run_traced checks that). A 1 MiB ring (the smallest) so that the
+    storm fills it on any machine; the default 4 MiB filled the same way under load."""
+    with Workspace() as ws:
+        vault = ws.vault()
+        rx = ws.tcp_receiver()
+        started = ws.path("started")
+        children = 20000
+        cmd = "%s use %d 8 %s %d %s > /dev/null & s=$!; %s %s %s %s %d --path secret/data/agent/github " \
+              "--field token --send-after %s && wait $s" % (
+                  agent_bin("fork_storm"), children, started, vault.port, vault.creds_path,
+                  PY, agent("py_kv_leak.py"), vault.url, vault.token_file(), rx.port, started)
+        run = ws.run_traced(["/bin/sh", "-c", cmd], timeout=360, tracer_args=["--ring-buffer", "1"])
+        assert run.rc == 0, "exit %s; stderr: %s" % (run.rc, run.stderr[-2000:])
+        lost = lost_sum(run)
+        storm = vault.issued_one("secret/data/agent/openai", "api_key")
+        fp = [get(e, "secret.fingerprint") for e in actions(run.events, "secret.receive")
+              if get(e, "vault.request_id") == storm["request_id"] and get(e, "vault.field") == "api_key"]
+        uses = [u for u in actions(run.events, "secret.use") if get(u, "secret.fingerprint") in fp]
+        assert len(fp) == 1 and {get(u, "process.name") for u in uses} == {"fork_storm"}
+        reported = sum(get(u, "secretrace.repeat_count") or 1 for u in uses)
+        stats = get(run.events[-1], "secretrace.stats")
+        print("reported %d of %d uses; lost %s; stats %s" % (reported, children, lost, stats))
+        assert reported + lost.get("uses_folded", 0) + lost.get("ringbuf_full_match", 0) == children, \
+            "%d uses reported for %d writes, losses %s" % (reported, children, lost)
+        rec = vault.issued_one("secret/data/agent/github", "token")
+        rx.wait_bytes(len(rec["value"]) + 5)
+        receives = [e for e in actions(run.events, "secret.receive")
+                    if get(e, "vault.request_id") == rec["request_id"] and get(e, "vault.field") == "token"]
+        assert len(receives) == 1, "the real agent's secret was not learned; lost %s" % lost
+        leaks = [u for u in actions(run.events, "secret.use")
+                 if get(u, "secret.fingerprint") == get(receives[0], "secret.fingerprint")
+                 and get(u, "destination.port") == rx.port]
+        assert len(leaks) == 1, "the real leak was reported %d times" % len(leaks)
+        assert get(leaks[0], "vault.request_id") == rec["request_id"]

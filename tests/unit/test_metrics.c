@@ -447,7 +447,7 @@ static void test_stats_fill(void **state)
 	stats_init(NULL);
 	stats_fill_metrics(&s);
 	assert_int_equal(s.nevents, 0);
-	assert_int_equal(s.nlost, 12);
+	assert_int_equal(s.nlost, 14);
 	assert_non_null(find(s.lost, s.nlost, "reach_full"));
 	c = find(s.lost, s.nlost, "ringbuf_full_match");
 	assert_true(c && c->value == 0 && !c->bytes);

@@ -23,6 +23,7 @@ struct held {
 	char path[ST_PATH_MAX];
 	uint32_t carry_len;	/* the data begins with this many bytes of earlier calls */
 	uint32_t nfound;	/* what the kernel reported in this call already */
+	uint64_t wait;		/* the Vault reads (in_seq) it waits to have learned */
 	uint32_t found[ST_MAX_MATCHES_PER_CALL];
 	struct secbuf data;
 	struct proc *proc;	/* pinned: known while its process lives, named however late */
@@ -38,7 +39,7 @@ static struct u64map open;	/* call_id -> its held call, until its last record */
 static struct held *head, *last;	/* queue of held calls, oldest first */
 static uint64_t last_in_seq, last_change_ns, rescanned, dropped;
 
-static void rescan_all(bool all);
+static void rescan_all(uint64_t upto, bool all);
 
 int hold_init(struct dict *d, const struct hold_shared *shared)
 {
@@ -102,6 +103,7 @@ static struct held *held_new(const struct st_rec_data *r)
 	h->fd = r->fd;
 	h->si = r->si;
 	h->carry_len = r->carry_len;
+	h->wait = r->seq;
 	memcpy(h->path, r->path, sizeof(h->path));
 	h->proc = procs_from_hdr(&r->hdr);
 	if (h->proc)
@@ -146,10 +148,10 @@ void hold_data(const struct st_rec_data *r, bool learner_idle)
 		u64map_del(&open, u64map_key(h->call_id));
 		h->open = false;
 	}
-	/* Every Vault byte read before this call was made precedes it in the ring buffer.
-	 * If the learner has digested them all, the call can be rescanned now. */
+	/* Vault reads come in a ring of their own: once those this call waited for are
+	 * learned (learned_seq, set by hold_release), it can be rescanned now. */
 	if ((r->flags & ST_DATA_LAST) && learner_idle)
-		rescan_all(false);
+		rescan_all(*sh.learned_seq, false);
 }
 
 /* What a rescan of one call found: every distinct secret, however many (a response body
@@ -198,8 +200,9 @@ static void on_found(void *ctx, uint32_t idx, uint64_t offset)
 }
 
 /* Rescan every queued call with the dictionary as it is now, report, wipe; but (unless
- * all) the calls whose last record has not come yet: they stay queued, in order. */
-static void rescan_all(bool all)
+ * all) the calls whose last record has not come yet, or that wait for Vault reads past
+ * upto (their answer, in the other ring, not read yet): they stay queued, in order. */
+static void rescan_all(uint64_t upto, bool all)
 {
 	struct held *h, *keep = NULL, **tail = &keep;
 	size_t i;
@@ -209,7 +212,7 @@ static void rescan_all(bool all)
 		struct rescan rs = { .h = h };
 
 		head = h->next;
-		if (h->open && !all) {
+		if (!all && (h->open || h->wait > upto)) {
 			h->next = NULL;
 			*tail = last = h;
 			tail = &h->next;
@@ -243,21 +246,23 @@ static void rescan_all(bool all)
 
 void hold_release(uint64_t seq)
 {
-	rescan_all(false);
+	rescan_all(seq, false);
 	/* the calls these notes were for are rescanned (unless one is still coming): start
 	 * over (a smaller table) */
 	if (!head) {
 		u64map_free(&noted);
 		u64map_init_set(&noted, 64);
 	}
-	/* then let the kernel stop holding (if no newer Vault bytes arrived meanwhile) */
+	/* then let the kernel stop holding (if no newer Vault bytes arrived meanwhile); never
+	 * back: the reads of two CPUs may come in another order than their seqs */
 	__atomic_store_n(sh.hold_bytes, 0, __ATOMIC_RELEASE);
-	__atomic_store_n(sh.learned_seq, seq, __ATOMIC_RELEASE);
+	if (seq > *sh.learned_seq)
+		__atomic_store_n(sh.learned_seq, seq, __ATOMIC_RELEASE);
 }
 
 void hold_flush(void)
 {
-	rescan_all(true);
+	rescan_all(UINT64_MAX, true);
 }
 
 /* A call's records are reserved in one run of its program, a pass over the ring (one per
@@ -294,7 +299,7 @@ void hold_tick(uint64_t now, int learner_idle)
 			 (unsigned long long)in);
 		hold_release(in);
 	} else if (head && in == *sh.learned_seq && learner_idle) {
-		rescan_all(false);	/* calls closed above, all their bytes learned */
+		rescan_all(in, false);	/* calls closed above, all their bytes learned */
 	}
 }
 

@@ -221,6 +221,16 @@ struct proc *procs_from_hdr(const struct st_rec_hdr *h)
 		p->name[sizeof(p->name) - 1] = 0;
 		p->uid = h->uid;
 	}
+	/* gone (or a zombie) and its fork record lost to a full ring: the kernel names its
+	 * parent; its image is the parent's unless it exec'd (then its name would differ) */
+	if (!p->ppid)
+		p->ppid = h->ppid;
+	if (!p->exe && p->ppid) {
+		struct proc *parent = procs_lookup(p->ppid);
+
+		if (parent && parent->exe && !strcmp(parent->name, p->name))
+			p->exe = strdup(parent->exe);
+	}
 	if (h->start_ns) {
 		p->start_ns = h->start_ns;
 		set_entity(p);

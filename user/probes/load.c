@@ -210,7 +210,8 @@ static int open_configured(struct probes *p, const struct probes_cfg *cfg, char 
 		return -EINVAL;
 	}
 	if (ncpu < 1 || bpf_map__set_max_entries(s->maps.scan_state, ncpu) ||
-	    bpf_map__set_max_entries(s->maps.events, cfg->ringbuf_bytes)) {
+	    bpf_map__set_max_entries(s->maps.events, cfg->ringbuf_bytes) ||
+	    bpf_map__set_max_entries(s->maps.vault_events, cfg->ringbuf_bytes / 2)) {
 		snprintf(err, errlen, "sizing the BPF maps failed");
 		return -EINVAL;
 	}

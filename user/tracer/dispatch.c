@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <arpa/inet.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
 #include <netdb.h>
 #include <sodium.h>
 #include <stddef.h>
@@ -37,6 +39,7 @@ int events_init(struct events_ctx *c, struct probes *p, struct dict *d)
 	c->probes = p;
 	c->dict = d;
 	c->records = 0;
+	c->events_rb = NULL;
 	return u64map_init(&unscanned_seen, 64);
 }
 
@@ -252,8 +255,35 @@ static void on_match(const void *data, size_t size)
 	uses_report(&u);
 }
 
-static void on_data(const struct st_rec_data *r)
+/* Processes whose exit was read before some of their Vault records (the two rings): what
+ * the learner keeps of them is dropped after the Vault ring's pass (events_vault_done). */
+#define LATE_EXITS 256
+
+static uint32_t late_exits[LATE_EXITS];
+static size_t nlate;
+
+static void late_exit(uint32_t pid)
 {
+	size_t i;
+
+	for (i = 0; i < nlate; i++)
+		if (late_exits[i] == pid)
+			return;
+	if (nlate == LATE_EXITS)
+		events_vault_done();
+	late_exits[nlate++] = pid;
+}
+
+void events_vault_done(void)
+{
+	while (nlate)
+		learner_exit(late_exits[--nlate]);
+}
+
+static void on_data(struct events_ctx *c, const struct st_rec_data *r)
+{
+	const struct proc *p;
+
 	if (r->len > ST_DATA_CHUNK)
 		return;
 	if (r->kind == ST_DATA_HELD) {
@@ -264,7 +294,15 @@ static void on_data(const struct st_rec_data *r)
 		enrich_peek(r);
 		return;
 	}
+	/* Vault traffic has a ring of its own, read first: its process's exec or fork record
+	 * may still wait in the other ring (and if lost, /proc or the parent tells) */
+	p = procs_lookup(r->hdr.pid);
+	if ((!p || !p->exe) && c->events_rb && ring_buffer__consume(c->events_rb) < 0)
+		st_debug("reading the ring buffer: %s", strerror(errno));
+	p = procs_from_hdr(&r->hdr);
 	learner_data(r);
+	if (p && p->exited)
+		late_exit(r->hdr.pid);
 	if (r->kind == ST_DATA_VAULT_IN && (r->flags & ST_DATA_LAST) && learner_idle())
 		hold_release(r->seq);
 }
@@ -310,7 +348,7 @@ int events_handle(void *ctx, void *data, size_t size)
 		break;
 	case ST_REC_DATA:
 		NEED(struct st_rec_data);
-		on_data(data);
+		on_data(c, data);
 		break;
 	case ST_REC_CLOSE:
 		NEED(struct st_rec_close);

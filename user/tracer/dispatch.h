@@ -9,17 +9,24 @@
 
 struct probes;
 struct dict;
+struct ring_buffer;
 
 struct events_ctx {
 	struct probes *probes;
 	struct dict *dict;
 	uint64_t records;
+	/* the events ring: read up to now before a Vault record (a ring of its own, read
+	 * first) of a process whose exec or fork record has not been read yet */
+	struct ring_buffer *events_rb;
 };
 
 int events_init(struct events_ctx *c, struct probes *p, struct dict *d);
 void events_free(void);
 /* ring_buffer callback */
 int events_handle(void *ctx, void *data, size_t size);
+/* After each pass over the Vault ring: forget the Vault connections of processes whose
+ * exit was read before their last Vault records. */
+void events_vault_done(void);
 /* Emit the process.start events that are due (all of them, or one pid's). */
 void events_flush_starts(uint64_t now_boot_ns, bool all, uint32_t pid);
 /* Resolve a Vault address (URL or host:port) and watch connections to it; named: a

@@ -46,7 +46,9 @@ static const struct {
 	bool bytes;
 } losses[] = {
 	{ ST_STAT_LOST_MATCH, "ringbuf_full_match", "secret uses lost: ring buffer full", false },
-	{ ST_STAT_LOST_DATA, "ringbuf_full_data", "Vault traffic or held buffers lost: ring buffer full", false },
+	{ ST_STAT_LOST_DATA, "ringbuf_full_data", "held buffers or connection heads lost: ring buffer full", false },
+	{ ST_STAT_LOST_VAULT, "ringbuf_full_vault", "Vault traffic lost: Vault ring buffer full", false },
+	{ ST_STAT_USES_FOLDED, "uses_folded", "secret uses not sent under ring pressure: the same secret to the same place was reported within 10 s", false },
 	{ ST_STAT_LOST_PROC, "ringbuf_full_process", "process or connection records lost: ring buffer full", false },
 	{ ST_STAT_MATCHES_DROPPED, "matches_per_call", "secrets past the per-call match limit not reported", false },
 	{ ST_STAT_STASH_FULL, "stash_full", "TLS reads not learned from: argument stash full", false },
