@@ -250,15 +250,6 @@ def test_killed_tls_readers_leave_no_stash():
         run = out["run"]
         assert run.rc == 0, "exit %s; stderr: %s" % (run.rc, run.stderr[-2000:])
         assert_real_leak_found(run, vault, rx)
-def lost_sum(run):
-    """{reason: count} summed over every tracer.loss."""
-    out = {}
-    for e in actions(run.events, "tracer.loss"):
-        r = get(e, "secretrace.lost.reason")
-        out[r] = out.get(r, 0) + get(e, "secretrace.lost.count")
-    return out
-
-
 @timeout(420)
 def test_fork_storm_uses_during_leak():
     """20,000 children, 8 at a time, each write the secret their parent read from Vault to
@@ -281,7 +272,7 @@ def test_fork_storm_uses_during_leak():
                   PY, agent("py_kv_leak.py"), vault.url, vault.token_file(), rx.port, started)
         run = ws.run_traced(["/bin/sh", "-c", cmd], timeout=360, tracer_args=["--ring-buffer", "1"])
         assert run.rc == 0, "exit %s; stderr: %s" % (run.rc, run.stderr[-2000:])
-        lost = lost_sum(run)
+        lost = losses(run)
         storm = vault.issued_one("secret/data/agent/openai", "api_key")
         fp = [get(e, "secret.fingerprint") for e in actions(run.events, "secret.receive")
               if get(e, "vault.request_id") == storm["request_id"] and get(e, "vault.field") == "api_key"]
