@@ -30,7 +30,8 @@ void hold_note_found(uint64_t call_id, uint32_t secret);
 /* A held call's bytes; with the learner idle, a complete call is rescanned at once. */
 void hold_data(const struct st_rec_data *r, bool learner_idle);
 /* Everything up to seq is learned: rescan, report, wipe (calls whose last record is still
- * to come wait for it), let the kernel stop holding. */
+ * to come wait for it, and calls that wait for later Vault reads: those come in their own
+ * ring, maybe not read yet), let the kernel stop holding. */
 void hold_release(uint64_t seq);
 /* At the end, everything consumed: rescan what is still queued, calls whose last record
  * never came (lost to a full ring) too. */
