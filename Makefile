@@ -215,8 +215,8 @@ vmlinux:
 install: $(BUILD)/secretrace
 	install -D -m 0755 $< $(DESTDIR)$(PREFIX)/sbin/secretrace
 
-# The real binary on Debian 12's 6.1 kernels (generic and PREEMPT_RT) under QEMU, TCG
-# (docs/kernels.md); ends with "kernel-test: N passed, M failed".
+# The real binary on Debian 12's 6.1 kernels (generic and PREEMPT_RT) and its 6.12 under QEMU,
+# TCG (docs/kernels.md); ends with "kernel-test: N passed, M failed".
 kernel-test: $(BUILD)/secretrace $(AGENTS)
 	$(Q)/usr/bin/python3 tools/kernel-test/run.py
 
