@@ -292,9 +292,12 @@ struct st_tls_last {
 	do {									\
 		__u32 st_n_ = (n), st_i_;					\
 										\
-		for (st_i_ = 0; st_i_ < (max) && st_i_ < st_n_; st_i_++)	\
+		for (st_i_ = 0; st_i_ < (max) && st_i_ < st_n_; st_i_++) {	\
+			/* an up-counting loop, which 6.1's CFG check accepts */	\
+			barrier_var(st_i_);					\
 			if (fn(st_i_, ctx))					\
 				break;						\
+		}								\
 	} while (0)
 /* bytes of one call scanned at most, and uses of one call reported (the rest counted) */
 #define ST_CALL_SCAN_MAX ST_BOUNDED_SCAN_LIMIT

@@ -3,15 +3,18 @@
 
 For each flavour (default: amd64 and rt-amd64, Debian's 6.1 and its PREEMPT_RT build, and
 6.12-amd64, the 6.12 Debian 12 also carries), the kernel package linux-image-<flavour>
-depends on is fetched with `apt-get download` and unpacked with `dpkg -x` into build/kernel-test/ (nothing is installed on the host). A small
-initramfs (busybox-static, and the kernel's own virtio and 9p modules) mounts this machine's
-root read-only over virtio-9p, with fresh proc, sys, dev and tmpfs /tmp, /run and
-/var/lib/secretrace, and runs tools/kernel-test/guest.sh in it: end-to-end tests (default
-test_agents.test_curl_kv_to_tcp: the Vault stand-in, curl as the agent, a leak to a TCP
-receiver found) against the real binary, then again with the bounded-loop object forced
-(SECRETRACE_FORCE_BOUNDED_LOOPS, docs/kernels.md). The guest prints one line on the serial console,
-"KERNEL-TEST RESULT: PASS|FAIL <uname -r> ...", which this script waits for (a timeout, not a
-sleep), then it prints "kernel-test: N passed, M failed". Serial logs: build/kernel-test/*.log.
+depends on is fetched with `apt-get download` and unpacked with `dpkg -x` into
+build/kernel-test/ (nothing is installed on the host). A small initramfs (busybox-static,
+and the kernel's own virtio and 9p modules) mounts this machine's root read-only over
+virtio-9p, with fresh proc, sys, dev and tmpfs /tmp, /run and /var/lib/secretrace, and runs
+tools/kernel-test/guest.sh in it: end-to-end tests (default test_agents.test_curl_kv_to_tcp:
+the Vault stand-in, curl as the agent, a leak to a TCP receiver found) against the real
+binary, then again with the bounded-loop object forced (SECRETRACE_FORCE_BOUNDED_LOOPS,
+docs/kernels.md). The guest prints one line on the serial console, "KERNEL-TEST RESULT:
+PASS|FAIL <uname -r> ...", which this script waits for (a timeout, not a sleep), then it
+prints "kernel-test: N passed, M failed". Serial logs: build/kernel-test/*.log. Before
+booting: tools/kernel-test/stack.py and cfg.py, what 6.1's verifier will say of the objects'
+stack and loops, in a second.
 
   tools/kernel-test/run.py [--flavour F ...] [--tests SUBSTRING] [--timeout S]
 """
@@ -229,9 +232,11 @@ def main():
         raise SystemExit("kernel-test: build/secretrace missing (make)")
     os.makedirs(WORK, exist_ok=True)
     # what 6.1's verifier will count of each program's stack, before minutes of booting
-    for obj in ("secretrace.bpf.o", "secretrace-bounded.bpf.o"):	# bpf_loop, bounded loops
-        subprocess.run([sys.executable, os.path.join(TOP, "tools", "kernel-test", "stack.py"),
-                        os.path.join(TOP, "build", obj)])
+    # and the loops its CFG check refuses (cfg.py), of both objects: bpf_loop, bounded loops
+    objs = [os.path.join(TOP, "build", o) for o in ("secretrace.bpf.o", "secretrace-bounded.bpf.o")]
+    for obj in objs:
+        subprocess.run([sys.executable, os.path.join(TOP, "tools", "kernel-test", "stack.py"), obj])
+    subprocess.run([sys.executable, os.path.join(TOP, "tools", "kernel-test", "cfg.py")] + objs)
     passed = failed = 0
     for flavour in flavours:
         pkg = kernel_package(flavour)

@@ -97,7 +97,9 @@ static bool listed(const char *list, const char *name)
 
 int probes_check(struct probes *p, char *err, size_t errlen)
 {
+	const char *force;
 	struct stat st;
+	bool forced;
 	int ret;
 
 	memset(p, 0, sizeof(*p));
@@ -141,18 +143,16 @@ int probes_check(struct probes *p, char *err, size_t errlen)
 			 "later needed)");
 		return -ENOTSUP;
 	}
-	p->bounded_loops = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop,
-						   NULL) != 1;
+	/* the fallback forced: how it is tested on kernels that have bpf_loop */
+	force = getenv("SECRETRACE_FORCE_BOUNDED_LOOPS");
+	forced = force && *force && strcmp(force, "0");
+	p->bounded_loops = forced ||
+			   libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, NULL) != 1;
 	if (p->bounded_loops)
-		st_warn("this kernel has no bpf_loop helper (Linux 5.17): the programs use bounded "
-			"loops, and scan at most %d bytes of a call (the rest is counted as not "
-			"scanned)", ST_BOUNDED_SCAN_LIMIT);
-	else if (getenv("SECRETRACE_FORCE_BOUNDED_LOOPS")) {
-		p->bounded_loops = true;
-		st_warn("SECRETRACE_FORCE_BOUNDED_LOOPS: the programs use bounded loops, and scan at "
-			"most %d bytes of a call (the rest is counted as not scanned)",
-			ST_BOUNDED_SCAN_LIMIT);
-	}
+		st_warn("%s: the programs use bounded loops, and scan at most %d bytes of a call "
+			"(the rest is counted as not scanned)",
+			forced ? "SECRETRACE_FORCE_BOUNDED_LOOPS" :
+			"this kernel has no bpf_loop helper (Linux 5.17)", ST_BOUNDED_SCAN_LIMIT);
 	p->detacher = detach_start();
 	return 0;
 }
