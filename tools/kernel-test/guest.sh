@@ -27,6 +27,8 @@ if ! SECRETRACE_FORCE_BOUNDED_LOOPS=1 build/secretrace -o file:/tmp/start-b.json
 	--key-file /tmp/start.key -- true 2>/tmp/start-b.err; then
 	echo "guest: with bounded loops, secretrace -- true failed: $(cat /tmp/start-b.err); -v:"
 	(export SECRETRACE_FORCE_BOUNDED_LOOPS=1; verbose_tail)
+else
+	echo "guest: with bounded loops: $(head -1 /tmp/start-b.json)"
 fi
 echo "guest: stderr: $(cat /tmp/start.err)"
 echo "guest: $(head -1 /tmp/start.json)"
