@@ -223,12 +223,16 @@ static long st_mmsg_global(__u32 i, struct st_mmsgwalk *w)
 #define ST_MMSG_STEP st_mmsg_step
 #endif
 
+/* The most messages of one call: the kernel's UIO_MAXIOV. Each is walked even past
+ * ST_MAX_SEGS segments (fewer with bounded loops), so that their bytes are counted. */
+#define ST_MAX_MSGS 1024
+
 /* sendmmsg/recvmmsg: `n` messages went through; their bytes form one stream. */
 static __always_inline void st_add_mmsgs(struct st_scan *s, __u64 vec, __u32 n)
 {
-	struct st_mmsgwalk w = { .s = s, .vec = vec, .n = n > ST_MAX_SEGS ? ST_MAX_SEGS : n };
+	struct st_mmsgwalk w = { .s = s, .vec = vec, .n = n > ST_MAX_MSGS ? ST_MAX_MSGS : n };
 
-	st_loop(ST_MAX_SEGS, ST_MMSG_STEP, &w);
+	st_loop(ST_MAX_MSGS, ST_MMSG_STEP, &w);
 }
 
 /* The bytes a call transferred (ret), as segments, by the shape of its arguments.
