@@ -308,6 +308,9 @@ struct st_tls_last {
 #define ST_CALL_MATCHES ST_MAX_MATCHES_PER_CALL
 #endif
 #define st_loop(n, fn, ctx) st_loop_upto(n, n, fn, ctx)
+/* bytes of a chunk at most: the carry and the call's own scanned bytes, at most ST_CHUNK */
+#define ST_CHUNK_MAX \
+	(ST_CHUNK < ST_CARRY + ST_CALL_SCAN_MAX ? ST_CHUNK : ST_CARRY + ST_CALL_SCAN_MAX)
 
 /* In the bounded-loop object some steps on the scan state are global functions, which the
  * verifier walks once, not once per iteration: ST_ONCE(fn) after fn, ST_STEP(fn) the callback. */
@@ -351,6 +354,12 @@ static __always_inline void st_count(__u32 stat, __u64 n)
 
 	if (v)
 		*v += n;
+}
+
+/* Bytes of a call scanned: --scan-limit, at most what the object's loops reach. */
+static __always_inline __u64 st_scan_limit(void)
+{
+	return scan_limit < ST_CALL_SCAN_MAX ? scan_limit : ST_CALL_SCAN_MAX;
 }
 
 static __always_inline struct st_scan *st_scan_state(void)

@@ -17,11 +17,6 @@
 #define ST_SAMPLE_BYTES 256	/* bytes tested per sampling callback */
 #define ST_BLOCK_WORDS (ST_SAMPLE_BYTES / 8)
 #define ST_SPAN_MASK (2 * ST_MAX_SECRET_LEN - 1)
-/* Sampling callbacks of a chunk at most: a chunk holds at most the carry and the call's own
- * scanned bytes (fewer in the bounded-loop object) */
-#define ST_CHUNK_BYTES_MAX \
-	(ST_CHUNK < ST_CARRY + ST_CALL_SCAN_MAX ? ST_CHUNK : ST_CARRY + ST_CALL_SCAN_MAX)
-#define ST_CHUNK_SAMPLES ((ST_CHUNK_BYTES_MAX + ST_SAMPLE_BYTES - 1) / ST_SAMPLE_BYTES)
 
 /* ---- chunk fill ---- */
 
@@ -418,7 +413,6 @@ static long st_sample_step(__u32 i, struct st_ref *ref)
 }
 
 ST_ONCE(st_sample_step)
-
 /* A request line "METHOD /v1/..." at the start of a socket stream marks a Vault connection. */
 static __always_inline bool st_vault_request_line(struct st_scan *s)
 {
@@ -449,7 +443,7 @@ static long st_chunk_step(__u32 i, struct st_ref *ref)
 	}
 	if (i == 0 && s->sink == ST_SINK_UNKNOWN && st_vault_request_line(s))
 		s->flags |= ST_SCAN_VAULT_REQ;
-	st_loop_upto((s->chunk_len + ST_SAMPLE_BYTES - 1) / ST_SAMPLE_BYTES, ST_CHUNK_SAMPLES,
+	st_loop_upto((s->chunk_len + ST_SAMPLE_BYTES - 1) / ST_SAMPLE_BYTES, ST_CHUNK_MAX / ST_SAMPLE_BYTES + 1,
 		     ST_STEP(st_sample_step), ref);
 	return 0;
 }
@@ -459,7 +453,7 @@ int st_scan_stream(void)
 {
 	struct st_scan *s = st_scan_state();
 	struct st_ref ref = { .s = s };
-	__u64 lim = scan_limit < ST_CALL_SCAN_MAX ? scan_limit : ST_CALL_SCAN_MAX;
+	__u64 lim = st_scan_limit();
 
 	if (!s)
 		return 0;
@@ -714,10 +708,8 @@ __u64 st_content_hash(__u64 buf, __u64 len)
 
 	if (!s)
 		return 0;
-	if (w.len > scan_limit)
-		w.len = scan_limit;
-	if (w.len > ST_CALL_SCAN_MAX)
-		w.len = ST_CALL_SCAN_MAX;
+	if (w.len > st_scan_limit())
+		w.len = st_scan_limit();
 	w.h = st_confirm_seed(len, keys.confirm);
 	st_loop(ST_CALL_SCAN_MAX / ST_DATA_CHUNK, st_content_step, &w);
 	return w.h;
