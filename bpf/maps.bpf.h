@@ -324,6 +324,65 @@ struct st_tls_last {
 	__u64 hash;
 };
 
+/* Loops of a callback fn(i, ctx), for i < n until it returns nonzero: bpf_loop (5.17), or in
+ * the object for older kernels (-DST_BOUNDED_LOOPS, docs/kernels.md) a loop the verifier walks
+ * whole, so there max (a constant, at least what n can be) bounds it. */
+#ifdef ST_BOUNDED_LOOPS
+#define st_loop_upto(n, max, fn, ctx)						\
+	do {									\
+		__u32 st_n_ = (n), st_i_;					\
+										\
+		for (st_i_ = 0; st_i_ < (max) && st_i_ < st_n_; st_i_++) {	\
+			/* an up-counting loop, which 6.1's CFG check accepts */	\
+			barrier_var(st_i_);					\
+			if (fn(st_i_, ctx))					\
+				break;						\
+		}								\
+	} while (0)
+/* bytes of one call scanned at most, and uses of one call reported (the rest counted) */
+#define ST_CALL_SCAN_MAX ST_BOUNDED_SCAN_LIMIT
+#define ST_CALL_MATCHES 8
+#else
+#define st_loop_upto(n, max, fn, ctx) bpf_loop(n, fn, ctx, 0)
+#define ST_CALL_SCAN_MAX ST_SCAN_LIMIT_MAX
+#define ST_CALL_MATCHES ST_MAX_MATCHES_PER_CALL
+#endif
+#define st_loop(n, fn, ctx) st_loop_upto(n, n, fn, ctx)
+/* bytes of a chunk at most: the carry and the call's own scanned bytes, at most ST_CHUNK */
+#define ST_CHUNK_MAX \
+	(ST_CHUNK < ST_CARRY + ST_CALL_SCAN_MAX ? ST_CHUNK : ST_CARRY + ST_CALL_SCAN_MAX)
+
+/* In the bounded-loop object some steps on the scan state are global functions, which the
+ * verifier walks once, not once per iteration: ST_ONCE(fn) after fn, ST_STEP(fn) the callback. */
+#ifdef ST_BOUNDED_LOOPS
+#define ST_ONCE(fn)								\
+	__noinline int fn##_once(__u32 i)					\
+	{									\
+		struct st_ref ref = { .s = st_scan_state() };			\
+										\
+		barrier_var(i);	/* else clang passes nothing for an unused i */	\
+		return ref.s ? fn(i, &ref) : 1;					\
+	}									\
+	static long fn##_global(__u32 i, struct st_ref *ref)			\
+	{									\
+		return fn##_once(i);						\
+	}
+#define ST_STEP(fn) fn##_global
+#else
+#define ST_ONCE(fn)
+#define ST_STEP(fn) fn
+#endif
+
+/* In the bounded-loop object, the verifier made to forget what it knows of a loop's variable x
+ * (copied onto itself), so that iterations that reached it by different paths are one state,
+ * not one each: with a variable that depends on each step's branch, their number grows with
+ * every iteration. */
+#ifdef ST_BOUNDED_LOOPS
+#define st_loop_forget(x) bpf_probe_read_kernel(&(x), sizeof(x), &(x))
+#else
+#define st_loop_forget(x)
+#endif
+
 /* bpf_loop's context must live on the stack: callbacks reach the scan state through this. */
 struct st_ref {
 	struct st_scan *s;
@@ -335,6 +394,12 @@ static __always_inline void st_count(__u32 stat, __u64 n)
 
 	if (v)
 		*v += n;
+}
+
+/* Bytes of a call scanned: --scan-limit, at most what the object's loops reach. */
+static __always_inline __u64 st_scan_limit(void)
+{
+	return scan_limit < ST_CALL_SCAN_MAX ? scan_limit : ST_CALL_SCAN_MAX;
 }
 
 static __always_inline struct st_scan *st_scan_state(void)

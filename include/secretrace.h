@@ -19,8 +19,16 @@
 #define ST_CHUNK 32768
 #define ST_SCAN_LIMIT_DEFAULT (64 * 1024)
 #define ST_SCAN_LIMIT_MAX (16 * 1024 * 1024)
-/* iovecs (across all messages of a sendmmsg) scanned per call; the rest is counted. */
+/* iovecs (across all messages of a sendmmsg) scanned per call; the rest is counted. The
+ * object for kernels without bpf_loop (ST_BOUNDED_LOOPS, docs/kernels.md), whose loops the
+ * verifier walks whole, has smaller per-call limits: fewer segments, and ST_BOUNDED_SCAN_LIMIT
+ * bytes of a call scanned at most. */
+#ifdef ST_BOUNDED_LOOPS
+#define ST_MAX_SEGS 32
+#else
 #define ST_MAX_SEGS 1024
+#endif
+#define ST_BOUNDED_SCAN_LIMIT 4096
 /* Dictionary entries (a secret and each of its forms: ~14 per secret with HPACK's 8
  * Huffman forms, so about 18,000 secrets) and windows the maps can hold. */
 #define ST_MAX_SECRETS (1 << 18)

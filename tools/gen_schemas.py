@@ -150,6 +150,11 @@ ACTIONS = {
                                        "description": "the command's PID, or the -p PIDs"},
             "secretrace.config.scan_limit": n("bytes of one call scanned"),
             "secretrace.probes_failed": s("probes that could not attach"),
+            "secretrace.degraded": {"type": "array",
+                                    "items": {"type": "string",
+                                              "enum": ["bounded_loops", "uprobe_per_function"]},
+                                    "description": "what this kernel lacks and how the tracer "
+                                                   "makes do (docs/kernels.md)"},
             "secretrace.tls_libraries": s("files with TLS uprobes, comma-separated"),
             # --state-file: what this start restored of the previous run's dictionary
             "secretrace.state.restored": n("secrets put back from the state file"),

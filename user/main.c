@@ -130,6 +130,18 @@ static void tracer_start_event(struct tracer *t)
 	}
 	if (t->probes.nfailed)
 		ev_str(ev, "secretrace.probes_failed", t->probes.failed);
+	{
+		const char *what[2];
+		int n = probes_degraded(&t->probes, what);
+		json_t *arr = json_array();
+
+		for (i = 0; i < n; i++)
+			json_array_append_new(arr, json_string(what[i]));
+		if (n)
+			ev_set(ev, "secretrace.degraded", arr);
+		else
+			json_decref(arr);
+	}
 	if (t->cfg.state_file)
 		state_start_fields(ev, &t->restored);
 	ev_emit(ev);
@@ -388,6 +400,9 @@ static int start(struct tracer *t)
 		st_err("%s", err);
 		return geteuid() ? usage : fail;
 	}
+	/* the bounded-loop object scans fewer bytes of a call */
+	if (t->probes.bounded_loops && t->cfg.scan_limit > ST_BOUNDED_SCAN_LIMIT)
+		pc.scan_limit = t->cfg.scan_limit = ST_BOUNDED_SCAN_LIMIT;
 	if (secmem_init() || redact_init() || procs_init() || enrich_init()) {
 		st_err("cannot initialise (out of memory or no entropy)");
 		return fail;

@@ -73,7 +73,7 @@ static long st_fill_step(__u32 i, struct st_ref *ref)
 		/* some page is not resident (the call never touched it): go page by page */
 		struct st_pages p = { .s = s, .src = g->base + off, .at = at, .len = n };
 
-		bpf_loop(ST_CHUNK / 4096 + 1, st_page_step, &p, 0);
+		st_loop(ST_CHUNK / 4096 + 1, st_page_step, &p);
 	}
 	s->fill_pos += n;
 	if (s->fill_pos >= g->start + g->len)
@@ -123,6 +123,7 @@ static long st_hash_step(__u32 i, struct st_ref *ref)
 	s->span_hash = h;
 	return 0;
 }
+ST_ONCE(st_hash_step)
 
 struct st_bsearch {
 	struct st_scan *s;
@@ -150,7 +151,7 @@ static __always_inline __u32 st_seg_of(struct st_scan *s, __u64 pos)
 
 	if (s->nsegs <= 2)	/* a buffer, after a carry or not: most calls */
 		return s->nsegs == 2 && s->segs[1].start <= pos;
-	bpf_loop(12, st_bsearch_step, &b, 0);	/* 2^12 > ST_MAX_SEGS */
+	st_loop(12, st_bsearch_step, &b);	/* 2^12 > ST_MAX_SEGS */
 	return b.lo;
 }
 
@@ -173,12 +174,12 @@ int st_confirm(__u64 start, __u32 idx)
 	s->span_want = len;
 	s->span_len = 0;
 	s->span_seg = st_seg_of(s, start);
-	bpf_loop(ST_MAX_SEGS, st_gather_step, &ref, 0);
+	st_loop(ST_MAX_SEGS, st_gather_step, &ref);
 	if (s->span_len != len)
 		return 0;
 	*(__u64 *)(s->span + len) = 0;	/* the hash reads the last word zero-padded */
 	s->span_hash = st_confirm_seed(len, keys.confirm);
-	bpf_loop((len + 63) / 64, st_hash_step, &ref, 0);
+	st_loop_upto((len + 63) / 64, ST_MAX_SECRET_LEN / 64, ST_STEP(st_hash_step), &ref);
 	return s->span_hash == sec->hash;
 }
 
@@ -186,7 +187,7 @@ static __always_inline void st_record(struct st_scan *s, __u32 idx, __u64 start)
 {
 	__u32 j;
 
-	for (j = 0; j < ST_MAX_MATCHES_PER_CALL; j++) {
+	for (j = 0; j < ST_CALL_MATCHES; j++) {
 		struct st_found *f = &s->found[j];
 
 		if (j >= s->nfound)
@@ -196,7 +197,7 @@ static __always_inline void st_record(struct st_scan *s, __u32 idx, __u64 start)
 			return;
 		}
 	}
-	if (s->nfound >= ST_MAX_MATCHES_PER_CALL) {
+	if (s->nfound >= ST_CALL_MATCHES) {
 		st_count(ST_STAT_MATCHES_DROPPED, 1);
 		return;
 	}
@@ -405,13 +406,14 @@ static long st_sample_step(__u32 i, struct st_ref *ref)
 		st_block_candidates(s, q, hits, short_hits, mask);
 	/* a buffer naming many secrets (a response body written out whole): report what
 	 * was found so far, so the next blocks have room */
-	if (s->nfound >= ST_MAX_MATCHES_PER_CALL / 2) {
+	if (s->nfound >= ST_CALL_MATCHES / 2) {
 		st_finish_call();
 		s->nfound = 0;
 	}
 	return q + ST_SAMPLE_BYTES >= s->chunk_len;
 }
 
+ST_ONCE(st_sample_step)
 /* A request line "METHOD /v1/..." at the start of a socket stream marks a Vault connection. */
 static __always_inline bool st_vault_request_line(struct st_scan *s)
 {
@@ -438,11 +440,12 @@ static long st_chunk_step(__u32 i, struct st_ref *ref)
 		st_fill_step(0, ref);
 		st_fill_step(1, ref);
 	} else {
-		bpf_loop(ST_MAX_SEGS, st_fill_step, ref, 0);
+		st_loop(ST_MAX_SEGS, st_fill_step, ref);
 	}
 	if (i == 0 && s->sink == ST_SINK_UNKNOWN && st_vault_request_line(s))
 		s->flags |= ST_SCAN_VAULT_REQ;
-	bpf_loop((s->chunk_len + ST_SAMPLE_BYTES - 1) / ST_SAMPLE_BYTES, st_sample_step, ref, 0);
+	st_loop_upto((s->chunk_len + ST_SAMPLE_BYTES - 1) / ST_SAMPLE_BYTES, ST_CHUNK_MAX / ST_SAMPLE_BYTES + 1,
+		     ST_STEP(st_sample_step), ref);
 	return 0;
 }
 
@@ -451,18 +454,19 @@ int st_scan_stream(void)
 {
 	struct st_scan *s = st_scan_state();
 	struct st_ref ref = { .s = s };
+	__u64 lim = st_scan_limit();
 
 	if (!s)
 		return 0;
 	/* the limit is on the call's own bytes; the carry of earlier calls comes on top */
-	s->limit = s->total - s->carry_len < scan_limit ? s->total : s->carry_len + scan_limit;
+	s->limit = s->total - s->carry_len < lim ? s->total : s->carry_len + lim;
 	if (s->total > s->limit)
 		st_count(ST_STAT_BYTES_NOT_SCANNED, s->total - s->limit);
 	st_count(ST_STAT_BYTES_SCANNED, s->limit - s->carry_len);
 	s->fill_pos = 0;
 	s->seg_cursor = 0;
 	s->fill_failed = 0;
-	bpf_loop(ST_SCAN_LIMIT_MAX / ST_CHUNK + 1, st_chunk_step, &ref, 0);
+	st_loop(ST_CALL_SCAN_MAX / ST_CHUNK + 1, st_chunk_step, &ref);
 	return 0;
 }
 
@@ -526,6 +530,7 @@ static long st_emit_step(__u32 i, struct st_ref *ref)
 		st_use_sent(&key);
 	return 0;
 }
+ST_ONCE(st_emit_step)
 
 /* After the scan: report what was found. */
 int st_finish_call(void)
@@ -535,7 +540,7 @@ int st_finish_call(void)
 
 	if (!s || !s->nfound)
 		return 0;
-	bpf_loop(ST_MAX_MATCHES_PER_CALL, st_emit_step, &ref, 0);
+	st_loop(ST_CALL_MATCHES, ST_STEP(st_emit_step), &ref);
 	return 0;
 }
 
@@ -620,7 +625,7 @@ static long st_copy_step(__u32 i, struct st_ref *ref)
 		/* so that the rescan does not report again what the kernel already did */
 		__u32 j;
 
-		for (j = 0; j < ST_MAX_MATCHES_PER_CALL; j++) {
+		for (j = 0; j < ST_CALL_MATCHES; j++) {
 			if (j >= s->nfound)
 				break;
 			r->found[j] = s->found[j].secret;
@@ -642,6 +647,7 @@ static long st_copy_step(__u32 i, struct st_ref *ref)
 	bpf_ringbuf_submit(r, 0);
 	return 0;
 }
+ST_ONCE(st_copy_step)
 
 /* Copy the stream out as data records: Vault traffic for the learner, or a held copy. */
 int st_copy_stream(__u32 kind)
@@ -658,7 +664,7 @@ int st_copy_stream(__u32 kind)
 	s->fill_pos = 0;
 	s->seg_cursor = 0;
 	st_describe(s, 0);
-	bpf_loop(ST_COPY_LIMIT / ST_DATA_CHUNK + ST_MAX_SEGS, st_copy_step, &ref, 0);
+	st_loop(ST_COPY_LIMIT / ST_DATA_CHUNK + ST_MAX_SEGS, ST_STEP(st_copy_step), &ref);
 	if (s->total > ST_COPY_LIMIT && kind != ST_DATA_HELD)
 		st_count(ST_STAT_VAULT_TRUNCATED, s->total - ST_COPY_LIMIT);
 	return 0;
@@ -690,7 +696,7 @@ int st_carry_tail(void)
 	s->span_want = n;
 	s->span_len = 0;
 	s->span_seg = st_seg_of(s, from);
-	bpf_loop(ST_MAX_SEGS, st_gather_step, &ref, 0);
+	st_loop(ST_MAX_SEGS, st_gather_step, &ref);
 	return 0;
 }
 
@@ -736,10 +742,10 @@ __u64 st_content_hash(__u64 buf, __u64 len)
 
 	if (!s)
 		return 0;
-	if (w.len > scan_limit)
-		w.len = scan_limit;
+	if (w.len > st_scan_limit())
+		w.len = st_scan_limit();
 	w.h = st_confirm_seed(len, keys.confirm);
-	bpf_loop(ST_SCAN_LIMIT_MAX / ST_DATA_CHUNK, st_content_step, &w, 0);
+	st_loop(ST_CALL_SCAN_MAX / ST_DATA_CHUNK, st_content_step, &w);
 	return w.h;
 }
 

@@ -151,6 +151,7 @@ static long st_iov_step(__u32 i, struct st_iovwalk *w)
 	struct iovec v;
 	__u64 len;
 
+	st_loop_forget(w->left);
 	if (i >= w->n || !w->left)
 		return 1;
 	if (bpf_probe_read_user(&v, sizeof(v), (void *)(w->iov + (__u64)i * sizeof(v)))) {
@@ -172,7 +173,7 @@ static __always_inline void st_add_iovs(struct st_scan *s, __u64 iov, __u64 iovc
 		.n = iovcnt > ST_MAX_SEGS ? ST_MAX_SEGS : iovcnt,
 	};
 
-	bpf_loop(ST_MAX_SEGS, st_iov_step, &w, 0);
+	st_loop(ST_MAX_SEGS, st_iov_step, &w);
 	if (w.left && w.n == ST_MAX_SEGS)
 		st_count(ST_STAT_BYTES_NOT_SCANNED, w.left);
 }
@@ -194,7 +195,8 @@ struct st_mmsgwalk {
 	__u32 n;
 };
 
-static long st_mmsg_step(__u32 i, struct st_mmsgwalk *w)
+/* unused but in send.bpf.c with bounded loops */
+static __attribute__((unused)) long st_mmsg_step(__u32 i, struct st_mmsgwalk *w)
 {
 	__u64 um = w->vec + (__u64)i * sizeof(struct mmsghdr);
 	__u32 sent = 0;
@@ -207,12 +209,30 @@ static long st_mmsg_step(__u32 i, struct st_mmsgwalk *w)
 	return 0;
 }
 
+#ifdef ST_BOUNDED_LOOPS
+/* In the bounded-loop object a message is a global function (send.bpf.c), which the verifier
+ * walks once, not once per message. */
+int st_mmsg_once(__u32 i, __u64 vec, __u32 n);
+
+static long st_mmsg_global(__u32 i, struct st_mmsgwalk *w)
+{
+	return st_mmsg_once(i, w->vec, w->n);
+}
+#define ST_MMSG_STEP st_mmsg_global
+#else
+#define ST_MMSG_STEP st_mmsg_step
+#endif
+
+/* The most messages of one call: the kernel's UIO_MAXIOV. Each is walked even past
+ * ST_MAX_SEGS segments (fewer with bounded loops), so that their bytes are counted. */
+#define ST_MAX_MSGS 1024
+
 /* sendmmsg/recvmmsg: `n` messages went through; their bytes form one stream. */
 static __always_inline void st_add_mmsgs(struct st_scan *s, __u64 vec, __u32 n)
 {
-	struct st_mmsgwalk w = { .s = s, .vec = vec, .n = n > ST_MAX_SEGS ? ST_MAX_SEGS : n };
+	struct st_mmsgwalk w = { .s = s, .vec = vec, .n = n > ST_MAX_MSGS ? ST_MAX_MSGS : n };
 
-	bpf_loop(ST_MAX_SEGS, st_mmsg_step, &w, 0);
+	st_loop(ST_MAX_MSGS, ST_MMSG_STEP, &w);
 }
 
 /* The bytes a call transferred (ret), as segments, by the shape of its arguments.

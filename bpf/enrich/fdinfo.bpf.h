@@ -205,6 +205,7 @@ static long st_walk_step(__u32 i, struct st_walk *w)
 	const unsigned char *name;
 	__u32 len;
 
+	st_loop_forget(w->pos);
 	if (dentry == w->mnt_root) {
 		struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
 
@@ -246,7 +247,7 @@ static __always_inline void st_file_path(struct file *f, struct st_sinkinfo *si,
 		.pos = ST_PATH_MAX - 256,
 	};
 
-	bpf_loop(ST_PATH_DEPTH, st_walk_step, &w, 0);
+	st_loop(ST_PATH_DEPTH, st_walk_step, &w);
 	if (w.pos == ST_PATH_MAX - 256) {	/* the root itself */
 		w.pos -= 1;
 		path[w.pos & (ST_PATH_MAX - 256 - 1)] = '/';

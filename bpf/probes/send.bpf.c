@@ -16,6 +16,16 @@
 #include "probes/syscall.bpf.h"
 #include "targets/reach.bpf.h"
 
+#ifdef ST_BOUNDED_LOOPS
+/* a message of a sendmmsg or recvmmsg (stream.bpf.h) */
+__noinline int st_mmsg_once(__u32 i, __u64 vec, __u32 n)
+{
+	struct st_mmsgwalk w = { .s = st_scan_state(), .vec = vec, .n = n };
+
+	return w.s ? st_mmsg_step(i, &w) : 1;
+}
+#endif
+
 /* The Vault connection this fd is, if any. Only for an fd without a carry: a write to a
  * Vault connection saves none, and making an fd one deletes its carry (here and at connect),
  * so most writes skip this lookup. */

@@ -80,7 +80,12 @@ static __always_inline int st_tls_known_fd(__u64 ssl)
 
 /* ---- HTTP/2 sessions: the frames a write carries ---- */
 
-#define ST_H2_FRAMES_MAX 512	/* frames told apart in one write; past them all is copied */
+/* frames told apart in one write; past them all is copied (fewer with bounded loops) */
+#ifdef ST_BOUNDED_LOOPS
+#define ST_H2_FRAMES_MAX 64
+#else
+#define ST_H2_FRAMES_MAX 512
+#endif
 #define ST_H2_PREFACE_LEN 24
 
 struct st_h2_walk {
@@ -134,7 +139,7 @@ static __always_inline void st_tls_h2_copy(struct st_scan *s, const struct st_co
 	f->left -= n;
 	f->pos = n;
 	if (f->pos < len && !(f->flags & ST_H2_ALL))
-		bpf_loop(ST_H2_FRAMES_MAX, st_h2_step, &w, 0);
+		st_loop(ST_H2_FRAMES_MAX, st_h2_step, &w);
 	if (f->pos < len) {	/* frames past the walk's reach, or no longer told apart */
 		f->flags |= ST_H2_ALL;
 		st_seg_add(s, buf + f->pos, len - f->pos, 0, 0);

@@ -164,6 +164,9 @@ class Workspace:
                "TMPDIR": self.root}
         if os.environ.get("E2E_MARK"):
             env["E2E_MARK"] = os.environ["E2E_MARK"]
+        # make kernel-test's second pass: the tracer with its bounded-loop object (kernels.md)
+        if os.environ.get("SECRETRACE_FORCE_BOUNDED_LOOPS"):
+            env["SECRETRACE_FORCE_BOUNDED_LOOPS"] = os.environ["SECRETRACE_FORCE_BOUNDED_LOOPS"]
         env.update({k: str(v) for k, v in extra.items()})
         return env
 

@@ -1,20 +1,25 @@
 #!/usr/bin/python3
 """make kernel-test: the real build/secretrace on Debian 12's kernels, booted under QEMU (TCG).
 
-For each flavour (default: amd64 and rt-amd64, Debian's 6.1 and its PREEMPT_RT build), the
-kernel package linux-image-<flavour> depends on is fetched with `apt-get download` and
-unpacked with `dpkg -x` into build/kernel-test/ (nothing is installed on the host). A small
-initramfs (busybox-static, and the kernel's own virtio and 9p modules) mounts this machine's
-root read-only over virtio-9p, with fresh proc, sys, dev and tmpfs /tmp, /run and
-/var/lib/secretrace, and runs tools/kernel-test/guest.sh in it: end-to-end tests (default
-test_agents.test_curl_kv_to_tcp: the Vault stand-in, curl as the agent, a leak to a TCP
-receiver found) against the real binary. The guest prints one line on the serial console,
-"KERNEL-TEST RESULT: PASS|FAIL <uname -r> ...", which this script waits for (a timeout, not a
-sleep), then it prints "kernel-test: N passed, M failed". Serial logs: build/kernel-test/*.log.
+For each flavour (default: amd64 and rt-amd64, Debian's 6.1 and its PREEMPT_RT build, and
+6.12-amd64, the 6.12 Debian 12 also carries), the kernel package linux-image-<flavour>
+depends on is fetched with `apt-get download` and unpacked with `dpkg -x` into
+build/kernel-test/ (nothing is installed on the host). A small initramfs (busybox-static,
+and the kernel's own virtio and 9p modules) mounts this machine's root read-only over
+virtio-9p, with fresh proc, sys, dev and tmpfs /tmp, /run and /var/lib/secretrace, and runs
+tools/kernel-test/guest.sh in it: end-to-end tests (default test_agents.test_curl_kv_to_tcp:
+the Vault stand-in, curl as the agent, a leak to a TCP receiver found) against the real
+binary, then again with the bounded-loop object forced (SECRETRACE_FORCE_BOUNDED_LOOPS,
+docs/kernels.md). The guest prints one line on the serial console, "KERNEL-TEST RESULT:
+PASS|FAIL <uname -r> ...", which this script waits for (a timeout, not a sleep), then it
+prints "kernel-test: N passed, M failed". Serial logs: build/kernel-test/*.log. Before
+booting: tools/kernel-test/stack.py and cfg.py, what 6.1's verifier will say of the objects'
+stack and loops, in a second.
 
   tools/kernel-test/run.py [--flavour F ...] [--tests SUBSTRING] [--timeout S]
 """
 import argparse
+import lzma
 import os
 import select
 import shutil
@@ -92,10 +97,16 @@ def unpack(pkg):
             os.path.join(d, "lib", "modules", release))
 
 
-def ko_depends(path):
-    """The depends= of a module's .modinfo (what modules.dep is made from)."""
+def ko_bytes(path):
+    """A module's ELF: 6.12's packages compress them (.ko.xz), which busybox insmod cannot read."""
     with open(path, "rb") as f:
         data = f.read()
+    return lzma.decompress(data) if path.endswith(".xz") else data
+
+
+def ko_depends(path):
+    """The depends= of a module's .modinfo (what modules.dep is made from)."""
+    data = ko_bytes(path)
     i = data.find(b"\0depends=")
     if i < 0:
         return []
@@ -108,13 +119,15 @@ def module_order(moddir):
     paths = {}
     for d, _, files in os.walk(os.path.join(moddir, "kernel")):
         for f in files:
-            if f.endswith(".ko"):
-                paths[f[:-3].replace("-", "_")] = os.path.join(d, f)
+            if f.endswith((".ko", ".ko.xz")):
+                paths[f[:f.index(".ko")].replace("-", "_")] = os.path.join(d, f)
+    with open(os.path.join(moddir, "modules.builtin")) as f:
+        builtin = {os.path.basename(line.strip())[:-3].replace("-", "_") for line in f}
     order = []
 
     def add(name):
         name = name.replace("-", "_")
-        if name in order:
+        if name in order or (name in builtin and name not in paths):
             return
         if name not in paths:
             raise SystemExit("kernel-test: module %s not in %s" % (name, moddir))
@@ -137,8 +150,9 @@ def initramfs(pkg, moddir):
         os.symlink("busybox", os.path.join(root, "bin", a))
     names = []
     for path in module_order(moddir):
-        shutil.copy(path, os.path.join(root, "modules"))
-        names.append(os.path.basename(path))
+        names.append(os.path.basename(path).replace(".ko.xz", ".ko"))
+        with open(os.path.join(root, "modules", names[-1]), "wb") as f:
+            f.write(ko_bytes(path))
     with open(os.path.join(root, "modules.order"), "w") as f:
         f.write("\n".join(names) + "\n")
     with open(os.path.join(root, "init"), "w") as f:
@@ -209,7 +223,7 @@ def main():
                     help="the e2e tests to run in the guest (a substring, as for run.py)")
     ap.add_argument("--timeout", type=int, default=600, help="per kernel, seconds")
     args = ap.parse_args()
-    flavours = args.flavour or ["amd64", "rt-amd64"]
+    flavours = args.flavour or ["amd64", "rt-amd64", "6.12-amd64"]
     tests = args.tests
     for need in ("qemu-system-x86_64", "cpio", BUSYBOX):
         if not shutil.which(need):
@@ -218,8 +232,11 @@ def main():
         raise SystemExit("kernel-test: build/secretrace missing (make)")
     os.makedirs(WORK, exist_ok=True)
     # what 6.1's verifier will count of each program's stack, before minutes of booting
-    subprocess.run([sys.executable, os.path.join(TOP, "tools", "kernel-test", "stack.py"),
-                    os.path.join(TOP, "build", "secretrace.bpf.o")])
+    # and the loops its CFG check refuses (cfg.py), of both objects: bpf_loop, bounded loops
+    objs = [os.path.join(TOP, "build", o) for o in ("secretrace.bpf.o", "secretrace-bounded.bpf.o")]
+    for obj in objs:
+        subprocess.run([sys.executable, os.path.join(TOP, "tools", "kernel-test", "stack.py"), obj])
+    subprocess.run([sys.executable, os.path.join(TOP, "tools", "kernel-test", "cfg.py")] + objs)
     passed = failed = 0
     for flavour in flavours:
         pkg = kernel_package(flavour)

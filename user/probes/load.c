@@ -3,6 +3,7 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -25,6 +26,9 @@
 /* uprobe_multi (Linux 6.6): not in this libbpf's headers */
 #define ST_BPF_TRACE_UPROBE_MULTI 48
 #define ST_BPF_F_UPROBE_MULTI_RETURN 1
+
+/* The BPF object with bounded loops (Makefile: bounded_object.o), for kernels without bpf_loop */
+extern const char bounded_object[], bounded_object_end[];
 
 /* Hooks without which nothing works: the process lifecycle and the plain write. */
 static const char *const essential[] = {
@@ -93,7 +97,9 @@ static bool listed(const char *list, const char *name)
 
 int probes_check(struct probes *p, char *err, size_t errlen)
 {
+	const char *force;
 	struct stat st;
+	bool forced;
 	int ret;
 
 	memset(p, 0, sizeof(*p));
@@ -129,12 +135,37 @@ int probes_check(struct probes *p, char *err, size_t errlen)
 		snprintf(err, errlen, "this kernel lacks BPF ring buffers (Linux 5.8 or later needed)");
 		return -ENOTSUP;
 	}
-	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, NULL) != 1) {
-		snprintf(err, errlen, "this kernel lacks the bpf_loop helper (Linux 5.17 or later needed)");
+	/* the syscall exits read the arguments from the task's registers */
+	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_task_pt_regs, NULL) != 1 ||
+	    libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_get_current_task_btf,
+				    NULL) != 1) {
+		snprintf(err, errlen, "this kernel lacks the bpf_task_pt_regs helper (Linux 5.15 or "
+			 "later needed)");
 		return -ENOTSUP;
 	}
+	/* the fallback forced: how it is tested on kernels that have bpf_loop */
+	force = getenv("SECRETRACE_FORCE_BOUNDED_LOOPS");
+	forced = force && *force && strcmp(force, "0");
+	p->bounded_loops = forced ||
+			   libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, NULL) != 1;
+	if (p->bounded_loops)
+		st_warn("%s: the programs use bounded loops, and scan at most %d bytes of a call "
+			"(the rest is counted as not scanned)",
+			forced ? "SECRETRACE_FORCE_BOUNDED_LOOPS" :
+			"this kernel has no bpf_loop helper (Linux 5.17)", ST_BOUNDED_SCAN_LIMIT);
 	p->detacher = detach_start();
 	return 0;
+}
+
+int probes_degraded(const struct probes *p, const char *out[2])
+{
+	int n = 0;
+
+	if (p->bounded_loops)
+		out[n++] = "bounded_loops";
+	if (!p->uprobe_multi)
+		out[n++] = "uprobe_per_function";
+	return n;
 }
 
 /* BPF_LINK_CREATE of an uprobe_multi link: one program on many offsets of one file. */
@@ -177,6 +208,29 @@ static bool uprobe_multi_supported(void)
 	return fd >= 0 || errno == EBADF;
 }
 
+/* The skeleton on the bounded-loop object: the same maps, programs and globals (the Makefile
+ * checks), other ELF bytes. */
+static struct secretrace_bpf *open_bounded(void)
+{
+	struct secretrace_bpf *s = calloc(1, sizeof(*s));
+	int err;
+
+	if (!s)
+		return NULL;
+	err = secretrace_bpf__create_skeleton(s);
+	if (!err) {
+		s->skeleton->data = (void *)bounded_object;
+		s->skeleton->data_sz = bounded_object_end - bounded_object;
+		err = bpf_object__open_skeleton(s->skeleton, NULL);
+	}
+	if (err) {
+		secretrace_bpf__destroy(s);
+		errno = -err;
+		return NULL;
+	}
+	return s;
+}
+
 /* The skeleton opened and set up for cfg, without the programs dropped before. */
 static int open_configured(struct probes *p, const struct probes_cfg *cfg, char *err,
 			   size_t errlen)
@@ -185,7 +239,7 @@ static int open_configured(struct probes *p, const struct probes_cfg *cfg, char 
 	struct bpf_program *prog;
 	struct secretrace_bpf *s;
 
-	s = secretrace_bpf__open();
+	s = p->bounded_loops ? open_bounded() : secretrace_bpf__open();
 	if (!s) {
 		snprintf(err, errlen, "opening the BPF object failed: %s", strerror(errno));
 		return -errno;

@@ -33,12 +33,17 @@ struct probes {
 	int nfailed;
 	uint64_t *prefilter;	/* the mmapped bitmap */
 	bool uprobe_multi;	/* the kernel has uprobe_multi links (6.6): uprobes go on as those */
+	bool bounded_loops;	/* no bpf_loop (before 5.17), or forced: the bounded-loop object */
 	int detacher;		/* the pid of the process that detaches the links after us, or -1 */
 };
 
-/* Root, BTF, tracefs, bpf_loop: one clear line in err on failure. Then starts the detacher
- * (detach.h): call it before any thread is started and anything secret is read. */
+/* Root, BTF, tracefs, the helpers needed: one clear line in err on failure; picks the object
+ * (bounded loops without bpf_loop). Then starts the detacher (detach.h): call it before any
+ * thread is started and anything secret is read. */
 int probes_check(struct probes *p, char *err, size_t errlen);
+/* What this kernel lacks, as tracer.start's secretrace.degraded names it (docs/kernels.md):
+ * "bounded_loops", "uprobe_per_function"; count of them written to out (at most 2). */
+int probes_degraded(const struct probes *p, const char *out[2]);
 int probes_load(struct probes *p, const struct probes_cfg *cfg, char *err, size_t errlen);
 int probes_attach(struct probes *p, char *err, size_t errlen);
 /* From now on every program returns at once: nothing is traced any more. */
