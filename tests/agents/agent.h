@@ -104,4 +104,24 @@ static inline void read_token(const char *path, char *out, size_t outlen)
 	json_copy(buf, "root_token", out, outlen);
 }
 
+/* GET secret/data/agent/openai from the stand-in at 127.0.0.1:port over plain HTTP; the
+ * api_key of its answer into key. */
+static inline void fetch_api_key(int port, const char *token, char *key, size_t keylen)
+{
+	static char resp[1 << 16];
+	char req[1024];
+	size_t got = 0;
+	ssize_t r;
+	int fd = connect_in("127.0.0.1", port, SOCK_STREAM);
+
+	snprintf(req, sizeof(req), "GET /v1/secret/data/agent/openai HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+		 "X-Vault-Token: %s\r\nConnection: close\r\n\r\n", token);
+	write_all(fd, req, strlen(req));
+	while (got < sizeof(resp) - 1 && (r = read(fd, resp + got, sizeof(resp) - 1 - got)) > 0)
+		got += r;
+	close(fd);
+	resp[got] = 0;
+	json_copy(resp, "api_key", key, keylen);
+}
+
 #endif

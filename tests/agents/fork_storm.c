@@ -24,21 +24,10 @@ static char line[600];	/* use: "key=SECRET\n" */
 /* use: the secret every child writes, read once by the parent */
 static void fetch_secret(int port, const char *creds)
 {
-	static char resp[1 << 16], req[1024], token[256], key[512];
-	size_t got = 0;
-	ssize_t r;
-	int fd;
+	char token[256], key[512];
 
 	read_token(creds, token, sizeof(token));
-	fd = connect_in("127.0.0.1", port, SOCK_STREAM);
-	snprintf(req, sizeof(req), "GET /v1/secret/data/agent/openai HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-		 "X-Vault-Token: %s\r\nConnection: close\r\n\r\n", token);
-	write_all(fd, req, strlen(req));
-	while (got < sizeof(resp) - 1 && (r = read(fd, resp + got, sizeof(resp) - 1 - got)) > 0)
-		got += r;
-	close(fd);
-	resp[got] = 0;
-	json_copy(resp, "api_key", key, sizeof(key));
+	fetch_api_key(port, token, key, sizeof(key));
 	snprintf(line, sizeof(line), "key=%s\n", key);
 }
 

@@ -9,8 +9,7 @@
 
 int main(int argc, char **argv)
 {
-	static char resp[1 << 16], req[1024], token[256], key[512], line[600];
-	size_t got = 0;
+	char token[256], key[512], line[600];
 	ssize_t n;
 	int fd;
 
@@ -25,15 +24,7 @@ int main(int argc, char **argv)
 	close(fd);
 	token[n > 0 ? n : 0] = 0;
 	token[strcspn(token, "\r\n")] = 0;
-	fd = connect_in("127.0.0.1", atoi(argv[1]), SOCK_STREAM);
-	snprintf(req, sizeof(req), "GET /v1/secret/data/agent/openai HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-		 "X-Vault-Token: %s\r\nConnection: close\r\n\r\n", token);
-	write_all(fd, req, strlen(req));
-	while (got < sizeof(resp) - 1 && (n = read(fd, resp + got, sizeof(resp) - 1 - got)) > 0)
-		got += n;
-	close(fd);
-	resp[got] = 0;
-	json_copy(resp, "api_key", key, sizeof(key));
+	fetch_api_key(atoi(argv[1]), token, key, sizeof(key));
 	snprintf(line, sizeof(line), "key=%s\n", key);
 	fd = connect_in("127.0.0.1", atoi(argv[3]), SOCK_STREAM);
 	write_all(fd, line, strlen(line));

@@ -20,11 +20,9 @@ static double now(void)
 
 int main(int argc, char **argv)
 {
-	static char resp[1 << 16], req[1024], token[256], key[512], line[600];
+	char token[256], key[512], line[600];
 	double end;
 	long long n = 0;
-	size_t got = 0;
-	ssize_t r;
 	int fd;
 
 	if (argc != 5) {
@@ -32,15 +30,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	read_token(argv[2], token, sizeof(token));
-	fd = connect_in("127.0.0.1", atoi(argv[1]), SOCK_STREAM);
-	snprintf(req, sizeof(req), "GET /v1/secret/data/agent/openai HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-		 "X-Vault-Token: %s\r\nConnection: close\r\n\r\n", token);
-	write_all(fd, req, strlen(req));
-	while (got < sizeof(resp) - 1 && (r = read(fd, resp + got, sizeof(resp) - 1 - got)) > 0)
-		got += r;
-	close(fd);
-	resp[got] = 0;
-	json_copy(resp, "api_key", key, sizeof(key));
+	fetch_api_key(atoi(argv[1]), token, key, sizeof(key));
 	snprintf(line, sizeof(line), "key=%s\n", key);
 	fd = open("/dev/null", O_WRONLY);
 	if (fd < 0)
