@@ -125,14 +125,16 @@ int handle_sys_enter_close(struct st_sys_enter *ctx)
 	c = bpf_map_lookup_elem(&vault_conns, &k);
 	if (!c)
 		return 0;
-	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	/* in the Vault ring, after the connection's last bytes: read before them (the other
+	 * ring), it cut the response the learner had not read yet */
+	r = bpf_ringbuf_reserve(&vault_events, sizeof(*r), 0);
 	if (r) {
 		st_fill_hdr(&r->hdr, ST_REC_CLOSE);
 		r->conn_id = c->id;
 		r->fd = k.fd;
 		bpf_ringbuf_submit(r, 0);
 	} else {
-		st_count(ST_STAT_LOST_PROC, 1);
+		st_count(ST_STAT_LOST_VAULT, 1);
 	}
 	bpf_map_delete_elem(&vault_conns, &k);
 	return 0;
