@@ -205,9 +205,28 @@ static void test_known_secret_is_a_new_delivery(void **state)
 	assert_int_equal(dict_add(d, v, sizeof(v) - 1, &o1, &i1), 1);
 	assert_int_equal(dict_add(d, v, sizeof(v) - 1, &o2, &i2), 0);
 	assert_int_equal(i1, i2);
-	assert_string_equal(dict_delivery_for(d, i1, 10)->request_id, "req-1");
-	assert_string_equal(dict_delivery_for(d, i1, 20)->request_id, "req-2");
-	assert_string_equal(dict_delivery_for(d, i1, 99)->request_id, "req-2");
+	assert_string_equal(dict_delivery_for(d, i1, 10, 0)->request_id, "req-1");
+	assert_string_equal(dict_delivery_for(d, i1, 20, 0)->request_id, "req-2");
+	assert_string_equal(dict_delivery_for(d, i1, 99, 0)->request_id, "req-2");
+}
+
+/* A use names the delivery its process had when it wrote: a token sent to Vault before
+ * lookup-self returned it again (a held write rescanned after that answer) is the login's. */
+static void test_delivery_at_the_use_time(void **state)
+{
+	struct dict *d = *state;
+	struct secret_origin login = { .request_id = "login", .pid = 10, .ts_ns = 1000 };
+	struct secret_origin self = { .request_id = "lookup-self", .pid = 10, .ts_ns = 3000 };
+	const uint8_t v[] = "hvs.token-value-xyz";
+	uint32_t i;
+
+	assert_int_equal(dict_add(d, v, sizeof(v) - 1, &login, &i), 1);
+	assert_int_equal(dict_add(d, v, sizeof(v) - 1, &self, &i), 0);
+	assert_string_equal(dict_delivery_for(d, i, 10, 2000)->request_id, "login");
+	assert_string_equal(dict_delivery_for(d, i, 10, 3000)->request_id, "lookup-self");
+	assert_string_equal(dict_delivery_for(d, i, 10, 0)->request_id, "lookup-self");
+	/* written before every delivery to it (two CPUs' clocks): its newest, as before */
+	assert_string_equal(dict_delivery_for(d, i, 10, 500)->request_id, "lookup-self");
 }
 
 /* The newest DICT_MAX_DELIVERIES deliveries are kept, oldest dropped; deliveries of
@@ -230,7 +249,7 @@ static void test_deliveries_kept_and_shared(void **state)
 	snprintf(req, sizeof(req), "req-%d", DICT_MAX_DELIVERIES + 3);
 	assert_string_equal(dict_newest_delivery(d, idx)->request_id, req);
 	for (i = 1; i <= DICT_MAX_DELIVERIES + 3; i++) {
-		const struct delivery *dl = dict_delivery_for(d, idx, 100 + i);
+		const struct delivery *dl = dict_delivery_for(d, idx, 100 + i, 0);
 
 		snprintf(pid_req, sizeof(pid_req), "req-%d", i);
 		/* the three oldest are gone: their pids get the newest delivery */
@@ -397,6 +416,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_repeats_overlaps_and_several, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_repetitive_secret, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_known_secret_is_a_new_delivery, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delivery_at_the_use_time, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deliveries_kept_and_shared, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_short_values_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fingerprint_is_keyed_and_stable, setup, teardown),

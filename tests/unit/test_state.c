@@ -120,7 +120,7 @@ static void test_round_trip(void **state)
 	assert_int_equal(found(&b, secrets[2], &fb), 0);
 	assert_int_equal(found(&b, secrets[3], &fb), 0);	/* forgotten: not written */
 	assert_true(dict_find(&b, (const uint8_t *)secrets[0], strlen(secrets[0]), &idx));
-	v = dict_delivery_for(&b, idx, 100);
+	v = dict_delivery_for(&b, idx, 100, 0);
 	assert_non_null(v);
 	assert_string_equal(v->request_id, "req-1");
 	assert_int_equal(v->pid, 100);

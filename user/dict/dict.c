@@ -656,17 +656,24 @@ int dict_set_audit_hash(struct dict *d, uint32_t idx, const char *hash)
 	return 0;
 }
 
-const struct delivery *dict_delivery_for(const struct dict *d, uint32_t idx, uint32_t pid)
+const struct delivery *dict_delivery_for(const struct dict *d, uint32_t idx, uint32_t pid,
+				       uint64_t at_ns)
 {
 	const struct secret_info *in = secret_info(d, idx);
+	const struct delivery *later = NULL;
 	size_t i;
 
 	if (!in || !in->ndeliv)
 		return NULL;
-	for (i = in->ndeliv; i-- > 0;)
-		if (in->deliv[i].pid == pid)
+	for (i = in->ndeliv; i-- > 0;) {
+		if (in->deliv[i].pid != pid)
+			continue;
+		if (!at_ns || in->deliv[i].ts_ns <= at_ns)
 			return &in->deliv[i];
-	return &in->deliv[in->ndeliv - 1];
+		if (!later)
+			later = &in->deliv[i];
+	}
+	return later ? later : &in->deliv[in->ndeliv - 1];
 }
 
 /* ---- the userspace twin of bpf/detect/scan.bpf.c ---- */

@@ -200,8 +200,11 @@ int dict_set_request_id(struct dict *d, struct delivery *v, const char *request_
 /* The HMAC Vault's audit device gives the secret of entry idx, on each of its deliveries
  * (and those to come); -ENOMEM or 0. */
 int dict_set_audit_hash(struct dict *d, uint32_t idx, const char *hash);
-/* The delivery to name for a use by pid (its own, else the newest). */
-const struct delivery *dict_delivery_for(const struct dict *d, uint32_t idx, uint32_t pid);
+/* The delivery to name for a use by pid at at_ns (boot ns; 0: now): its own newest made by
+ * then (a write rescanned after a later answer gave pid the same value again names the
+ * answer it was sent with), else its own newest, else the newest. */
+const struct delivery *dict_delivery_for(const struct dict *d, uint32_t idx, uint32_t pid,
+				       uint64_t at_ns);
 void dict_fingerprint(const struct dict *d, const uint8_t *value, size_t len,
 		      char out[DICT_FP_HEX]);
 

@@ -428,7 +428,7 @@ static void learn_response(struct vconn *c, struct pending *p, struct http_msg *
 			continue;
 		if (r.lease_duration > 0)	/* a state file does not restore it past this */
 			dict_set_lease_end(dict, idx, time(NULL) + r.lease_duration);
-		receive_event(c, idx, dict_delivery_for(dict, idx, c->pid),
+		receive_event(c, idx, dict_delivery_for(dict, idx, c->pid, 0),
 			      !strcmp(it->field, "client_token") ? r.accessor : NULL, r.lease_duration);
 	}
 	if (r.skipped_limit) {

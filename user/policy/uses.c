@@ -340,7 +340,7 @@ static void report_violation(uint64_t key, const char *key_text, const struct us
 void uses_report(const struct use *u)
 {
 	const struct secret_entry *e = dict_get(dict, u->secret);
-	const struct delivery *d = dict_delivery_for(dict, u->secret, u->hdr->pid);
+	const struct delivery *d = dict_delivery_for(dict, u->secret, u->hdr->pid, u->hdr->ts_ns);
 	struct proc *p = u->proc ? u->proc : procs_from_hdr(u->hdr);
 	enum policy_verdict verdict;
 	char key_text[USE_KEY_MAX];

@@ -280,13 +280,6 @@ void events_vault_done(void)
 		learner_exit(late_exits[--nlate]);
 }
 
-/* Read the events ring up to now from inside the Vault ring's pass. */
-static void consume_events(struct events_ctx *c)
-{
-	if (c->events_rb && ring_buffer__consume(c->events_rb) < 0)
-		st_debug("reading the ring buffer: %s", strerror(errno));
-}
-
 static void on_data(struct events_ctx *c, const struct st_rec_data *r)
 {
 	const struct proc *p;
@@ -304,19 +297,14 @@ static void on_data(struct events_ctx *c, const struct st_rec_data *r)
 	/* Vault traffic has a ring of its own, read first: its process's exec or fork record
 	 * may still wait in the other ring (and if lost, /proc or the parent tells) */
 	p = procs_lookup(r->hdr.pid);
-	if (!p || !p->exe)
-		consume_events(c);
+	if ((!p || !p->exe) && c->events_rb && ring_buffer__consume(c->events_rb) < 0)
+		st_debug("reading the ring buffer: %s", strerror(errno));
 	p = procs_from_hdr(&r->hdr);
 	learner_data(r);
 	if (p && p->exited)
 		late_exit(r->hdr.pid);
-	if (r->kind == ST_DATA_VAULT_IN && (r->flags & ST_DATA_LAST) && learner_idle()) {
-		/* the writes held until this answer is learned are in the other ring: read them
-		 * now, so that their rescan names this answer's secrets, not a later answer's
-		 * delivery of the same value (a token sent before lookup-self returned it) */
-		consume_events(c);
+	if (r->kind == ST_DATA_VAULT_IN && (r->flags & ST_DATA_LAST) && learner_idle())
 		hold_release(r->seq);
-	}
 }
 
 static void on_exit_rec(const struct st_rec_exit *r)
