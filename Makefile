@@ -224,7 +224,8 @@ kernel-test: $(BUILD)/secretrace $(AGENTS)
 # whole e2e suite against it. Any finding ends the process; leak checking is off (main.c).
 ASAN := $(BUILD)/asan
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-ASAN_OBJS := $(patsubst user/%.c,$(ASAN)/user/%.o,$(USER_SRCS)) $(BUILD)/report_assets.o
+ASAN_OBJS := $(patsubst user/%.c,$(ASAN)/user/%.o,$(USER_SRCS)) $(BUILD)/report_assets.o \
+	     $(BUILD)/bounded_object.o
 
 $(ASAN)/user/%.o: user/%.c $(BUILD)/secretrace.skel.h
 	$(call msg,CC-ASAN,$@)
