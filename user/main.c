@@ -586,6 +586,8 @@ static void finish(struct tracer *t, int status)
 		ring_buffer__consume(t->vrb);	/* what is still in flight */
 		events_vault_done();
 		ring_buffer__consume(t->rb);
+		ring_buffer__consume(t->vrb);
+		events_vault_done();
 		hold_release(t->probes.skel->bss->in_seq);
 		hold_flush();	/* calls whose last record never came */
 		events_flush_starts(0, true, 0);

@@ -198,6 +198,31 @@ def test_other_processes():
             "the sends must come from two processes other than the fetcher"
 
 
+@timeout(120)
+def test_short_lived_fetchers_keep_their_request():
+    """60 curl processes in a row each fetch one path and exit at once. Every secret is
+    received under the request that asked for it (vault.path), even when a fetcher's exit
+    is read before its answer (two rings; the exit waits for the Vault ring's next pass)."""
+    with Workspace() as ws:
+        n = 60
+        seed = {"kv": {"secret/short-lived/%02d" % i: {"v": rand_secret(24, "sl-")}
+                       for i in range(n)}}
+        vault = ws.vault(seed=seed)
+        # a busy events ring beside them: the tracer's pass over it is long
+        script = ('(while :; do /bin/true; done) & b=$!; '
+                  'h="X-Vault-Token: $(cat "$1")"; i=0; while [ $i -lt %d ]; do '
+                  'curl -sf -o /dev/null -H "$h" "$0/v1/secret/data/short-lived/$(printf %%02d $i)"'
+                  ' || exit 1; i=$((i+1)); done; kill $b' % n)
+        rc, events, err = ws.run_traced(["/bin/sh", "-c", script, vault.url, vault.token_file()])
+        assert rc == 0, "agent exit status %s; stderr: %s" % (rc, err)
+        got = sorted(get(e, "vault.path") or "(none)" for e in actions(events, "secret.receive")
+                     if get(e, "vault.field") == "v")
+        want = sorted("secret/data/short-lived/%02d" % i for i in range(n))
+        assert got == want, "receives not under their request: %s" % (
+            sorted(set(got) ^ set(want))[:10])
+        assert_no_learn_failures(events)
+
+
 @timeout(90)
 def test_short_secrets():
     """Secrets of 8 to 14 bytes are found (the finer second path), at assorted offsets."""

@@ -669,7 +669,7 @@ static void forget_kernel_conn(const struct vconn *c)
 		bpf_map_delete_elem(fd, key);
 }
 
-void learner_exit(uint32_t pid)
+void learner_exit(uint32_t pid, uint64_t start_ns)
 {
 	size_t i = 0;
 	uint64_t k, v;
@@ -677,7 +677,8 @@ void learner_exit(uint32_t pid)
 	while (u64map_next(&conns, &i, &k, &v)) {
 		struct vconn *c = (struct vconn *)(uintptr_t)v;
 
-		if (c->pid != pid)
+		/* not a later process given the same pid meanwhile */
+		if (c->pid != pid || (start_ns && c->start_ns && c->start_ns != start_ns))
 			continue;
 		/* killed (or gone) while a response was being read: what was read is dropped */
 		if (!(c->h2 ? h2_idle(&c->h2c) : http_stream_idle(&c->in)) && !c->in_reported &&

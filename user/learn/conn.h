@@ -35,7 +35,8 @@ void learner_vault_server(const struct st_addr *a);
 void learner_named_server(const struct st_addr *a);
 void learner_data(const struct st_rec_data *r);	/* ST_DATA_VAULT_OUT / ST_DATA_VAULT_IN */
 void learner_close(const struct st_rec_close *r);
-void learner_exit(uint32_t pid);
+/* The process (pid, started at start_ns; 0: any) exited: its connections are dropped. */
+void learner_exit(uint32_t pid, uint64_t start_ns);
 /* No response is half-read by its process: everything read so far is learned. */
 bool learner_idle(void);
 uint64_t learner_secrets(void);

@@ -33,6 +33,14 @@
 static struct u64map unscanned_seen;	/* (entity, hook) already reported */
 static char *watched[WATCHED_MAX];
 static int nwatched;
+/* exits waiting for the next pass over the Vault ring (late_exit) */
+struct late_exit {
+	uint32_t pid;
+	uint64_t start_ns;
+};
+
+static struct late_exit *late_exits;
+static size_t nlate, late_cap;
 
 int events_init(struct events_ctx *c, struct probes *p, struct dict *d)
 {
@@ -46,6 +54,9 @@ int events_init(struct events_ctx *c, struct probes *p, struct dict *d)
 void events_free(void)
 {
 	u64map_free(&unscanned_seen);
+	free(late_exits);
+	late_exits = NULL;
+	nlate = late_cap = 0;
 	while (nwatched)
 		free(watched[--nwatched]);
 }
@@ -255,29 +266,33 @@ static void on_match(const void *data, size_t size)
 	uses_report(&u);
 }
 
-/* Processes whose exit was read before some of their Vault records (the two rings): what
- * the learner keeps of them is dropped after the Vault ring's pass (events_vault_done). */
-#define LATE_EXITS 256
-
-static uint32_t late_exits[LATE_EXITS];
-static size_t nlate;
-
-static void late_exit(uint32_t pid)
+/* Exits wait for the next pass over the Vault ring: a process can read its answer and exit
+ * between that ring's pass and this one's, and its exit, read first, would drop the request
+ * the answer belongs to. Every Vault record of a process is in its ring before its exit
+ * record is in this one, so after the next pass nothing of it is left to come. */
+static void late_exit(uint32_t pid, uint64_t start_ns)
 {
-	size_t i;
+	if (nlate == late_cap) {
+		size_t cap = late_cap ? late_cap * 2 : 256;
+		struct late_exit *n = realloc(late_exits, cap * sizeof(*n));
 
-	for (i = 0; i < nlate; i++)
-		if (late_exits[i] == pid)
+		if (!n) {	/* no room to wait: dropped now, as before the two rings */
+			learner_exit(pid, start_ns);
 			return;
-	if (nlate == LATE_EXITS)
-		events_vault_done();
-	late_exits[nlate++] = pid;
+		}
+		late_exits = n;
+		late_cap = cap;
+	}
+	late_exits[nlate++] = (struct late_exit){ pid, start_ns };
 }
 
 void events_vault_done(void)
 {
-	while (nlate)
-		learner_exit(late_exits[--nlate]);
+	size_t i;
+
+	for (i = 0; i < nlate; i++)
+		learner_exit(late_exits[i].pid, late_exits[i].start_ns);
+	nlate = 0;
 }
 
 static void on_data(struct events_ctx *c, const struct st_rec_data *r)
@@ -299,10 +314,8 @@ static void on_data(struct events_ctx *c, const struct st_rec_data *r)
 	p = procs_lookup(r->hdr.pid);
 	if ((!p || !p->exe) && c->events_rb && ring_buffer__consume(c->events_rb) < 0)
 		st_debug("reading the ring buffer: %s", strerror(errno));
-	p = procs_from_hdr(&r->hdr);
+	procs_from_hdr(&r->hdr);
 	learner_data(r);
-	if (p && p->exited)
-		late_exit(r->hdr.pid);
 	if (r->kind == ST_DATA_VAULT_IN && (r->flags & ST_DATA_LAST) && learner_idle())
 		hold_release(r->seq);
 }
@@ -311,7 +324,7 @@ static void on_exit_rec(const struct st_rec_exit *r)
 {
 	events_flush_starts(0, false, r->hdr.pid);
 	procs_exit(r);
-	learner_exit(r->hdr.pid);
+	late_exit(r->hdr.pid, r->hdr.start_ns);
 	enrich_exit(r->hdr.pid);
 	uses_flush(r->hdr.ts_ns, false, r->hdr.pid);
 }

@@ -24,8 +24,8 @@ int events_init(struct events_ctx *c, struct probes *p, struct dict *d);
 void events_free(void);
 /* ring_buffer callback */
 int events_handle(void *ctx, void *data, size_t size);
-/* After each pass over the Vault ring: forget the Vault connections of processes whose
- * exit was read before their last Vault records. */
+/* After each pass over the Vault ring: forget the Vault connections of the processes whose
+ * exit was read before it (an exit waits for that pass: its last Vault records may follow). */
 void events_vault_done(void);
 /* Emit the process.start events that are due (all of them, or one pid's). */
 void events_flush_starts(uint64_t now_boot_ns, bool all, uint32_t pid);
