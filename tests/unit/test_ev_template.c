@@ -21,26 +21,15 @@
 #include "lib/redact.h"
 #include "lib/secmem.h"
 #include "output/sinks.h"
+#include "test_sink_util.h"
 
 static char out_path[] = "/tmp/test_ev_template.XXXXXX";
 static const uint8_t SECRET[] = "hunter2-correct-horse-battery";
 
 static int setup(void **state)
 {
-	char spec[64];
-	const char *specs[] = { spec };
-	struct sinks_cfg c;
-	char err[256];
-	int fd = mkstemp(out_path);
-
 	(void)state;
-	if (fd < 0)
-		return -1;
-	close(fd);
-	snprintf(spec, sizeof(spec), "file:%s", out_path);
-	sinks_cfg_defaults(&c);
-	if (secmem_init() || redact_init() || emit_init("node-1") ||
-	    sinks_open(specs, 1, &c, err, sizeof(err)))
+	if (secmem_init() || redact_init() || file_sink_open(out_path))
 		return -1;
 	return redact_add(SECRET, sizeof(SECRET) - 1, NULL);
 }
@@ -75,34 +64,6 @@ static json_t *violation(const char *path, uint32_t tid, int fd, long long offse
 	return ev;
 }
 
-/* The events written so far, one per line. */
-static json_t *read_events(void)
-{
-	json_t *all = json_array();
-	char line[8192];
-	FILE *f;
-
-	sinks_flush();
-	f = fopen(out_path, "r");
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f)) {
-		json_error_t e;
-		json_t *ev = json_loads(line, 0, &e);
-
-		assert_non_null(ev);
-		json_array_append_new(all, ev);
-	}
-	fclose(f);
-	return all;
-}
-
-static json_t *get(json_t *ev, const char *a, const char *b)
-{
-	json_t *o = json_object_get(ev, a);
-
-	return b ? json_object_get(o, b) : o;
-}
-
 static void test_rendered_like_built(void **state)
 {
 	struct ev_template *t = ev_template_make(violation("/var/log/app.log", 7, 3, 11));
@@ -114,39 +75,39 @@ static void test_rendered_like_built(void **state)
 
 	(void)state;
 	assert_non_null(t);
-	n0 = json_array_size(evs = read_events());
+	n0 = json_array_size(evs = file_sink_events(out_path));
 	json_decref(evs);
 	ev_emit(violation("/var/log/app.log", 8, 4, 12));
 	ev_template_emit(t, &s1);
 	ev_template_emit(t, &s2);
-	evs = read_events();
+	evs = file_sink_events(out_path);
 	assert_int_equal(json_array_size(evs), n0 + 3);
 	built = json_array_get(evs, n0);
 	a = json_array_get(evs, n0 + 1);
 	b = json_array_get(evs, n0 + 2);
 
 	/* the built event and the first rendered one differ only in id, time and sequence */
-	assert_int_equal(json_integer_value(get(a, "event", "sequence")),
-			 json_integer_value(get(built, "event", "sequence")) + 1);
-	assert_string_not_equal(json_string_value(get(a, "event", "id")),
-				json_string_value(get(built, "event", "id")));
-	assert_int_equal(strlen(json_string_value(get(a, "event", "id"))), 36);
+	assert_int_equal(json_integer_value(json_at(a, "event", "sequence")),
+			 json_integer_value(json_at(built, "event", "sequence")) + 1);
+	assert_string_not_equal(json_string_value(json_at(a, "event", "id")),
+				json_string_value(json_at(built, "event", "id")));
+	assert_int_equal(strlen(json_string_value(json_at(a, "event", "id"))), 36);
 	ev_format_time(when, s1.boot_ns);
-	assert_string_equal(json_string_value(get(a, "@timestamp", NULL)), when);
+	assert_string_equal(json_string_value(json_at(a, "@timestamp", NULL)), when);
 	json_object_del(built, "@timestamp");
 	json_object_del(a, "@timestamp");
-	json_object_del(get(built, "event", NULL), "id");
-	json_object_del(get(a, "event", NULL), "id");
-	json_object_del(get(built, "event", NULL), "sequence");
-	json_object_del(get(a, "event", NULL), "sequence");
+	json_object_del(json_at(built, "event", NULL), "id");
+	json_object_del(json_at(a, "event", NULL), "id");
+	json_object_del(json_at(built, "event", NULL), "sequence");
+	json_object_del(json_at(a, "event", NULL), "sequence");
 	assert_true(json_equal(built, a));
 
 	/* the second: its own slots, the rest the same */
-	assert_int_equal(json_integer_value(get(b, "process", "pid")), 42);
-	assert_int_equal(json_integer_value(json_object_get(get(b, "process", "thread"), "id")), 9);
-	assert_int_equal(json_integer_value(get(b, "secretrace", "fd")), -1);
-	assert_int_equal(json_integer_value(get(b, "secretrace", "offset")), 0);
-	assert_string_equal(json_string_value(get(b, "process", "name")), "agent \"quoted\"\n");
+	assert_int_equal(json_integer_value(json_at(b, "process", "pid")), 42);
+	assert_int_equal(json_integer_value(json_object_get(json_at(b, "process", "thread"), "id")), 9);
+	assert_int_equal(json_integer_value(json_at(b, "secretrace", "fd")), -1);
+	assert_int_equal(json_integer_value(json_at(b, "secretrace", "offset")), 0);
+	assert_string_equal(json_string_value(json_at(b, "process", "name")), "agent \"quoted\"\n");
 	ev_template_free(t);
 	json_decref(evs);
 }
@@ -164,8 +125,8 @@ static void test_redaction_kept_and_counted(void **state)
 	ev_template_emit(t, &s);
 	ev_template_emit(t, &s);
 	assert_int_equal(redact_count(), before + 2);
-	evs = read_events();
-	assert_string_equal(json_string_value(get(json_array_get(evs, json_array_size(evs) - 1),
+	evs = file_sink_events(out_path);
+	assert_string_equal(json_string_value(json_at(json_array_get(evs, json_array_size(evs) - 1),
 						  "file", "path")), REDACTED);
 	ev_template_free(t);
 	json_decref(evs);

@@ -18,8 +18,7 @@
 #include <unistd.h>
 
 #include "detect/hold.h"
-#include "output/emit.h"
-#include "output/sinks.h"
+#include "test_sink_util.h"
 #include "dict/dict.h"
 #include "enrich/procs.h"
 #include "lib/redact.h"
@@ -37,20 +36,10 @@ static int setup(void **state)
 				  .hold_bytes = &hold_bytes };
 	struct secret_origin o = { .request_id = "req-1", .path = "secret/data/a", .field = "k",
 				   .pid = (uint32_t)getpid(), .source = SECRET_FROM_RESPONSE };
-	char spec[64];
-	const char *specs[] = { spec };
-	struct sinks_cfg c;
-	char err[256];
 	uint32_t idx;
-	int fd = mkstemp(out_path);
 
 	(void)state;
-	if (fd < 0)
-		return -1;
-	close(fd);
-	snprintf(spec, sizeof(spec), "file:%s", out_path);
-	sinks_cfg_defaults(&c);
-	if (emit_init("node-1") || sinks_open(specs, 1, &c, err, sizeof(err)))
+	if (file_sink_open(out_path))
 		return -1;
 	if (secmem_init() || redact_init() || procs_init() || dict_init(&d, NULL, NULL, NULL) ||
 	    uses_init(&d, 30, NULL) || hold_init(&d, &sh))
@@ -203,8 +192,7 @@ static void exec_exit(uint32_t pid, const char *exe, bool exec)
 static void test_process_forgotten_before_rescan(void **state)
 {
 	uint32_t pid = 4200000, i;
-	char line[8192], last[8192] = "";
-	FILE *f;
+	json_t *evs, *last;
 
 	(void)state;
 	exec_exit(pid, "/opt/agent/bin/held-agent", true);
@@ -213,14 +201,12 @@ static void test_process_forgotten_before_rescan(void **state)
 		exec_exit(pid + i, "/bin/true", false);
 	assert_null(procs_lookup(pid));
 	hold_release(2);
-	sinks_flush();
-	f = fopen(out_path, "r");
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f))
-		memcpy(last, line, sizeof(line));
-	fclose(f);
-	assert_non_null(strstr(last, "\"secret.use\""));
-	assert_non_null(strstr(last, "\"executable\":\"/opt/agent/bin/held-agent\""));
+	evs = file_sink_events(out_path);
+	last = json_array_get(evs, json_array_size(evs) - 1);
+	assert_string_equal(json_string_value(json_at(last, "event", "action")), "secret.use");
+	assert_string_equal(json_string_value(json_at(last, "process", "executable")),
+			    "/opt/agent/bin/held-agent");
+	json_decref(evs);
 }
 
 int main(void)

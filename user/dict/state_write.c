@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 
 #include "dict/state.h"
 #include "lib/log.h"
+#include "lib/thread.h"
 
 static int write_all(int fd, const uint8_t *p, size_t n)
 {
@@ -137,15 +137,8 @@ static int submit(struct state *s, const struct dict *d, int64_t now)
 		s->unreported = err;
 		return err;
 	}
-	if (!s->started) {
-		sigset_t all, old;
-
-		/* signals are the event loop's (signalfd) */
-		sigfillset(&all);
-		pthread_sigmask(SIG_BLOCK, &all, &old);
-		s->started = !pthread_create(&s->thread, NULL, writer, s);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-	}
+	if (!s->started)
+		s->started = !thread_start(&s->thread, writer, s);
 	if (!s->started) {
 		pthread_mutex_unlock(&s->mu);
 		write_body(s, body, n, changes);

@@ -21,6 +21,7 @@
 #include "enrich/pods_internal.h"
 #include "lib/curl_lazy.h"
 #include "lib/log.h"
+#include "lib/thread.h"
 
 #define LINE_MAX_BYTES (4 << 20)	/* one watch event */
 #define LIST_MAX (256 << 20)	/* one list answer */
@@ -530,7 +531,7 @@ int pods_kube_start(const struct pods_cfg *c, char *err, size_t errlen)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&a->cv, &ca);
 	pthread_condattr_destroy(&ca);
-	if (pthread_create(&a->thr, NULL, api_main, a)) {
+	if (thread_start(&a->thr, api_main, a)) {
 		snprintf(err, errlen, "cannot start the kubernetes API thread");
 		pthread_cond_destroy(&a->cv);
 		pthread_mutex_destroy(&a->mu);

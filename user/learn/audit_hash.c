@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include "lib/secmem.h"
 #include "lib/u64map.h"
 #include "output/emit.h"
+#include "lib/thread.h"
 
 #define QUEUE_MAX 4096		/* values waiting for their hash; past it, a counted failure */
 #define TIMEOUT_MS 5000		/* one request, connection included */
@@ -259,16 +259,11 @@ int audit_hash_init(struct dict *d, const struct audit_hash_cfg *c, char *err, s
 
 int audit_hash_start(char *err, size_t errlen)
 {
-	sigset_t all, old;
 	int ret;
 
 	if (!ah.on)
 		return 0;
-	/* the event loop's signalfd takes SIGCHLD, SIGTERM...: the worker must not */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	ret = pthread_create(&ah.thread, NULL, worker, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	ret = thread_start(&ah.thread, worker, NULL);
 	if (ret) {
 		snprintf(err, errlen, "--vault-audit-hash: cannot start its thread: %s", strerror(ret));
 		return -1;

@@ -13,6 +13,7 @@
 #include "learn/reach_files.h"
 #include "lib/log.h"
 #include "secretrace.h"
+#include "lib/thread.h"
 
 static int fan = -1, traced_fd = -1;
 static pthread_t thread;
@@ -87,7 +88,7 @@ void reach_files_mark(int fd)
 	if (fan < 0)
 		return;
 	if (!started) {
-		err = pthread_create(&thread, NULL, run, NULL);
+		err = thread_start(&thread, run, NULL);
 		if (err) {
 			st_warn("readers of learned files do not join the reach set: %s",
 				strerror(err));

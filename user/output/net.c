@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include "lib/log.h"
 #include "output/format.h"
 #include "output/net.h"
+#include "lib/thread.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
@@ -310,13 +310,7 @@ struct sink_net *sink_net_new(const char *name, const struct sink_transport *t, 
 
 static void start(struct sink_net *s)
 {
-	sigset_t all, old;
-
-	/* signals are the event loop's (signalfd) */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	s->started = !pthread_create(&s->thread, NULL, worker, s);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	s->started = !thread_start(&s->thread, worker, s);
 	if (!s->started) {
 		pthread_mutex_lock(&s->lock);
 		set_status(s, true, "cannot start its thread");

@@ -18,6 +18,7 @@
 #include "probes/hooks.h"
 #include "learn/conn.h"
 #include "learn/learn_env.h"
+#include "lib/grow.h"
 #include "lib/log.h"
 #include "probes/probes.h"
 #include "enrich/procs.h"
@@ -272,16 +273,9 @@ static void on_match(const void *data, size_t size)
  * record is in this one, so after the next pass nothing of it is left to come. */
 static void late_exit(uint32_t pid, uint64_t start_ns)
 {
-	if (nlate == late_cap) {
-		size_t cap = late_cap ? late_cap * 2 : 256;
-		struct late_exit *n = realloc(late_exits, cap * sizeof(*n));
-
-		if (!n) {	/* no room to wait: dropped now, as before the two rings */
-			learner_exit(pid, start_ns);
-			return;
-		}
-		late_exits = n;
-		late_cap = cap;
+	if (grow(&late_exits, &late_cap, nlate, sizeof(*late_exits), 256)) {
+		learner_exit(pid, start_ns);	/* no room to wait: dropped now */
+		return;
 	}
 	late_exits[nlate++] = (struct late_exit){ pid, start_ns };
 }
