@@ -80,8 +80,9 @@ def rand_secret(n, prefix="", alphabet=B62):
     return prefix + "".join(secrets.choice(alphabet) for _ in range(n))
 
 
-def wait_for(pred, timeout, what, interval=0.02, alive=None):
-    """Poll pred() until true (returns its value) or the deadline passes."""
+def wait_for(pred, timeout, what, interval=0.02, alive=None, about=None):
+    """Poll pred() until true (returns its value) or the deadline passes (about(): what
+    the failure message adds)."""
     timeout *= TIME_SCALE
     deadline = time.monotonic() + timeout
     while True:
@@ -91,7 +92,8 @@ def wait_for(pred, timeout, what, interval=0.02, alive=None):
         if alive is not None and alive.poll() is not None:
             raise AssertionError("%s: process exited with %s while waiting" % (what, alive.returncode))
         if time.monotonic() > deadline:
-            raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
+            raise AssertionError("timed out after %ss waiting for %s%s" % (
+                timeout, what, "; " + about() if about else ""))
         time.sleep(interval)
 
 

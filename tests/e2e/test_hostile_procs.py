@@ -235,12 +235,15 @@ def test_killed_tls_readers_leave_no_stash():
             ["/bin/sh", "-c", cmd], timeout=180, env=ws.env(SSL_CERT_FILE=ca.ca_cert))))
         t.start()
         try:
-            wait_for(lambda: os.path.exists(ready), 60, "the stuck readers")
+            wait_for(lambda: os.path.exists(ready) or "run" in out, 60, "the stuck readers")
+            assert not out, "the traced run ended first: %r" % (out["run"].stderr[-2000:],)
             with open(ready) as f:
                 child = int(f.read())
             stash = map_of(tracer_of(child), "tls_stash")
-            wait_for(lambda: stash_entries(stash, child) == threads, 60,
-                     "%d reads in flight in tls_stash" % threads, interval=0.2)
+            seen = []
+            wait_for(lambda: seen.append(stash_entries(stash, child)) or seen[-1] == threads, 60,
+                     "%d reads in flight in tls_stash" % threads, interval=0.2,
+                     about=lambda: "entries seen: %s" % seen[-5:])
             os.kill(child, signal.SIGKILL)
             wait_for(lambda: stash_entries(stash, child) == 0, 20,
                      "the killed threads' tls_stash entries to go", interval=0.2)
@@ -250,6 +253,8 @@ def test_killed_tls_readers_leave_no_stash():
         run = out["run"]
         assert run.rc == 0, "exit %s; stderr: %s" % (run.rc, run.stderr[-2000:])
         assert_real_leak_found(run, vault, rx)
+
+
 @timeout(420)
 def test_fork_storm_uses_during_leak():
     """20,000 children, 8 at a time, each write the secret their parent read from Vault to
