@@ -281,6 +281,7 @@ enum st_record_type {
 	ST_REC_CLOSE,
 	ST_REC_UNSCANNED,
 	ST_REC_REACH,
+	ST_REC_CGROUP,
 };
 
 struct st_rec_hdr {
@@ -407,6 +408,18 @@ struct st_rec_reach {
 	__u16 exe_len;
 	__u32 pad;
 	char exe[ST_PATH_MAX];
+};
+
+/* A cgroup v2 made (cgroup_mkdir): its path below the hierarchy's root, read before any
+ * record of a process in it, so that its container is known even when the cgroup is gone
+ * by the time those records are read. */
+#define ST_CGROUP_PATH_MAX 512
+struct st_rec_cgroup {
+	struct st_rec_hdr hdr;	/* of the process that made it */
+	__u64 id;
+	__u32 path_len;		/* without the NUL; ST_CGROUP_PATH_MAX - 1: maybe cut */
+	__u32 pad;
+	char path[ST_CGROUP_PATH_MAX];
 };
 
 struct st_rec_unscanned {

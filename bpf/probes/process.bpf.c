@@ -2,7 +2,8 @@
 /*
  * Process lifecycle: descendants join the traced set (in the node modes, the reach set) at
  * fork, before they run; exec reports the new image and scans its argv and environment; exit
- * leaves the set; a cgroup made inside a traced subtree is traced from its creation.
+ * leaves the set; a cgroup made inside a traced subtree is traced from its creation, and
+ * every cgroup v2 made is reported with its path (its container).
  * Also the calls whose bytes cannot be scanned (sendfile, splice, process_vm_writev,
  * io_uring), which are counted.
  */
@@ -151,22 +152,40 @@ int handle_sched_process_exit(struct trace_event_raw_sched_process_template *ctx
 	return 0;
 }
 
-/* A cgroup made inside a traced subtree (--cgroup) is traced too, before anything runs in it. */
+/* A cgroup made inside a traced subtree (--cgroup) is traced too, before anything runs in it.
+ * Every cgroup v2 made is reported with its path: a container's cgroup can be gone (its
+ * process fast, the tracer behind) before its records are read, too late to look it up. */
 SEC("raw_tracepoint/cgroup_mkdir")
 int handle_cgroup_mkdir(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct cgroup *cg = (struct cgroup *)ctx->args[0];
+	struct st_rec_cgroup *r;
 	__u64 id, parent;
 	__u8 one = 1;
+	long n;
 
-	if (target_mode != ST_TARGET_CGROUPS)
-		return 0;
-	parent = BPF_CORE_READ(cg, self.parent, cgroup, kn, id);
-	if (!bpf_map_lookup_elem(&traced_cgroups, &parent))
-		return 0;
 	id = BPF_CORE_READ(cg, kn, id);
-	if (bpf_map_update_elem(&traced_cgroups, &id, &one, BPF_ANY))
-		st_count(ST_STAT_TRACED_FULL, 1);
+	if (target_mode == ST_TARGET_CGROUPS) {
+		parent = BPF_CORE_READ(cg, self.parent, cgroup, kn, id);
+		if (!bpf_map_lookup_elem(&traced_cgroups, &parent))
+			return 0;
+		if (bpf_map_update_elem(&traced_cgroups, &id, &one, BPF_ANY))
+			st_count(ST_STAT_TRACED_FULL, 1);
+	}
+	/* cgroup v1 hierarchies (hybrid hosts) make theirs too: only v2's ids are in records */
+	if (tracer_stopped || BPF_CORE_READ(cg, root, hierarchy_id) != 0)
+		return 0;
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		st_count(ST_STAT_LOST_PROC, 1);
+		return 0;
+	}
+	st_fill_hdr(&r->hdr, ST_REC_CGROUP);
+	r->id = id;
+	r->pad = 0;
+	n = bpf_probe_read_kernel_str(r->path, sizeof(r->path), (const char *)ctx->args[1]);
+	r->path_len = n > 0 ? n - 1 : 0;
+	bpf_ringbuf_submit(r, 0);
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "secretrace.h"
 #include "enrich/workload.h"
 #include "lib/log.h"
 #include "lib/u64map.h"
@@ -142,6 +143,20 @@ static bool cgroup_path(uint64_t id, char *out, size_t outlen)
 	}
 	snprintf(out, outlen, "%s", (const char *)(uintptr_t)v);
 	return true;
+}
+
+void workload_cgroup_made(uint64_t id, const char *path, size_t len)
+{
+	uint64_t key = u64map_key(id), old;
+	char *rel;
+
+	if (!len || len >= ST_CGROUP_PATH_MAX - 1 || path[0] != '/' ||
+	    u64map_get(&paths, key, &old) || paths.live >= WORKLOADS_MAX)
+		return;
+	rel = strndup(path, len);
+	if (rel && u64map_put(&paths, key, (uintptr_t)rel))
+		free(rel);
+	u64map_del(&missed, key);
 }
 
 /* The cgroup id of a process, from /proc/PID/cgroup's "0::" line (a process older than the

@@ -32,6 +32,10 @@ void workload_free(void);
 /* The workload of a cgroup (id from a record, 0 if none) or, failing that, of pid's cgroup.
  * NULL when neither can be read. The pointer stays valid until workload_free. */
 struct workload *workload_of(uint64_t cgroup_id, uint32_t pid);
+/* A cgroup v2 made (its record, read before those of its processes): id's path below the
+ * hierarchy's root, kept so that a cgroup gone before its processes' records are read is
+ * still found. A path maybe cut (ST_CGROUP_PATH_MAX) is left to the walk of the tree. */
+void workload_cgroup_made(uint64_t id, const char *path, size_t len);
 /* container.*, orchestrator.*, secretrace.in_container */
 void workload_fields(json_t *ev, struct workload *w);
 

@@ -22,6 +22,7 @@
 #include "lib/log.h"
 #include "probes/probes.h"
 #include "enrich/procs.h"
+#include "enrich/workload.h"
 #include "lib/redact.h"
 #include "probes/tls.h"
 #include "probes/go.h"
@@ -304,9 +305,12 @@ static void on_data(struct events_ctx *c, const struct st_rec_data *r)
 		return;
 	}
 	/* Vault traffic has a ring of its own, read first: its process's exec or fork record
-	 * may still wait in the other ring (and if lost, /proc or the parent tells) */
+	 * may still wait in the other ring (and if lost, /proc or the parent tells). An exec
+	 * not read yet shows as a new name on the main thread (runc's child become the agent). */
 	p = procs_lookup(r->hdr.pid);
-	if ((!p || !p->exe) && c->events_rb && ring_buffer__consume(c->events_rb) < 0)
+	if ((!p || !p->exe || p->start_ns != r->hdr.start_ns ||
+	     (r->hdr.tid == r->hdr.pid && strncmp(p->name, r->hdr.comm, sizeof(p->name)))) &&
+	    c->events_rb && ring_buffer__consume(c->events_rb) < 0)
 		st_debug("reading the ring buffer: %s", strerror(errno));
 	procs_from_hdr(&r->hdr);
 	learner_data(r);
@@ -369,6 +373,13 @@ int events_handle(void *ctx, void *data, size_t size)
 		NEED(struct st_rec_reach);
 		procs_reach(data);
 		break;
+	case ST_REC_CGROUP: {
+		const struct st_rec_cgroup *g = data;
+
+		NEED(struct st_rec_cgroup);
+		workload_cgroup_made(g->id, g->path, g->path_len < sizeof(g->path) ? g->path_len : 0);
+		break;
+	}
 	}
 	return 0;
 }
