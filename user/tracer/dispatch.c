@@ -292,7 +292,8 @@ void events_vault_done(void)
 
 static void on_data(struct events_ctx *c, const struct st_rec_data *r)
 {
-	const struct proc *p;
+	struct proc *p;
+	bool renamed;
 
 	if (r->len > ST_DATA_CHUNK)
 		return;
@@ -306,12 +307,18 @@ static void on_data(struct events_ctx *c, const struct st_rec_data *r)
 	}
 	/* Vault traffic has a ring of its own, read first: its process's exec or fork record
 	 * may still wait in the other ring (and if lost, /proc or the parent tells). An exec
-	 * not read yet shows as a new name on the main thread (runc's child become the agent). */
+	 * not read yet shows as a new name on the main thread (runc's child become the agent).
+	 * Only then: read early, that ring's uses can come before an answer they follow. */
 	p = procs_lookup(r->hdr.pid);
-	if ((!p || !p->exe || p->start_ns != r->hdr.start_ns ||
-	     (r->hdr.tid == r->hdr.pid && strncmp(p->name, r->hdr.comm, sizeof(p->name)))) &&
-	    c->events_rb && ring_buffer__consume(c->events_rb) < 0)
+	renamed = p && r->hdr.tid == r->hdr.pid && strncmp(p->name, r->hdr.comm, sizeof(p->name));
+	if ((!p || !p->exe || renamed) && c->events_rb && ring_buffer__consume(c->events_rb) < 0)
 		st_debug("reading the ring buffer: %s", strerror(errno));
+	p = procs_lookup(r->hdr.pid);
+	if (renamed && p && strncmp(p->name, r->hdr.comm, sizeof(p->name))) {
+		/* no exec: the main thread renamed itself (prctl), as its process's name */
+		memcpy(p->name, r->hdr.comm, sizeof(p->name));
+		p->name[sizeof(p->name) - 1] = 0;
+	}
 	procs_from_hdr(&r->hdr);
 	learner_data(r);
 	if (r->kind == ST_DATA_VAULT_IN && (r->flags & ST_DATA_LAST) && learner_idle())
