@@ -583,8 +583,8 @@ static void finish(struct tracer *t, int status)
 {
 	probes_stop(&t->probes);	/* so that nothing comes after what is consumed here */
 	if (t->rb && t->vrb) {
-		ring_buffer__consume(t->vrb);	/* what is still in flight */
-		events_vault_done();
+		/* what is still in flight; the exits read last wait for a Vault pass too */
+		ring_buffer__consume(t->vrb);
 		ring_buffer__consume(t->rb);
 		ring_buffer__consume(t->vrb);
 		events_vault_done();
